@@ -1,0 +1,138 @@
+#pragma once
+// tern configuration: the keys of design §4, parsed from TOML (toml++).
+// parse_config() is pure (no I/O); load_config() reads a file. Errors throw
+// ConfigError whose what() names file, line and key, e.g.
+//   "tern.toml:12: [limits] message_size: bad size \"50Q\" (use K, M or G)".
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tern::config {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// "127.0.0.1:2525" or "[::1]:2525". Port 0 = ephemeral (tests).
+struct Endpoint {
+  std::string host;   // literal IP address, no brackets
+  std::uint16_t port = 0;
+  bool v6() const { return host.find(':') != std::string::npos; }
+  std::string text() const;  // back to "host:port" / "[host]:port"
+};
+
+struct Listener {
+  std::vector<Endpoint> listen;  // empty = this listener is off
+  bool enabled() const { return !listen.empty(); }
+};
+
+struct TlsConfig {
+  std::string cert;  // PEM chain file; empty = self-signed in data_dir/tls
+  std::string key;   // PEM key file
+};
+
+struct Limits {
+  std::uint64_t message_size = 50ull << 20;  // SIZE; 552 5.3.4 beyond
+  unsigned recipients = 100;                 // per message; 452 4.5.3 beyond
+  unsigned connections = 1000;               // per listener; 421 4.7.0
+  unsigned connections_per_ip = 20;          // per listener and client IP
+  std::chrono::seconds command_timeout{300}; // RFC 5321 4.5.3.2.7
+  std::chrono::seconds data_timeout{600};    // each DATA/BDAT block
+  unsigned error_limit = 20;                 // bad commands, then 421 and close
+  unsigned auth_failures = 5;                // failed logins per IP per minute
+  std::size_t command_line = 512;            // RFC 5321 4.5.3.1.4 (SMTP command line)
+  std::size_t text_line = 1000;              // RFC 5321 4.5.3.1.6 (text line in DATA)
+};
+
+struct SmtpListener : Listener {
+  bool auth = false;  // [smtp] auth = true offers AUTH on the MX listener
+};
+
+struct SmtpConfig {
+  SmtpListener smtp;          // MX (25), STARTTLS, no AUTH by default
+  Listener submission;        // 587: STARTTLS, AUTH required before MAIL
+  Listener submissions;       // 465: implicit TLS, AUTH required
+  std::vector<std::string> trusted_networks;  // [smtp] trusted_networks, CIDRs; empty default
+};
+
+struct MailAccessConfig {
+  Listener plain;                    // [imap] / [pop3]
+  Listener implicit_tls;             // [imaps] / [pop3s]
+  bool allow_plaintext_auth = false; // [imap]/[pop3] allow_plaintext_auth
+};
+
+struct Pop3Config : MailAccessConfig {
+  std::optional<unsigned> expire_days;        // [pop3] expire (CAPA EXPIRE), not enforced yet
+  std::optional<unsigned> login_delay_secs;   // [pop3] login_delay (CAPA LOGIN-DELAY)
+};
+
+struct DnsConfig {
+  std::vector<Endpoint> servers;  // resolver override (tests); empty = system
+};
+
+struct OutboundConfig {
+  std::uint16_t port = 25;  // remote MX port (tests override)
+};
+
+struct RelayConfig {
+  std::string host;  // "smtp.example.net:587"; empty = deliver direct to MX
+  std::string username;
+  std::string password_file;
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace debug info warn error
+};
+
+struct AuthConfig {
+  std::chrono::seconds cache_ttl{3600};  // [auth] cache_ttl; 0 disables the cache
+  std::size_t cache_size = 10000;        // entries
+};
+
+struct StoreConfig {
+  std::chrono::seconds events_retention{30 * 86400};  // [store] events_retention
+};
+
+struct Config {
+  std::string hostname = "localhost";
+  std::filesystem::path data_dir = "./var";  // made absolute at load
+  std::string user = "tern";                 // unprivileged user when started as root
+  TlsConfig tls;
+  SmtpConfig smtp;
+  MailAccessConfig imap;
+  Pop3Config pop3;
+  Listener web;
+  DnsConfig dns;
+  OutboundConfig outbound;
+  RelayConfig relay;
+  Limits limits;
+  LogConfig log;
+  AuthConfig auth;
+  StoreConfig store;
+  std::string source = "<embedded default>";  // file name, for messages
+};
+
+// The embedded default config (dev mode): localhost, unprivileged ports, ./var.
+std::string_view default_config_text();
+
+// Parse TOML text. `source` names the file in error messages.
+Config parse_config(std::string_view text, std::string_view source);
+// Read and parse a file; throws ConfigError (also for an unreadable file).
+Config load_config(const std::filesystem::path& file);
+// `--config FILE` given ? load_config(FILE) : parse_config(default_config_text()).
+Config load_config_or_default(const std::optional<std::filesystem::path>& file);
+
+// Value syntax helpers (pure; throw ConfigError with the message text only).
+std::uint64_t parse_size(std::string_view s);          // "50M" -> 52428800; K M G
+std::chrono::seconds parse_duration(std::string_view s); // "12s" "5m" "1h" "30d"
+Endpoint parse_endpoint(std::string_view s);           // "127.0.0.1:25" "[::1]:25"
+
+// The effective config as TOML text (tern --check-config prints it).
+std::string dump_config(const Config& c);
+
+}  // namespace tern::config

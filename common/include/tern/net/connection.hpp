@@ -1,0 +1,93 @@
+#pragma once
+// Connection: what a protocol session coroutine sees of its client. One Connection
+// per accepted socket; it owns the socket (plain or TLS), a LineFramer and a write
+// buffer, and lives on one io_context thread for its whole life.
+// Protocol code (SMTP, POP3, IMAP drivers) only uses this interface.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "tern/net/asio.hpp"
+
+namespace tern::net {
+
+class Server;
+
+struct TlsInfo {
+  std::string version;  // "TLSv1.3"
+  std::string cipher;   // "TLS_AES_256_GCM_SHA384"
+  int bits = 0;
+};
+
+enum class ReadStatus {
+  Ok,
+  TooLong,  // line over the limit (skipped to its end; reply and go on)
+  BareLf,   // line ended by LF alone (text still returned)
+  BareCr,   // CR not followed by LF inside the line (text still returned)
+  Eof,      // peer closed
+  Timeout,  // no complete line/data within the timeout
+  Error     // I/O or TLS error
+};
+
+struct LineRead {
+  ReadStatus status = ReadStatus::Error;
+  std::string line;  // without CRLF
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+
+  // Identity, for logs: a short unique session id, the peer, the listener name
+  // ("smtp", "submission", "submissions", "pop3", "pop3s", ...).
+  virtual const std::string& id() const = 0;
+  virtual const std::string& peer_ip() const = 0;
+  virtual std::uint16_t peer_port() const = 0;
+  virtual const std::string& listener() const = 0;
+
+  virtual bool is_tls() const = 0;
+  virtual TlsInfo tls_info() const = 0;
+
+  // Deadline for each following read (default: [limits] command_timeout).
+  virtual void set_timeout(std::chrono::steady_clock::duration d) = 0;
+
+  // One CRLF-terminated line of at most `max` octets (excluding CRLF).
+  virtual asio::awaitable<LineRead> read_line(std::size_t max) = 0;
+  // Append exactly n bytes to out (buffered input first). BDAT chunks.
+  virtual asio::awaitable<ReadStatus> read_exact(std::size_t n, std::string& out) = 0;
+  // Append whatever is available (at least 1 byte, buffered input first). DATA.
+  virtual asio::awaitable<ReadStatus> read_some(std::string& out) = 0;
+  // True when input is already buffered (pipelining: flush replies only when false).
+  virtual bool has_buffered_input() const = 0;
+
+  // Queue bytes for sending; flush() sends everything queued. false on error.
+  virtual void write(std::string_view bytes) = 0;
+  virtual asio::awaitable<bool> flush() = 0;
+
+  // Server-side TLS handshake on this connection (STARTTLS/STLS). Discards any input
+  // buffered before the upgrade (RFC 3207 §4.2). false (and the connection is
+  // unusable) when the handshake fails.
+  virtual asio::awaitable<bool> start_tls() = 0;
+
+  // True once the server is shutting down: finish the current command, say goodbye.
+  virtual bool stopping() const = 0;
+
+  virtual Server& server() = 0;
+
+  // Run a blocking function (store commit + fsync, password hashing) on the shared
+  // blocking pool and resume this coroutine on its own thread with the result.
+  // Exceptions thrown by f are rethrown here.
+  template <class F>
+  auto run_blocking(F f) -> asio::awaitable<decltype(f())>;
+
+ protected:
+  virtual asio::any_io_executor executor() = 0;
+  virtual asio::thread_pool& blocking_pool() = 0;
+};
+
+}  // namespace tern::net
+
+#include "tern/net/impl/connection_run_blocking.hpp"
