@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace tern::net {
+namespace tern::util {
 
 enum class LineStatus { Line, NeedMore, TooLong, BareLf, BareCr };
 
@@ -40,4 +40,4 @@ class LineFramer {
   bool skipping_ = false;     // inside an overlong line, dropping to the next LF
 };
 
-}  // namespace tern::net
+}  // namespace tern::util
