@@ -1,0 +1,169 @@
+"""Shared helpers for tern integration tests (run with Debian's /usr/bin/python3).
+
+    from ternlib import TernEnv
+    with TernEnv() as env:                      # temp data dir, free loopback ports
+        env.ctl("domain", "add", "example.test")
+        env.ctl("user", "add", "a@example.test", "--password-stdin", input="pw\n")
+        env.start("tern-mta")                   # waits until its ports accept
+        s = smtplib.SMTP("127.0.0.1", env.port("smtp"))
+
+Every process a TernEnv starts is killed (process group) when the `with` block ends,
+and the temp dir is removed unless TERN_KEEP=1. Ports are picked free on 127.0.0.1.
+"""
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+BIN = os.environ.get("TERN_BIN") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
+SRC = os.environ.get("TERN_SRC") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+# listener section -> daemon binary that serves it
+LISTENERS = {
+    "smtp": "tern-mta", "submission": "tern-mta", "submissions": "tern-mta",
+    "pop3": "tern-pop3d", "pop3s": "tern-pop3d",
+    "imap": "tern-imapd", "imaps": "tern-imapd",
+    "web": "tern-web",
+}
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=20.0, proc=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before port {port} opened")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"port {port} did not open within {timeout}s")
+
+
+def client_tls_context():
+    """A client context that accepts tern's self-signed test certificate."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class TernEnv:
+    def __init__(self, extra_config="", limits="", hostname="mx.example.test",
+                 listeners=None, sections=None):
+        """sections: {"pop3": "allow_plaintext_auth = true", ...} adds lines to a
+        listener's table; limits: lines for [limits]; extra_config: whole tables."""
+        sections = sections or {}
+        self.dir = tempfile.mkdtemp(prefix="tern-it-")
+        self.data_dir = os.path.join(self.dir, "var")
+        self.ports = {name: free_port() for name in (listeners or LISTENERS)}
+        self.procs = []
+        self.config_path = os.path.join(self.dir, "tern.toml")
+        lines = [f'hostname = "{hostname}"', f'data_dir = "{self.data_dir}"', ""]
+        for name, port in self.ports.items():
+            lines += [f"[{name}]", f'listen = ["127.0.0.1:{port}"]']
+            if name in sections:
+                lines.append(sections[name])
+            lines.append("")
+        if limits:
+            lines += ["[limits]", limits, ""]
+        self.config_text = "\n".join(lines) + "\n" + extra_config
+        with open(self.config_path, "w") as f:
+            f.write(self.config_text)
+
+    # -- context manager -------------------------------------------------
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_all()
+        if os.environ.get("TERN_KEEP") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            print(f"kept {self.dir}", file=sys.stderr)
+
+    # -- processes -------------------------------------------------------
+    def bin(self, name):
+        return os.path.join(BIN, name)
+
+    def port(self, listener):
+        return self.ports[listener]
+
+    def ctl(self, *args, input=None, check=True):
+        """Run ternctl with this env's config; returns CompletedProcess (text)."""
+        p = subprocess.run([self.bin("ternctl"), "--config", self.config_path, *args],
+                           input=input, capture_output=True, text=True, timeout=120)
+        if check and p.returncode != 0:
+            raise RuntimeError(f"ternctl {' '.join(args)} failed ({p.returncode}): "
+                               f"{p.stdout}{p.stderr}")
+        return p
+
+    def start(self, binary, *args, wait=True, log_name=None):
+        """Start a daemon (own process group, log in the temp dir); wait for its ports."""
+        log = open(os.path.join(self.dir, (log_name or binary) + ".log"), "ab")
+        p = subprocess.Popen([self.bin(binary), "--config", self.config_path, *args],
+                             stdout=log, stderr=subprocess.STDOUT,
+                             start_new_session=True, cwd=self.dir)
+        self.procs.append(p)
+        if wait:
+            for name, port in self.ports.items():
+                if LISTENERS.get(name) == binary or binary == "tern":
+                    if binary == "tern" and not os.path.exists(self.bin(LISTENERS.get(name, ""))):
+                        continue
+                    wait_port(port, proc=p)
+        return p
+
+    def log(self, binary):
+        path = os.path.join(self.dir, binary + ".log")
+        if not os.path.exists(path):
+            return ""
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self, p, sig=signal.SIGTERM, timeout=15):
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        return p.returncode
+
+    def stop_all(self):
+        for p in self.procs:
+            self.stop(p)
+        self.procs = []
+
+
+def run_tests(tests):
+    """Run test functions, print one line each and the closing 'N passed, N failed'."""
+    passed = failed = 0
+    for t in tests:
+        try:
+            t()
+            passed += 1
+            print(f"PASS {t.__name__}", flush=True)
+        except Exception:
+            failed += 1
+            import traceback
+            print(f"FAIL {t.__name__}", flush=True)
+            traceback.print_exc()
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
