@@ -1,0 +1,189 @@
+#pragma once
+// The login pipeline shared by the daemons: account lookup → throttle check →
+// cache of recent successful verifications → password hash verification.
+// Pure (no Asio, no sockets); thread-safe. Authenticator::verify() is BLOCKING
+// (it may run yescrypt): call it through Connection::run_blocking.
+//
+// Driver (SMTP AUTH / POP3 PASS / IMAP LOGIN):
+//   AuthDecision d = auth.check_allowed(ip, login);
+//   if (d.refuse) → SMTP 454 4.7.0 / POP3 -ERR [SYS/TEMP] / IMAP NO [UNAVAILABLE]
+//   co_await sleep(d.delay);
+//   AuthResult r = co_await conn.run_blocking([&]{ return auth.verify(ip, login, pw); });
+//   r.ok() → r.account is the logged-in account.
+// SCRAM: auth.scram_credential(login) is the sasl::ScramLookup; after the exchange call
+// record_success()/record_failure() so SCRAM attempts are throttled too.
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tern/auth/password.hpp"
+#include "tern/config/config.hpp"
+
+namespace tern::auth {
+
+struct AccountRecord {
+  std::uint64_t id = 0;
+  std::string address;        // the canonical login (user@domain, lower case)
+  std::string password_hash;  // crypt(3) form, as for verify_password()
+  std::optional<ScramCredential> scram;
+  bool enabled = true;
+};
+
+// The store's lookup by login name; nullopt = no such account. May throw on a store
+// error (verify() reports TempFail then). Must be callable from several threads.
+using AccountLookup = std::function<std::optional<AccountRecord>(std::string_view login)>;
+
+using TimePoint = std::chrono::steady_clock::time_point;
+using Clock = std::function<TimePoint()>;  // empty = std::chrono::steady_clock::now
+
+// ---------------------------------------------------------------------------------
+// AuthCache (like Dovecot's auth_cache): remembers recent SUCCESSFUL verifications.
+// Key = HMAC-SHA-256(per-process random secret, login '\0' password '\0' stored hash);
+// the password is never stored. A changed stored hash (password change) misses by
+// construction. Entries expire after `ttl`; beyond `max_entries` the least recently
+// used entry is evicted. ttl 0 or max_entries 0 disables the cache.
+class AuthCache {
+ public:
+  using Key = std::array<unsigned char, 32>;
+  struct Entry {  // all an entry holds (tests check it contains no plaintext)
+    Key key;
+    TimePoint expires;
+  };
+
+  AuthCache(std::chrono::seconds ttl, std::size_t max_entries, Clock clock = {});
+  // A hit: this (login, password, stored hash) verified within the TTL.
+  bool lookup(std::string_view login, std::string_view password, std::string_view stored_hash);
+  void remember(std::string_view login, std::string_view password, std::string_view stored_hash);
+  void clear();
+  std::size_t size() const;
+  bool enabled() const { return ttl_.count() > 0 && max_entries_ > 0; }
+  std::vector<Entry> entries() const;  // a copy, for tests and stats
+
+ private:
+  Key key_for(std::string_view login, std::string_view password, std::string_view stored_hash) const;
+  TimePoint now() const;
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const noexcept;
+  };
+  std::chrono::seconds ttl_;
+  std::size_t max_entries_;
+  Clock clock_;
+  std::array<unsigned char, 32> secret_{};
+  mutable std::mutex mu_;
+  std::list<Entry> lru_;  // front = most recently used
+  std::unordered_map<Key, std::list<Entry>::iterator, KeyHash> index_;
+};
+
+// ---------------------------------------------------------------------------------
+// Throttle: failed logins per client IP and per account.
+// - Delay: after n recent failures of the IP or the account (whichever is larger),
+//   the next attempt waits base_delay * 2^(n-1), capped at max_delay (0, 1, 2, 4, 8… s).
+// - Refusal: once an IP has `ip_failures` failures inside `window`, further attempts
+//   from it are refused until the oldest of those failures leaves the window.
+// - Success resets the account's counter (not the IP's: a host guessing many
+//   accounts stays throttled). Failures older than `window` are forgotten.
+struct ThrottleConfig {
+  unsigned ip_failures = 5;  // [limits] auth_failures
+  std::chrono::seconds window{60};
+  std::chrono::milliseconds base_delay{1000};
+  std::chrono::milliseconds max_delay{8000};
+  std::size_t max_tracked = 100000;  // keys kept per table; oldest dropped beyond
+};
+
+struct AuthDecision {
+  bool refuse = false;                   // answer "try later" without verifying
+  std::chrono::milliseconds delay{0};    // wait this long before verifying/answering
+  std::chrono::seconds retry_after{0};   // refuse: when the window frees a slot
+};
+
+class Throttle {
+ public:
+  explicit Throttle(ThrottleConfig cfg = {}, Clock clock = {});
+  AuthDecision check(std::string_view ip, std::string_view login);
+  void record_failure(std::string_view ip, std::string_view login);
+  void record_success(std::string_view ip, std::string_view login);
+  // Recent failures (inside the window) of an IP / an account.
+  unsigned ip_failures(std::string_view ip);
+  unsigned account_failures(std::string_view login);
+
+ private:
+  struct Counter {
+    std::vector<TimePoint> failures;  // inside the window, oldest first
+    TimePoint last_seen{};
+  };
+  void prune(Counter& c, TimePoint now) const;
+  void evict_if_full(std::unordered_map<std::string, Counter>& t);
+  TimePoint now() const;
+  ThrottleConfig cfg_;
+  Clock clock_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Counter> by_ip_;
+  std::unordered_map<std::string, Counter> by_account_;
+};
+
+// ---------------------------------------------------------------------------------
+enum class AuthStatus {
+  Ok,
+  BadCredentials,  // unknown login or wrong password (not distinguished to clients)
+  Disabled,        // account exists but is disabled (report as BadCredentials to clients)
+  Refused,         // throttled: too many failures from this IP
+  TempFail,        // the account lookup threw (store error)
+};
+std::string_view status_name(AuthStatus s);
+
+struct AuthResult {
+  AuthStatus status = AuthStatus::BadCredentials;
+  std::optional<AccountRecord> account;  // Ok only
+  bool cache_hit = false;                // Ok only: no hash was computed
+  bool ok() const { return status == AuthStatus::Ok; }
+};
+
+struct AuthenticatorOptions {
+  std::chrono::seconds cache_ttl{3600};
+  std::size_t cache_size = 10000;
+  ThrottleConfig throttle;
+  // From the config: [auth] cache_ttl/cache_size and [limits] auth_failures.
+  static AuthenticatorOptions from_config(const tern::config::Config& c);
+};
+
+class Authenticator {
+ public:
+  Authenticator(AccountLookup lookup, AuthenticatorOptions opts = {}, Clock clock = {});
+
+  // Cheap, non-blocking: may this login attempt go ahead, and after what delay?
+  AuthDecision check_allowed(std::string_view ip, std::string_view login);
+
+  // BLOCKING. Looks the login up, verifies the password (cache hit → no hash), records
+  // the outcome in the throttle and logs one line per failure (login, ip, reason;
+  // never the password). Returns Refused without verifying if check_allowed() would.
+  // `session` (optional) prefixes the log line.
+  AuthResult verify(std::string_view ip, std::string_view login, std::string_view password,
+                    std::string_view session = {});
+
+  // SCRAM lookup: the credential of an enabled account, else nullopt (also on store error).
+  std::optional<ScramCredential> scram_credential(std::string_view login);
+  // Outcome of an exchange verified elsewhere (SCRAM); failure is logged.
+  void record_success(std::string_view ip, std::string_view login);
+  void record_failure(std::string_view ip, std::string_view login, std::string_view reason,
+                      std::string_view session = {});
+
+  AuthCache& cache() { return cache_; }
+  Throttle& throttle() { return throttle_; }
+
+ private:
+  AccountLookup lookup_;
+  AuthCache cache_;
+  Throttle throttle_;
+};
+
+}  // namespace tern::auth
