@@ -514,7 +514,4 @@ def install_signal_exit():
 
 def abba(n_each):
     """A B B A A B B A ... with n_each of each letter."""
-    seq = []
-    while seq.count("A") < n_each or seq.count("B") < n_each:
-        seq += ["A", "B", "B", "A"]
-    return seq[: 2 * n_each] if n_each % 2 == 0 else seq[: 2 * n_each]
+    return (["A", "B", "B", "A"] * n_each)[: 2 * n_each]

@@ -2,12 +2,14 @@
 
 Both servers get the same messages the same way: `smtp-source` delivers 200 messages of
 4 KiB to each of 20 users over SMTP (tern-mta / Postfix -> Dovecot LMTP -> Maildir). Then
-rounds of the load: 20 users at once, each USER/PASS, LIST, RETR all 200, QUIT (pop3_load.py).
-One warm-up round per side, then rounds interleaved A B B A; RETR/s medians, server CPU per
-RETR (whole process tree), the client's own CPU, tern/peer ratio.
+rounds of the load: 20 users at once, each USER/PASS, LIST, RETR all 200, QUIT, run by
+pop3_load.cpp (epoll, built into build-bench/bench by this script; `--client python` uses
+pop3_load.py instead). One warm-up round per side, then rounds interleaved A B B A; RETR/s
+medians, server CPU per RETR (whole process tree), the client's own CPU, tern/peer ratio.
 """
 import argparse
 import os
+import subprocess
 import sys
 import time
 
@@ -17,6 +19,31 @@ sys.path.insert(0, HERE)
 import benchlib  # noqa: E402
 import pop3_load  # noqa: E402
 from benchlib import DOMAIN, PASSWORD, log, median  # noqa: E402
+
+
+CLIENT_SRC = os.path.join(HERE, "pop3_load.cpp")
+CLIENT_BIN = os.path.join(benchlib.SRC, "build-bench", "bench", "pop3_load")
+
+
+def build_client():
+    """Compile the C++ load client into build-bench/bench when missing or older than its source."""
+    if (os.path.exists(CLIENT_BIN)
+            and os.path.getmtime(CLIENT_BIN) >= os.path.getmtime(CLIENT_SRC)):
+        return
+    os.makedirs(os.path.dirname(CLIENT_BIN), exist_ok=True)
+    subprocess.run(["g++", "-O2", "-std=c++20", "-Wall", "-Wextra", "-o", CLIENT_BIN,
+                    CLIENT_SRC], check=True)
+
+
+def run_round_cpp(port, emails, password, expect):
+    """(retrs, octets, wall_s, client_cpu_s) from one run of the C++ client."""
+    p = subprocess.run([CLIENT_BIN, str(port), password, str(expect), *emails],
+                       capture_output=True, text=True, timeout=330)
+    if p.returncode != 0:
+        raise RuntimeError(f"pop3_load failed: {p.stdout}{p.stderr}")
+    kv = dict(item.split("=") for item in p.stdout.split())
+    return (int(kv["retrs"]), int(kv["octets"]), float(kv["wall_s"]),
+            float(kv["client_cpu_s"]))
 
 
 def fill(side, users, per_user, size):
@@ -41,8 +68,15 @@ def main():
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--sides", default="auto",
                     help="auto (tern+peer if tern is built, else peer), peer, tern+peer, peer+peer")
+    ap.add_argument("--client", choices=("cpp", "python"), default="cpp",
+                    help="load client: pop3_load.cpp (epoll, default) or pop3_load.py (asyncio)")
     args = ap.parse_args()
     benchlib.install_signal_exit()
+    if args.client == "cpp":
+        build_client()
+        run_round = run_round_cpp
+    else:
+        run_round = pop3_load.run_round
 
     sides = args.sides
     if sides == "auto":
@@ -68,9 +102,10 @@ def main():
         order = benchlib.abba(args.rounds) if len(names) > 1 else ["A"] * args.rounds
         expect = args.messages
         for letter in side:                      # warm-up: caches, Dovecot's indexes
-            r = pop3_load.run_round(side[letter].pop3_port, emails, PASSWORD, expect)
+            r = run_round(side[letter].pop3_port, emails, PASSWORD, expect)
             log(f"warm-up {letter}={side[letter].name}: {r[0] / r[2]:.0f} RETR/s")
         print(f"# pop3 bench: {args.users} users x {args.messages} msgs x {args.size} B; "
+              f"client {args.client}; "
               f"order {' '.join(order)}  (A={names[0]}"
               f"{', B=' + names[1] if len(names) > 1 else ''})", flush=True)
         results = {"A": [], "B": []}
@@ -78,8 +113,7 @@ def main():
             s = side[letter]
             load = open("/proc/loadavg").read().split()[0]
             cpu0 = s.cpu_seconds()
-            retrs, octets, wall, client_cpu = pop3_load.run_round(s.pop3_port, emails,
-                                                                  PASSWORD, expect)
+            retrs, octets, wall, client_cpu = run_round(s.pop3_port, emails, PASSWORD, expect)
             cpu = s.cpu_seconds() - cpu0
             r = {"retr_per_s": retrs / wall, "mib_per_s": octets / wall / 2**20,
                  "cpu_us_per_retr": cpu * 1e6 / retrs, "client_cpu_s": client_cpu,
