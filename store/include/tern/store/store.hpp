@@ -222,8 +222,8 @@ class Store {
   // fixes counters and drops orphans in one txn (each issue then has repaired = true).
   virtual Result<std::vector<CheckIssue>> check(bool repair) = 0;
   // A consistent compacted copy of the store into dir (created; must be empty or absent),
-  // while other processes keep running. The copy opens as data_dir = dir's parent layout:
-  // dir/data.mdb.
+  // while other processes keep running. The copy is laid out as a data_dir
+  // (dir/store/data.mdb), so Store::open(dir) opens it.
   virtual Result<void> backup(const std::filesystem::path& dir) = 0;
 
   // ------------------------------------------------------------ change notification

@@ -1,0 +1,109 @@
+// Pure helpers: address/domain normalization and IMAP LIST pattern matching.
+#include <cctype>
+#include <string>
+
+#include "tern/store/store.hpp"
+
+namespace tern::store {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+// RFC 1035 2.3.1 / RFC 5321 4.1.2: labels of letters, digits and hyphens, 1..63 octets,
+// no leading/trailing hyphen, whole name at most 253 octets (255 on the wire). We also
+// accept '_' (seen in internal names) but not an address literal.
+std::optional<std::string> normalize_domain(std::string_view domain) {
+  domain = trim(domain);
+  if (domain.empty() || domain.size() > 253) return std::nullopt;
+  std::string d = lower(domain);
+  if (d.back() == '.') d.pop_back();
+  std::size_t start = 0;
+  int labels = 0;
+  while (start <= d.size()) {
+    std::size_t dot = d.find('.', start);
+    if (dot == std::string::npos) dot = d.size();
+    std::string_view label(d.data() + start, dot - start);
+    if (label.empty() || label.size() > 63) return std::nullopt;
+    if (label.front() == '-' || label.back() == '-') return std::nullopt;
+    for (char c : label)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return std::nullopt;
+    ++labels;
+    start = dot + 1;
+    if (dot == d.size()) break;
+  }
+  if (labels < 1) return std::nullopt;
+  return d;
+}
+
+// RFC 5321 4.5.3.1.1: local part at most 64 octets; 4.1.2 dot-string. We accept the
+// printable atext set plus dots (no quoted strings, no spaces), which covers real-world
+// mailbox names; whole address at most 254 octets (RFC 5321 4.5.3.1.3 path 256 incl. <>).
+std::optional<std::string> normalize_address(std::string_view address) {
+  address = trim(address);
+  if (address.size() > 254) return std::nullopt;
+  std::size_t at = address.rfind('@');
+  if (at == std::string_view::npos || at == 0) return std::nullopt;
+  std::string_view local = address.substr(0, at);
+  if (local.size() > 64) return std::nullopt;
+  if (local.front() == '.' || local.back() == '.') return std::nullopt;
+  static constexpr std::string_view kSpecials = "!#$%&'*+-/=?^_`{|}~.";
+  char prev = 0;
+  for (char c : local) {
+    auto u = static_cast<unsigned char>(c);
+    bool ok = std::isalnum(u) || kSpecials.find(c) != std::string_view::npos || u >= 0x80;
+    if (!ok) return std::nullopt;
+    if (c == '.' && prev == '.') return std::nullopt;
+    prev = c;
+  }
+  auto dom = normalize_domain(address.substr(at + 1));
+  if (!dom) return std::nullopt;
+  return lower(local) + "@" + *dom;
+}
+
+// RFC 9051 6.3.9: '*' matches zero or more characters, '%' the same without the
+// hierarchy delimiter. Names under INBOX compare with INBOX case-insensitively.
+namespace {
+bool match_from(std::string_view p, std::string_view n) {
+  while (!p.empty()) {
+    char c = p.front();
+    if (c == '*' || c == '%') {
+      p.remove_prefix(1);
+      for (std::size_t k = 0; k <= n.size(); ++k) {
+        if (match_from(p, n.substr(k))) return true;
+        if (k < n.size() && c == '%' && n[k] == kHierarchyDelimiter) return false;
+      }
+      return false;
+    }
+    if (n.empty() || n.front() != c) return false;
+    p.remove_prefix(1);
+    n.remove_prefix(1);
+  }
+  return n.empty();
+}
+
+// "inbox", "Inbox/x" -> "INBOX", "INBOX/x" for comparison.
+std::string canon_inbox(std::string_view s) {
+  if (s.size() >= 5 && lower(s.substr(0, 5)) == "inbox" &&
+      (s.size() == 5 || s[5] == kHierarchyDelimiter))
+    return "INBOX" + std::string(s.substr(5));
+  return std::string(s);
+}
+}  // namespace
+
+bool mailbox_matches(std::string_view pattern, std::string_view name) {
+  return match_from(canon_inbox(pattern), canon_inbox(name));
+}
+
+}  // namespace tern::store
