@@ -1,0 +1,31 @@
+#pragma once
+// Running the daemons as the unprivileged config `user` when tern starts as root
+// (the Postfix master / single_server model: bind as root, serve as a user).
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace tern::supervisor {
+
+struct RunAs {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// The account to run daemons as. If `name` does not exist: for "tern" (the default)
+// it is created with `useradd --system --no-create-home --shell /usr/sbin/nologin tern`;
+// any other name is an error. Throws std::runtime_error with a one-line message.
+RunAs resolve_user(const std::string& name);
+
+// Creates data_dir and data_dir/run (mode 0750/0755). When `owner` is given, both are
+// chowned to it so the daemons can write there. Throws std::runtime_error.
+void make_data_dirs(const std::filesystem::path& data_dir, const std::optional<RunAs>& owner);
+
+// In a forked child before exec: setgroups({gid}), setgid, setuid, and checks that
+// root can't be regained. Async-signal-safe. Returns false with errno set on failure.
+bool drop_privileges(const RunAs& who);
+
+}  // namespace tern::supervisor
