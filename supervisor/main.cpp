@@ -98,7 +98,17 @@ int run(const Options& opt, const char* argv0) {
       spdlog::error("tern is already running on {} (pid {})", cfg.data_dir.string(), *other);
       return 1;
     }
-    if (root) {
+    if (run_as) {
+      chown_tree(cfg.data_dir, *run_as);
+      std::vector<std::filesystem::path> readable;
+      if (opt.config) readable.push_back(std::filesystem::absolute(*opt.config));
+      for (auto& f : {cfg.tls.cert, cfg.tls.key, cfg.relay.password_file})
+        if (!f.empty()) readable.emplace_back(f);
+      auto problem = check_access(*run_as, readable, {cfg.data_dir, run_dir});
+      if (!problem.empty()) {
+        spdlog::error("{}", problem);
+        return kExitConfig;
+      }
       // Bind as root so ports < 1024 work; the daemons inherit the sockets.
       for (auto& d : daemons) {
         std::vector<config::Endpoint> eps;

@@ -1,5 +1,6 @@
 #include "privileges.hpp"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <spawn.h>
@@ -68,6 +69,66 @@ void make_data_dirs(const std::filesystem::path& data_dir, const std::optional<R
     }
     ::chmod(data_dir.c_str(), 0750);
   }
+}
+
+void chown_tree(const std::filesystem::path& data_dir, const RunAs& owner) {
+  std::error_code ec;
+  auto fix = [&](const std::filesystem::path& p) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) return;
+    if (st.st_uid == owner.uid && st.st_gid == owner.gid) return;
+    if (::lchown(p.c_str(), owner.uid, owner.gid) != 0)
+      throw std::runtime_error("cannot chown " + p.string() + " to " + owner.name + ": " +
+                               std::strerror(errno));
+  };
+  fix(data_dir);
+  for (auto it = std::filesystem::recursive_directory_iterator(data_dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+    fix(it->path());
+  if (ec) throw std::runtime_error("cannot walk " + data_dir.string() + ": " + ec.message());
+}
+
+std::string check_access(const RunAs& who, const std::vector<std::filesystem::path>& readable,
+                         const std::vector<std::filesystem::path>& writable) {
+  // The child reports the index of the first failing path through a pipe.
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return std::string("pipe: ") + std::strerror(errno);
+  std::vector<std::pair<std::string, int>> checks;
+  for (auto& p : readable) checks.emplace_back(p.string(), R_OK);
+  for (auto& p : writable) checks.emplace_back(p.string(), R_OK | W_OK | X_OK);
+  pid_t pid = ::fork();
+  if (pid < 0) return std::string("fork: ") + std::strerror(errno);
+  if (pid == 0) {
+    ::close(fds[0]);
+    int result[2] = {-1, 0};
+    if (!drop_privileges(who)) {
+      result[0] = -2;
+      result[1] = errno;
+    } else {
+      for (std::size_t i = 0; i < checks.size(); ++i) {
+        if (::access(checks[i].first.c_str(), checks[i].second) != 0) {
+          result[0] = static_cast<int>(i);
+          result[1] = errno;
+          break;
+        }
+      }
+    }
+    [[maybe_unused]] auto n = ::write(fds[1], result, sizeof result);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  int result[2] = {-1, 0};
+  [[maybe_unused]] auto n = ::read(fds[0], result, sizeof result);
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (result[0] == -2) return "cannot switch to user " + who.name + ": " + std::strerror(result[1]);
+  if (result[0] < 0) return "";
+  const auto& [path, mode] = checks[static_cast<std::size_t>(result[0])];
+  return "user " + who.name + " cannot " + (mode == R_OK ? "read " : "write in ") + path + ": " +
+         std::strerror(result[1]) + " (the daemons run as " + who.name +
+         "; check the permissions of the file and of every directory above it)";
 }
 
 bool drop_privileges(const RunAs& who) {
