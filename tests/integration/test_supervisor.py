@@ -1,0 +1,170 @@
+"""The `tern` supervisor: --check-config, pid files, restart of a daemon killed with
+SIGKILL (new pid, port accepts again, the log line), SIGTERM stops every daemon in bound
+time. Runs the real tern-mta / tern-pop3d from TERN_BIN (whichever are built).
+As root (CI), tern binds the ports itself and runs the daemons as user `tern`."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ternlib import BIN, TernEnv, run_tests, wait_port  # noqa: E402
+
+TERN = os.path.join(BIN, "tern")
+# daemon binary -> the listeners the test gives it
+DAEMONS = {"tern-pop3d": ["pop3", "pop3s"], "tern-mta": ["smtp", "submission", "submissions"]}
+
+
+def built_daemons():
+    return [d for d in DAEMONS if os.access(os.path.join(BIN, d), os.X_OK)]
+
+
+def read_pid(path, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open(path) as f:
+                text = f.read()
+            if text.endswith("\n"):
+                return int(text)
+        except (FileNotFoundError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"{path} not written within {timeout}s")
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"  # a zombie is dead
+    except FileNotFoundError:
+        return False
+
+
+def wait_until(cond, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def uid_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    return None
+
+
+def test_check_config_good():
+    with TernEnv(listeners=["pop3", "smtp"]) as env:
+        p = subprocess.run([TERN, "--config", env.config_path, "--check-config"],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        assert f'listen = ["127.0.0.1:{env.port("pop3")}"]' in p.stdout, p.stdout
+        assert f'data_dir = "{env.data_dir}"' in p.stdout, p.stdout
+        assert 'message_size = "50M"' in p.stdout, p.stdout
+        assert not os.path.exists(env.data_dir), "--check-config must not create data_dir"
+
+
+def test_check_config_default():
+    p = subprocess.run([TERN, "--check-config"], capture_output=True, text=True, timeout=30,
+                       cwd="/tmp")
+    assert p.returncode == 0, p.stderr
+    for port in (2525, 2587, 2465, 1143, 1993, 1110, 1995, 8080):
+        assert f'"127.0.0.1:{port}"' in p.stdout, (port, p.stdout)
+    assert 'data_dir = "/tmp/var"' in p.stdout, p.stdout
+
+
+def test_check_config_bad():
+    with TernEnv(listeners=["pop3"]) as env:
+        bad = os.path.join(env.dir, "bad.toml")
+        with open(bad, "w") as f:
+            f.write('hostname = "mx.example.test"\n[limits]\nmessage_size = "50Q"\n')
+        p = subprocess.run([TERN, "--config", bad, "--check-config"],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 78, (p.returncode, p.stderr)
+        assert p.stderr == f'{bad}:3: [limits] message_size: bad size "50Q" (use K, M or G)\n', p.stderr
+        assert p.stdout == ""
+        # the same error stops a normal start, before anything runs
+        p = subprocess.run([TERN, "--config", bad], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 78, (p.returncode, p.stderr)
+        missing = os.path.join(env.dir, "missing.toml")
+        p = subprocess.run([TERN, "--config", missing, "--check-config"],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 78 and "cannot read" in p.stderr, (p.returncode, p.stderr)
+        p = subprocess.run([TERN, "--bogus"], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 64 and "unknown option --bogus" in p.stderr, p.stderr
+
+
+def test_restart_and_stop():
+    daemons = built_daemons()
+    if not daemons:
+        print("SKIP test_restart_and_stop: neither tern-mta nor tern-pop3d is built yet")
+        return
+    listeners = [l for d in daemons for l in DAEMONS[d]]
+    with TernEnv(listeners=listeners) as env:
+        # The daemons run as user `tern` when we are root: let them reach the temp dir.
+        os.chmod(env.dir, 0o755)
+        os.chmod(env.config_path, 0o644)
+        tern = env.start("tern")
+        run = os.path.join(env.data_dir, "run")
+        assert read_pid(os.path.join(run, "tern.pid")) == tern.pid
+        pids = {d: read_pid(os.path.join(run, d + ".pid")) for d in daemons}
+        for d, pid in pids.items():
+            assert alive(pid), d
+            if os.geteuid() == 0:
+                import pwd
+                assert uid_of(pid) == pwd.getpwnam("tern").pw_uid, (d, uid_of(pid))
+
+        victim = daemons[0]
+        port = env.port(DAEMONS[victim][0])
+        t0 = time.time()
+        os.kill(pids[victim], signal.SIGKILL)
+        pid_file = os.path.join(run, victim + ".pid")
+
+        def restarted():
+            try:
+                with open(pid_file) as f:
+                    text = f.read()
+                return text.endswith("\n") and int(text) != pids[victim]
+            except (FileNotFoundError, ValueError):
+                return False
+        wait_until(restarted, 10, f"{victim} to be restarted")
+        new_pid = read_pid(pid_file)
+        assert alive(new_pid)
+        wait_port(port, timeout=10)
+        took = time.time() - t0
+        assert took < 8, took
+        line = f"{victim} (pid {pids[victim]}) killed by signal 9; restarting in 1s"
+        wait_until(lambda: line in env.log("tern"), 5, "the restart log line")
+        assert re.search(re.escape(f"{victim} started (pid {new_pid})"), env.log("tern"))
+        # the other daemons were left alone
+        for d, pid in pids.items():
+            if d != victim:
+                assert alive(pid), d
+
+        # SIGTERM to tern alone (not its process group): it stops every daemon.
+        all_pids = [new_pid] + [p for d, p in pids.items() if d != victim]
+        t0 = time.time()
+        os.kill(tern.pid, signal.SIGTERM)
+        rc = tern.wait(timeout=15)
+        took = time.time() - t0
+        assert rc == 0, rc
+        assert took < 12, took
+        for pid in all_pids:
+            assert not alive(pid), pid
+        assert not os.path.exists(os.path.join(run, "tern.pid"))
+        for d in daemons:
+            assert not os.path.exists(os.path.join(run, d + ".pid")), d
+        assert "all daemons stopped" in env.log("tern")
+        print(f"tern stopped every daemon in {took:.2f}s")
+
+
+if __name__ == "__main__":
+    run_tests([test_check_config_good, test_check_config_default, test_check_config_bad,
+               test_restart_and_stop])
