@@ -142,3 +142,18 @@ TEST_CASE("SCRAM password subset of SASLprep", "[password][scram]") {
   CHECK_FALSE(scram_password_acceptable("pen\x7f"));
   CHECK_THROWS_AS(make_scram_credential("a\nb"), PasswordError);
 }
+
+TEST_CASE("our hashes verify in Dovecot (doveadm pw -t), and the reverse", "[password]") {
+  // The hashes tern writes must keep working if an admin moves accounts to Dovecot.
+  std::string h = hash_password("dove pencil");
+  CHECK(run("doveadm pw -t '{CRYPT}" + h + "' -p 'dove pencil' 2>&1").ends_with("(verified)"));
+  std::string d = run("doveadm pw -s SHA512-CRYPT -p 'dove pencil'");
+  INFO("doveadm hash: " << d);
+  REQUIRE(d.starts_with("{SHA512-CRYPT}$6$"));
+  CHECK(verify_password("dove pencil", d));
+  CHECK_FALSE(verify_password("dove pencil!", d));
+  // A mismatch is reported by doveadm as a failure (exit status 75).
+  FILE* p = popen(("doveadm pw -t '{CRYPT}" + h + "' -p 'wrong' >/dev/null 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  CHECK(pclose(p) != 0);
+}
