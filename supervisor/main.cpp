@@ -1,5 +1,6 @@
 // tern: the supervisor (design §1). Wiring only: options -> config -> data dirs, user,
 // sockets -> ProcessManager.
+#include "first_start.hpp"
 #include "listeners.hpp"
 #include "options.hpp"
 #include "privileges.hpp"
@@ -97,6 +98,18 @@ int run(const Options& opt, const char* argv0) {
     if (auto other = running_supervisor(own_pid_file)) {
       spdlog::error("tern is already running on {} (pid {})", cfg.data_dir.string(), *other);
       return 1;
+    }
+    if (auto login = first_start(cfg.data_dir)) {
+      // Printed on stdout, apart from the log, so it is easy to spot and copy.
+      std::printf(
+          "\ntern: first start - demo domain %s, mailbox %s password %s,\n"
+          "      admin '%s' password %s\n"
+          "      (change them with: ternctl user passwd %s / ternctl admin add NAME)\n\n",
+          login->domain.c_str(), login->mailbox.c_str(), login->mailbox_password.c_str(),
+          login->admin.c_str(), login->admin_password.c_str(), login->mailbox.c_str());
+      std::fflush(stdout);
+      spdlog::info("first start: created demo domain {}, mailbox {}, admin {}", login->domain,
+                   login->mailbox, login->admin);
     }
     if (run_as) {
       chown_tree(cfg.data_dir, *run_as);
