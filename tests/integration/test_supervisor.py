@@ -3,6 +3,7 @@ SIGKILL (new pid, port accepts again, the log line), SIGTERM stops every daemon 
 time. Runs the real tern-mta / tern-pop3d from TERN_BIN (whichever are built).
 As root (CI), tern binds the ports itself and runs the daemons as user `tern`."""
 import os
+import poplib
 import re
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import BIN, TernEnv, run_tests, wait_port  # noqa: E402
+from ternlib import BIN, TernEnv, client_tls_context, run_tests, wait_port  # noqa: E402
 
 TERN = os.path.join(BIN, "tern")
 # daemon binary -> the listeners the test gives it
@@ -58,6 +59,36 @@ def uid_of(pid):
             if line.startswith("Uid:"):
                 return int(line.split()[1])
     return None
+
+
+FIRST_START = re.compile(r"tern: first start - demo domain (\S+), mailbox (\S+) password (\S+),\n"
+                         r"\s+admin '(\S+)' password (\S+)\n")
+
+
+def first_start_login(env):
+    wait_until(lambda: FIRST_START.search(env.log("tern")), 10, "the first-start login")
+    m = FIRST_START.search(env.log("tern"))
+    assert m.group(1) == "example.test" and m.group(2) == "demo@example.test", m.group(0)
+    assert len(m.group(3)) == 16 and len(m.group(5)) == 16 and m.group(3) != m.group(5)
+    return {"mailbox": m.group(2), "password": m.group(3)}
+
+
+def test_first_start_only_once():
+    """The demo login is created and printed on the first start only."""
+    daemons = built_daemons()
+    if not daemons:
+        print("SKIP test_first_start_only_once: no daemon built yet")
+        return
+    with TernEnv(listeners=DAEMONS[daemons[0]]) as env:
+        os.chmod(env.dir, 0o755)
+        os.chmod(env.config_path, 0o644)
+        tern = env.start("tern", log_name="tern")
+        first_start_login(env)
+        assert env.stop(tern) == 0
+        tern = env.start("tern", log_name="tern2")
+        read_pid(os.path.join(env.data_dir, "run", daemons[0] + ".pid"))
+        assert "first start" not in env.log("tern2"), env.log("tern2")
+        assert env.stop(tern) == 0
 
 
 def test_check_config_good():
@@ -113,6 +144,15 @@ def test_restart_and_stop():
         os.chmod(env.config_path, 0o644)
         tern = env.start("tern")
         run = os.path.join(env.data_dir, "run")
+        login = first_start_login(env)
+        if "tern-pop3d" in daemons:
+            # the printed demo login works against the real POP3 daemon (implicit TLS)
+            p = poplib.POP3_SSL("127.0.0.1", env.port("pop3s"), timeout=10,
+                                context=client_tls_context())
+            p.user(login["mailbox"])
+            p.pass_(login["password"])
+            assert p.stat()[0] == 0
+            p.quit()
         assert read_pid(os.path.join(run, "tern.pid")) == tern.pid
         pids = {d: read_pid(os.path.join(run, d + ".pid")) for d in daemons}
         for d, pid in pids.items():
@@ -167,4 +207,4 @@ def test_restart_and_stop():
 
 if __name__ == "__main__":
     run_tests([test_check_config_good, test_check_config_default, test_check_config_bad,
-               test_restart_and_stop])
+               test_restart_and_stop, test_first_start_only_once])
