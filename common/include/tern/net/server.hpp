@@ -41,11 +41,22 @@ class Server {
   // Binds now (throws std::runtime_error naming the address on failure).
   void add_listener(ListenerOptions opts);
   void on_reload(std::function<void()> hook);
+  // How long sessions may run on after SIGTERM before they are closed (default 10 s).
   void set_shutdown_grace(std::chrono::seconds s);
 
   // Runs until SIGTERM/SIGINT (or stop()); returns the process exit code.
   int run();
+  // Thread-safe; may be called before run() (run() then shuts down at once).
   void stop();
+  // What SIGHUP does: reload the TLS certificate/key, then call the reload hooks
+  // (on the server's first thread). Thread-safe.
+  void reload();
+  // True once shutdown has begun.
+  bool stopping() const;
+
+  // The addresses a listener is bound to (port 0 in the config resolved to the
+  // real port; tests use this). Empty for an unknown name.
+  std::vector<config::Endpoint> bound_endpoints(const std::string& listener) const;
 
   const config::Config& config() const;
   TlsContext& tls();

@@ -1,0 +1,449 @@
+// Server: listeners, caps, sessions, TLS reload, signals; see tern/net/server.hpp.
+//
+// Threads: io_contexts_[0] runs on the thread that calls run() and owns the
+// acceptors, the signal set and the shutdown sequence; every io_context (0
+// included) takes accepted sockets round-robin and runs their sessions. A session
+// never changes thread, so ConnectionImpl needs no locking; what is shared across
+// threads (caps, the live-session registry, the stopping flag) is under a mutex
+// or atomic.
+#include "tern/net/server.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+#include "connection_impl.hpp"
+#include "tern/net/listen_fds.hpp"
+#include "tern/net/tls.hpp"
+
+namespace tern::net {
+
+using namespace asio::experimental::awaitable_operators;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);  // after EMFILE & co
+constexpr auto kRefuseWriteTimeout = std::chrono::seconds(5);
+constexpr auto kMaxHandshake = std::chrono::seconds(30);
+constexpr auto kAbortWait = std::chrono::seconds(3);  // after closing leftover sessions
+constexpr auto kPoll = std::chrono::milliseconds(20);
+
+enum class Admit { Ok, Total, PerIp };
+
+// One listener (all its endpoints): options, acceptors and the connection caps.
+struct ListenerState {
+  ListenerOptions opts;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // on io_contexts_[0]
+  std::vector<config::Endpoint> bound;
+
+  std::mutex mu;
+  unsigned total = 0;
+  std::unordered_map<std::string, unsigned> per_ip;
+
+  Admit admit(const std::string& ip) {
+    std::lock_guard lock(mu);
+    if (total >= opts.max_connections) return Admit::Total;
+    unsigned& n = per_ip[ip];
+    if (n >= opts.max_per_ip) {
+      if (n == 0) per_ip.erase(ip);
+      return Admit::PerIp;
+    }
+    ++n;
+    ++total;
+    return Admit::Ok;
+  }
+  void release(const std::string& ip) {
+    std::lock_guard lock(mu);
+    --total;
+    auto it = per_ip.find(ip);
+    if (it != per_ip.end() && --it->second == 0) per_ip.erase(it);
+  }
+};
+
+// co_spawn completion: never `detached`, which would swallow the exception.
+struct LogException {
+  const char* what;
+  void operator()(std::exception_ptr ep) const {
+    if (!ep) return;
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      spdlog::error("- {}: uncaught exception: {}", what, e.what());
+    } catch (...) {
+      spdlog::error("- {}: uncaught non-standard exception", what);
+    }
+  }
+};
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  std::string a = ep.address().to_string();
+  if (ep.address().is_v6()) return "[" + a + "]:" + std::to_string(ep.port());
+  return a + ":" + std::to_string(ep.port());
+}
+
+void set_cloexec(int fd) {
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(Server& s, const config::Config& c, unsigned threads)
+      : self(s), cfg(c), nthreads(threads), pool(std::max(2u, threads)) {
+    for (unsigned i = 0; i < nthreads; ++i)
+      ctxs.push_back(std::make_unique<asio::io_context>(1));
+  }
+
+  ~Impl() {
+    // Order matters: blocking tasks hold work on the io_contexts; I/O objects
+    // must die before their io_context; pending session frames (destroyed with
+    // their io_context) still use the members below, so they go first.
+    pool.stop();
+    pool.join();
+    signals.reset();
+    for (auto& ls : listeners) ls->acceptors.clear();
+    for (auto& c : ctxs) c.reset();  // [0] first: its queued accepts own sockets of others
+  }
+
+  asio::io_context& next_context() {
+    return *ctxs[next.fetch_add(1, std::memory_order_relaxed) % ctxs.size()];
+  }
+
+  void register_conn(const std::shared_ptr<ConnectionImpl>& c) {
+    std::lock_guard lock(live_mu);
+    live[c.get()] = c;
+  }
+  void unregister_conn(ConnectionImpl* c) {
+    std::lock_guard lock(live_mu);
+    live.erase(c);
+  }
+
+  // Close every live connection on its own thread.
+  void abort_all() {
+    std::lock_guard lock(live_mu);
+    for (auto& [p, weak] : live) {
+      if (auto c = weak.lock()) {
+        asio::post(c->io_executor(), [c] { c->abort(); });
+      }
+    }
+  }
+
+  // Runs on ctxs[0].
+  void begin_shutdown() {
+    if (stopping.exchange(true)) return;
+    spdlog::info("- shutting down: {} session(s) open, grace {}s", sessions.load(),
+                 grace.count());
+    boost::system::error_code ec;
+    for (auto& ls : listeners)
+      for (auto& acc : ls->acceptors) acc->close(ec);
+    asio::co_spawn(*ctxs[0], drain(this), LogException{"shutdown"});
+  }
+
+  // Runs on ctxs[0].
+  void do_reload() {
+    spdlog::info("- reload requested");
+    tls->reload();
+    std::vector<std::function<void()>> copy;
+    {
+      std::lock_guard lock(hooks_mu);
+      copy = hooks;
+    }
+    for (auto& h : copy) {
+      try {
+        h();
+      } catch (const std::exception& e) {
+        spdlog::error("- reload hook failed: {}", e.what());
+      }
+    }
+  }
+
+  static asio::awaitable<void> drain(Impl* impl) {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    const auto deadline = Clock::now() + impl->grace;
+    while (impl->sessions.load() > 0 && Clock::now() < deadline) {
+      t.expires_after(kPoll);
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (auto n = impl->sessions.load(); n > 0) {
+      spdlog::info("- shutdown: closing {} session(s) still open after the grace period", n);
+      impl->abort_all();
+      const auto hard = Clock::now() + kAbortWait;
+      while (impl->sessions.load() > 0 && Clock::now() < hard) {
+        t.expires_after(kPoll);
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+    }
+    spdlog::info("- shutdown complete");
+    if (impl->signals) {
+      boost::system::error_code ec;
+      impl->signals->cancel(ec);
+    }
+    for (auto& c : impl->ctxs) c->stop();
+  }
+
+  static asio::awaitable<void> signal_loop(Impl* impl) {
+    for (;;) {
+      auto [ec, sig] = co_await impl->signals->async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      if (sig == SIGHUP) {
+        impl->do_reload();
+      } else {
+        spdlog::info("- signal {} received", sig == SIGTERM ? "TERM" : "INT");
+        impl->begin_shutdown();
+      }
+    }
+  }
+
+  // Holds a connection's place in its listener's caps and in the session count;
+  // a parameter of serve() so it is released even if the frame never runs.
+  struct Admission {
+    Impl* impl = nullptr;
+    std::shared_ptr<ListenerState> ls;
+    std::string ip;
+    Admission(Impl* i, std::shared_ptr<ListenerState> l, std::string a)
+        : impl(i), ls(std::move(l)), ip(std::move(a)) {
+      impl->sessions.fetch_add(1);
+    }
+    Admission(Admission&& o) noexcept
+        : impl(std::exchange(o.impl, nullptr)), ls(std::move(o.ls)), ip(std::move(o.ip)) {}
+    Admission& operator=(Admission&&) = delete;
+    ~Admission() {
+      if (!impl) return;
+      ls->release(ip);
+      impl->sessions.fetch_sub(1);
+    }
+  };
+
+  static asio::awaitable<void> serve(Impl* impl, Admission adm, tcp::socket sock,
+                                     std::uint16_t port) {
+    ListenerState& ls = *adm.ls;
+    auto conn = std::make_shared<ConnectionImpl>(impl->self, impl->stopping, impl->pool,
+                                                 std::move(sock), ls.opts.name, adm.ip, port,
+                                                 impl->cfg.limits.command_timeout);
+    impl->register_conn(conn);
+    struct Unregister {
+      Impl* impl;
+      ConnectionImpl* c;
+      ~Unregister() { impl->unregister_conn(c); }
+    } unregister{impl, conn.get()};
+
+    const auto start = Clock::now();
+    spdlog::info("{} connect listener={} peer={}", conn->id(), ls.opts.name, conn->peer_text());
+    bool ok = true;
+    if (ls.opts.implicit_tls) {
+      auto hs = std::min<Clock::duration>(impl->cfg.limits.command_timeout, kMaxHandshake);
+      ok = co_await conn->handshake(hs);
+    }
+    if (ok && ls.opts.session) {
+      try {
+        co_await ls.opts.session(*conn);
+      } catch (const std::exception& e) {
+        spdlog::error("{} session error: {}", conn->id(), e.what());
+      }
+    }
+    co_await conn->close_gracefully();
+    const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    TlsInfo tls = conn->tls_info();
+    spdlog::info("{} disconnect listener={} peer={} tls={}{}{} duration={:.3f}s", conn->id(),
+                 ls.opts.name, conn->peer_text(), tls.version.empty() ? "none" : tls.version,
+                 tls.cipher.empty() ? "" : "/", tls.cipher, secs);
+  }
+
+  static asio::awaitable<void> refuse(tcp::socket sock, std::string reply) {
+    if (!reply.empty()) {
+      asio::steady_timer t(sock.get_executor());
+      t.expires_after(kRefuseWriteTimeout);
+      co_await (asio::async_write(sock, asio::buffer(reply), asio::as_tuple(asio::use_awaitable)) ||
+                t.async_wait(asio::as_tuple(asio::use_awaitable)));
+    }
+    boost::system::error_code ec;
+    sock.shutdown(tcp::socket::shutdown_both, ec);
+    sock.close(ec);
+  }
+
+  static asio::awaitable<void> accept_loop(Impl* impl, std::shared_ptr<ListenerState> ls,
+                                           tcp::acceptor* acc) {
+    asio::steady_timer backoff(acc->get_executor());
+    const std::string where = ls->opts.name;
+    while (!impl->stopping.load()) {
+      asio::io_context& target = impl->next_context();
+      auto [ec, sock] = co_await acc->async_accept(target, asio::as_tuple(asio::use_awaitable));
+      if (ec == asio::error::operation_aborted || !acc->is_open() || impl->stopping.load()) break;
+      if (ec) {
+        // EMFILE/ENFILE/ENOBUFS: back off instead of spinning; the listener lives on.
+        spdlog::warn("- accept on {}: {}", where, ec.message());
+        backoff.expires_after(kAcceptBackoff);
+        co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+        continue;
+      }
+      boost::system::error_code rec;
+      tcp::endpoint peer = sock.remote_endpoint(rec);
+      if (rec) continue;  // gone already
+      std::string ip = peer.address().to_string();
+      Admit a = ls->admit(ip);
+      if (a != Admit::Ok) {
+        spdlog::warn("- limit listener={} peer={} reason={} max={}", where, endpoint_text(peer),
+                     a == Admit::Total ? "connections" : "connections_per_ip",
+                     a == Admit::Total ? ls->opts.max_connections : ls->opts.max_per_ip);
+        // On an implicit-TLS port a plaintext reply would only confuse the client.
+        std::string reply = ls->opts.implicit_tls ? std::string() : ls->opts.over_limit_reply;
+        asio::co_spawn(target, refuse(std::move(sock), std::move(reply)),
+                       LogException{"refuse"});
+        continue;
+      }
+      asio::co_spawn(target,
+                     serve(impl, Admission(impl, ls, std::move(ip)), std::move(sock), peer.port()),
+                     LogException{"session"});
+    }
+  }
+
+  Server& self;
+  config::Config cfg;
+  unsigned nthreads;
+  std::atomic<bool> stopping{false};
+  std::chrono::seconds grace{10};
+  std::unique_ptr<TlsContext> tls;
+  std::mutex hooks_mu;
+  std::vector<std::function<void()>> hooks;
+  std::vector<std::shared_ptr<ListenerState>> listeners;  // changed only before run()
+  std::mutex live_mu;
+  std::unordered_map<ConnectionImpl*, std::weak_ptr<ConnectionImpl>> live;
+  std::atomic<std::size_t> sessions{0};
+  std::atomic<unsigned> next{0};
+  std::unique_ptr<asio::signal_set> signals;  // on ctxs[0]
+  std::vector<std::unique_ptr<asio::io_context>> ctxs;
+  asio::thread_pool pool;
+};
+
+Server::Server(const config::Config& cfg, unsigned threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  impl_ = std::make_unique<Impl>(*this, cfg, threads);
+  impl_->tls = std::make_unique<TlsContext>(impl_->cfg);
+  impl_->signals = std::make_unique<asio::signal_set>(*impl_->ctxs[0], SIGINT, SIGTERM, SIGHUP);
+  asio::co_spawn(*impl_->ctxs[0], Impl::signal_loop(impl_.get()), LogException{"signals"});
+}
+
+Server::~Server() = default;
+
+void Server::add_listener(ListenerOptions opts) {
+  auto ls = std::make_shared<ListenerState>();
+  ls->opts = std::move(opts);
+  std::map<std::string, int> inherited;
+  if (const char* env = std::getenv(kListenFdsEnv)) {
+    std::string bad;
+    inherited = parse_listen_fds(env, &bad);
+    if (!bad.empty()) spdlog::warn("- {}: ignoring malformed entries: {}", kListenFdsEnv, bad);
+  }
+  asio::io_context& io0 = *impl_->ctxs[0];
+  for (const config::Endpoint& ep : ls->opts.endpoints) {
+    auto acc = std::make_unique<tcp::acceptor>(io0);
+    const tcp protocol = ep.v6() ? tcp::v6() : tcp::v4();
+    const std::string text = ep.text();
+    boost::system::error_code ec;
+    if (auto it = inherited.find(text); it != inherited.end()) {
+      // Pre-bound by the supervisor (privileged port): adopt, don't bind.
+      acc->assign(protocol, it->second, ec);
+      if (ec)
+        throw std::runtime_error("cannot use inherited fd " + std::to_string(it->second) +
+                                 " for " + text + ": " + ec.message());
+      set_cloexec(it->second);
+      acc->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) throw std::runtime_error("cannot listen on inherited " + text + ": " + ec.message());
+    } else {
+      auto addr = asio::ip::make_address(ep.host, ec);
+      if (ec) throw std::runtime_error("bad listen address " + text + ": " + ec.message());
+      acc->open(protocol, ec);
+      if (ec) throw std::runtime_error("cannot open socket for " + text + ": " + ec.message());
+      set_cloexec(acc->native_handle());
+      acc->set_option(asio::socket_base::reuse_address(true), ec);
+      if (ep.v6()) acc->set_option(asio::ip::v6_only(true), ec);  // [::] must not take v4
+      acc->bind(tcp::endpoint(addr, ep.port), ec);
+      if (ec) throw std::runtime_error("cannot bind " + text + ": " + ec.message());
+      acc->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) throw std::runtime_error("cannot listen on " + text + ": " + ec.message());
+    }
+    tcp::endpoint local = acc->local_endpoint(ec);
+    if (ec) throw std::runtime_error("cannot read the address of " + text + ": " + ec.message());
+    ls->bound.push_back(config::Endpoint{local.address().to_string(), local.port()});
+    spdlog::info("- listening {} on {}", ls->opts.name, endpoint_text(local));
+    ls->acceptors.push_back(std::move(acc));
+  }
+  for (auto& acc : ls->acceptors)
+    asio::co_spawn(io0, Impl::accept_loop(impl_.get(), ls, acc.get()), LogException{"accept"});
+  impl_->listeners.push_back(std::move(ls));
+}
+
+void Server::on_reload(std::function<void()> hook) {
+  std::lock_guard lock(impl_->hooks_mu);
+  impl_->hooks.push_back(std::move(hook));
+}
+
+void Server::set_shutdown_grace(std::chrono::seconds s) { impl_->grace = s; }
+
+int Server::run() {
+  auto& ctxs = impl_->ctxs;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  for (auto& c : ctxs) work.emplace_back(c->get_executor());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < ctxs.size(); ++i) {
+    threads.emplace_back([c = ctxs[i].get()] {
+      for (;;) {
+        try {
+          c->run();
+          return;
+        } catch (const std::exception& e) {
+          // A handler threw (not a session: those are caught in serve()); log
+          // and keep this thread serving its other sessions.
+          spdlog::error("- io thread: {}", e.what());
+        }
+      }
+    });
+  }
+  for (;;) {
+    try {
+      ctxs[0]->run();
+      break;
+    } catch (const std::exception& e) {
+      spdlog::error("- io thread: {}", e.what());
+    }
+  }
+  for (auto& c : ctxs) c->stop();
+  for (auto& t : threads) t.join();
+  return 0;
+}
+
+void Server::stop() {
+  Impl* impl = impl_.get();
+  asio::post(*impl->ctxs[0], [impl] { impl->begin_shutdown(); });
+}
+
+void Server::reload() {
+  Impl* impl = impl_.get();
+  asio::post(*impl->ctxs[0], [impl] { impl->do_reload(); });
+}
+
+bool Server::stopping() const { return impl_->stopping.load(); }
+
+std::vector<config::Endpoint> Server::bound_endpoints(const std::string& listener) const {
+  for (const auto& ls : impl_->listeners)
+    if (ls->opts.name == listener) return ls->bound;
+  return {};
+}
+
+const config::Config& Server::config() const { return impl_->cfg; }
+TlsContext& Server::tls() { return *impl_->tls; }
+asio::thread_pool& Server::blocking_pool() { return impl_->pool; }
+
+}  // namespace tern::net
