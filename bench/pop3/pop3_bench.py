@@ -82,7 +82,8 @@ def main():
     if sides == "auto":
         sides = "tern+peer" if benchlib.Tern.available() else "peer"
         if sides == "peer":
-            log("build/bin/tern-mta, tern-pop3d or ternctl missing: measuring the peer only")
+            log("tern-mta, tern-pop3d or ternctl missing (build/bin, build-bench/bin): "
+                "measuring the peer only")
     classes = {"peer": benchlib.Peers, "tern": benchlib.Tern}
     names = sides.split("+")
     users = benchlib.make_users([f"u{i:02d}" for i in range(args.users)])

@@ -2,8 +2,8 @@
 
 Load: `smtp-source -d -m 2000 -s 10 -l 4096` (2,000 messages of 4 KiB, 10 sessions kept
 open, one local recipient). The clock starts before smtp-source and stops when all 2,000 are
-in the mailbox (peer: Maildir new+cur count, polled every 10 ms; tern: POP3 STAT once
-smtp-source has returned, since tern answers 250 only after the store commit). Each
+in the mailbox (peer: Maildir new+cur count, polled every 10 ms; tern: `ternctl user list`
+once smtp-source has returned, since tern answers 250 only after the store commit). Each
 repetition starts fresh servers with an empty mailbox, warms them with 50 messages to another
 mailbox, then measures. Repetitions interleave A B B A; medians and tern/peer ratios.
 Server CPU: the whole process tree (benchlib.tree_cpu_seconds), before/after the load.
@@ -70,10 +70,11 @@ def main():
 
     sides = args.sides
     if sides == "auto":
-        sides = "tern+peer" if benchlib.Tern.available() else "peer"
+        sides = "tern+peer" if benchlib.Tern.available(("tern-mta",)) else "peer"
         if sides == "peer":
-            log("build/bin/tern-mta, tern-pop3d or ternctl missing: measuring the peer only")
-    classes = {"peer": benchlib.Peers, "tern": benchlib.Tern}
+            log("tern-mta or ternctl missing (build/bin, build-bench/bin): measuring the peer only")
+    classes = {"peer": benchlib.Peers,
+               "tern": lambda users: benchlib.Tern(users, daemons=("tern-mta",))}
     names = sides.split("+")
     a = classes[names[0]]
     b = classes[names[1]] if len(names) > 1 else None
