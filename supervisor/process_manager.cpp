@@ -150,6 +150,7 @@ void ProcessManager::start(Child& c) {
     write_all(2, "\n");
     ::_exit(127);
   }
+  ::setpgid(pid, pid);  // also here, so signal_all() can't race the child's own setpgid
   c.pid = pid;
   c.started = Clock::now();
   write_pid_file(pid_file(c), pid);
@@ -185,8 +186,9 @@ void ProcessManager::reap() {
 }
 
 void ProcessManager::signal_all(int sig) {
+  // The whole process group: helpers a daemon forked go too.
   for (auto& c : children_)
-    if (c.pid > 0) ::kill(c.pid, sig);
+    if (c.pid > 0 && ::kill(-c.pid, sig) != 0) ::kill(c.pid, sig);
 }
 
 void ProcessManager::begin_stop(int sig) {
