@@ -1,0 +1,382 @@
+#include "tern/pop3d/connection.hpp"
+
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "tern/log/log.hpp"
+#include "tern/pop3/message_encoder.hpp"
+#include "tern/pop3/response.hpp"
+#include "tern/pop3/session.hpp"
+#include "tern/sasl/sasl.hpp"
+
+namespace tern::pop3d {
+
+namespace {
+
+using pop3::Action;
+using pop3::RespCode;
+using Kind = pop3::Action::Kind;
+
+class Driver {
+ public:
+  Driver(net::Connection& c, std::shared_ptr<Pop3Service> svc)
+      : c_(c),
+        svc_(std::move(svc)),
+        s_(svc_->session_options(c.is_tls(), c.listener() == "pop3")),
+        peer_(c.peer_ip() + ":" + std::to_string(c.peer_port())) {}
+
+  asio::awaitable<void> run();
+
+ private:
+  asio::awaitable<void> perform(Action& a, std::string& out);
+  asio::awaitable<void> do_login(std::string user, std::string password, std::string method,
+                                 std::string& out);
+  asio::awaitable<void> do_authenticate(const Action& a, std::string& out);
+  asio::awaitable<void> open_maildrop(const auth::AccountRecord& acct, std::string_view method,
+                                      std::string& out);
+  asio::awaitable<void> do_retrieve(const Action& a, std::string& out);
+  asio::awaitable<void> do_update(const Action& a, std::string& out);
+  asio::awaitable<void> sleep(std::chrono::milliseconds d);
+  void login_failed(RespCode code, std::string_view text, std::string& out) {
+    if (s_.on_login_failed(code, text, out).kind == Kind::Close) close_ = true;
+  }
+
+  net::Connection& c_;
+  std::shared_ptr<Pop3Service> svc_;
+  pop3::Session s_;
+  std::string peer_;
+  std::optional<Maildrop> md_;
+  bool close_ = false;
+  std::string end_reason_ = "closed";
+  unsigned retrieved_ = 0;
+  std::uint64_t deleted_ = 0;
+};
+
+asio::awaitable<void> Driver::sleep(std::chrono::milliseconds d) {
+  if (d.count() <= 0) co_return;
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  t.expires_after(d);
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+asio::awaitable<void> Driver::run() {
+  c_.set_timeout(kIdleTimeout);
+  log::session(c_.id(), peer_, "pop3 connect listener={} tls={}", c_.listener(),
+               c_.is_tls() ? c_.tls_info().version : "no");
+  c_.write(s_.greeting());
+  while (!close_) {
+    // PIPELINING (RFC 2449 §6.6): answer everything already received, then send once.
+    if (!c_.has_buffered_input() && !co_await c_.flush()) {
+      end_reason_ = "write error";
+      break;
+    }
+    if (c_.stopping() && !c_.has_buffered_input()) {
+      std::string out;
+      s_.on_abort("server shutting down", out);
+      c_.write(out);
+      end_reason_ = "server shutting down";
+      break;
+    }
+    auto l = co_await c_.read_line(pop3::kMaxCommandLine);
+    std::string out;
+    Action a;
+    switch (l.status) {
+      case net::ReadStatus::Ok:
+      case net::ReadStatus::BareLf:  // a command ended by LF alone is unambiguous
+      case net::ReadStatus::BareCr:  // the CR stays in the text: parse error
+        if (spdlog::should_log(spdlog::level::debug))
+          log::debug(c_.id(), "C: {}", pop3::sanitise_text(log::mask_auth(l.line), 200));
+        a = s_.handle_line(l.line, out);
+        break;
+      case net::ReadStatus::TooLong:
+        a = s_.handle_too_long(out);
+        break;
+      case net::ReadStatus::Timeout:
+        // RFC 1939 §3: on autologout the server closes without a response and
+        // without entering UPDATE: nothing is deleted.
+        end_reason_ = "idle timeout";
+        close_ = true;
+        continue;
+      case net::ReadStatus::Eof:
+        end_reason_ = s_.state() == pop3::State::Transaction ? "dropped (nothing deleted)" : "eof";
+        close_ = true;
+        continue;
+      case net::ReadStatus::Error:
+        end_reason_ = "read error";
+        close_ = true;
+        continue;
+    }
+    co_await perform(a, out);
+    c_.write(out);
+  }
+  co_await c_.flush();
+  md_.reset();  // releases the maildrop lock
+  log::session(c_.id(), peer_, "pop3 disconnect user={} retrieved={} deleted={} errors={} reason={}",
+               s_.user().empty() ? "-" : s_.user(), retrieved_, deleted_, s_.errors(), end_reason_);
+}
+
+asio::awaitable<void> Driver::perform(Action& a, std::string& out) {
+  switch (a.kind) {
+    case Kind::None:
+      co_return;
+    case Kind::Close:
+      close_ = true;
+      if (out.rfind("-ERR", 0) == 0) {  // the error limit (QUIT answers +OK)
+        end_reason_ = "error limit";
+        log::info(c_.id(), "pop3 error limit reached ({} errors)", s_.errors());
+      } else {
+        end_reason_ = "quit";
+      }
+      co_return;
+    case Kind::StartTls: {
+      // RFC 2595 §4: the "+OK" goes out in the clear, then the handshake; input the
+      // client pipelined after STLS is discarded by start_tls().
+      c_.write(out);
+      out.clear();
+      if (!co_await c_.flush() || !co_await c_.start_tls()) {
+        log::info(c_.id(), "pop3 STLS handshake failed");
+        end_reason_ = "TLS handshake failed";
+        close_ = true;
+        co_return;
+      }
+      s_.on_tls_started();
+      log::info(c_.id(), "pop3 STLS {} {}", c_.tls_info().version, c_.tls_info().cipher);
+      co_return;
+    }
+    case Kind::Login:
+      co_await do_login(std::move(a.user), std::move(a.password), "USER", out);
+      co_return;
+    case Kind::Authenticate:
+      co_await do_authenticate(a, out);
+      co_return;
+    case Kind::Retrieve:
+      co_await do_retrieve(a, out);
+      co_return;
+    case Kind::Update:
+      co_await do_update(a, out);
+      co_return;
+  }
+}
+
+asio::awaitable<void> Driver::do_login(std::string user, std::string password, std::string method,
+                                       std::string& out) {
+  auto& auth = svc_->authenticator();
+  const std::string ip = c_.peer_ip();
+  auto d = auth.check_allowed(ip, user);
+  if (d.refuse) {
+    log::info(c_.id(), "pop3 login refused user={} method={}: too many failures from {}",
+              pop3::sanitise_text(user), method, ip);
+    login_failed(RespCode::SysTemp, "too many failed logins, try again later", out);
+    co_return;
+  }
+  co_await sleep(d.delay);
+  auto r = co_await c_.run_blocking(
+      [svc = svc_, ip, user, password = std::move(password), id = c_.id()]() {
+        return svc->authenticator().verify(ip, user, password, id);
+      });
+  switch (r.status) {
+    case auth::AuthStatus::Ok:
+      co_await open_maildrop(*r.account, method, out);
+      co_return;
+    case auth::AuthStatus::BadCredentials:
+    case auth::AuthStatus::Disabled:
+      // RFC 3206 §5 [AUTH]: the credentials are at fault. A disabled account gets the
+      // same answer as a wrong password (no account probing).
+      log::info(c_.id(), "pop3 login failed user={} method={} reason={}", pop3::sanitise_text(user),
+                method, auth::status_name(r.status));
+      login_failed(RespCode::Auth, "authentication failed", out);
+      co_return;
+    case auth::AuthStatus::Refused:
+      log::info(c_.id(), "pop3 login refused user={} method={}", pop3::sanitise_text(user), method);
+      login_failed(RespCode::SysTemp, "too many failed logins, try again later", out);
+      co_return;
+    case auth::AuthStatus::TempFail:
+      log::warn(c_.id(), "pop3 login user={} temporary failure (store)", pop3::sanitise_text(user));
+      login_failed(RespCode::SysTemp, "temporary failure, try again later", out);
+      co_return;
+  }
+}
+
+asio::awaitable<void> Driver::open_maildrop(const auth::AccountRecord& acct, std::string_view method,
+                                            std::string& out) {
+  auto res = co_await c_.run_blocking(
+      [svc = svc_, id = acct.id]() { return svc->open_maildrop(id); });
+  switch (res.status) {
+    case OpenStatus::InUse:
+      // RFC 2449 §8.1.2 [IN-USE]: another session holds the maildrop lock.
+      log::info(c_.id(), "pop3 login user={} method={}: maildrop in use", acct.address, method);
+      login_failed(RespCode::InUse, "maildrop already locked by another session", out);
+      co_return;
+    case OpenStatus::Error:
+      log::error(c_.id(), "pop3 login user={}: cannot open maildrop: {}", acct.address, res.error);
+      login_failed(RespCode::SysTemp, "unable to open maildrop, try again later", out);
+      co_return;
+    case OpenStatus::Ok:
+      break;
+  }
+  md_.emplace(std::move(res.maildrop));
+  auto msgs = md_->messages;  // the session keeps its own copy of the snapshot
+  s_.on_login_ok(acct.address, std::move(msgs), out);
+  log::info(c_.id(), "pop3 login user={} method={} messages={} tls={}", acct.address, method,
+            md_->messages.size(), c_.is_tls() ? "yes" : "no");
+}
+
+asio::awaitable<void> Driver::do_authenticate(const Action& a, std::string& out) {
+  auto& auth = svc_->authenticator();
+  const std::string ip = c_.peer_ip();
+  if (auth.check_allowed(ip, "").refuse) {
+    login_failed(RespCode::SysTemp, "too many failed logins, try again later", out);
+    co_return;
+  }
+  sasl::Options opts;
+  opts.scram_lookup = [svc = svc_](std::string_view login) {
+    return svc->authenticator().scram_credential(login);
+  };
+  auto mech = sasl::make_mechanism(a.mechanism, std::move(opts));
+  if (!mech) {
+    login_failed(RespCode::None, "unsupported authentication mechanism", out);
+    co_return;
+  }
+  std::optional<std::string_view> ir;
+  if (a.initial_response) ir = *a.initial_response;
+  sasl::SaslStep st = mech->start(ir);
+  while (st.kind == sasl::SaslStep::Kind::Challenge) {
+    // RFC 5034 §4: a challenge is "+ " and base64 (possibly empty).
+    c_.write("+ " + st.challenge_b64 + "\r\n");
+    if (!co_await c_.flush()) {
+      close_ = true;
+      end_reason_ = "write error";
+      co_return;
+    }
+    auto l = co_await c_.read_line(kMaxSaslLine);
+    if (l.status == net::ReadStatus::TooLong) {
+      st = sasl::SaslStep::failure(sasl::FailReason::TooLong);
+      break;
+    }
+    if (l.status != net::ReadStatus::Ok) {
+      close_ = true;
+      end_reason_ = "dropped during AUTH";
+      co_return;
+    }
+    st = mech->step(l.line);  // never logged: it carries credentials
+  }
+  const std::string method = "AUTH " + a.mechanism;
+  switch (st.kind) {
+    case sasl::SaslStep::Kind::NeedVerify:
+      co_await do_login(std::move(st.authcid), std::move(st.password), method, out);
+      co_return;
+    case sasl::SaslStep::Kind::Success: {
+      auto d = auth.check_allowed(ip, st.authcid);
+      if (d.refuse) {
+        login_failed(RespCode::SysTemp, "too many failed logins, try again later", out);
+        co_return;
+      }
+      co_await sleep(d.delay);
+      auth.record_success(ip, st.authcid);
+      auto acct = co_await c_.run_blocking([svc = svc_, login = st.authcid]() {
+        return Pop3Service::lookup_account(svc->store(), login);
+      });
+      if (!acct || !acct->enabled) {
+        login_failed(RespCode::Auth, "authentication failed", out);
+        co_return;
+      }
+      co_await open_maildrop(*acct, method, out);
+      co_return;
+    }
+    case sasl::SaslStep::Kind::Failure:
+    case sasl::SaslStep::Kind::Challenge:
+      break;
+  }
+  switch (st.reason) {
+    case sasl::FailReason::Cancelled:
+      // RFC 5034 §4: "*" cancels; the server answers -ERR.
+      login_failed(RespCode::None, "authentication cancelled", out);
+      co_return;
+    case sasl::FailReason::BadCredentials:
+    case sasl::FailReason::NoCredential:
+    case sasl::FailReason::AuthzDenied: {
+      auto d = auth.check_allowed(ip, st.authcid);
+      co_await sleep(d.delay);
+      auth.record_failure(ip, st.authcid, sasl::reason_name(st.reason), c_.id());
+      log::info(c_.id(), "pop3 login failed user={} method={} reason={}",
+                pop3::sanitise_text(st.authcid), method, sasl::reason_name(st.reason));
+      login_failed(RespCode::Auth, "authentication failed", out);
+      co_return;
+    }
+    default:
+      log::info(c_.id(), "pop3 AUTH {} failed: {}", a.mechanism, sasl::reason_name(st.reason));
+      login_failed(RespCode::None, "invalid authentication exchange", out);
+      co_return;
+  }
+}
+
+asio::awaitable<void> Driver::do_retrieve(const Action& a, std::string& out) {
+  // `out` holds the "+OK" line; the body follows in segments of ~kRetrSegment so a
+  // large message is never held whole. A message expunged (over IMAP) after the
+  // snapshot is detected before anything is sent for it.
+  pop3::MessageEncoder enc(a.top_lines);
+  std::string buf = std::move(out);
+  out.clear();
+  std::uint64_t skip = 0;
+  bool first = true;
+  for (;;) {
+    auto sr = svc_->encode_segment(md_->inbox, a.uid, skip, enc, buf, kRetrSegment);
+    if (sr.error) {
+      if (first) {
+        log::info(c_.id(), "pop3 uid {} unreadable: {}", a.uid, sr.error.message());
+        out = pop3::err("message no longer available");
+      } else {
+        log::error(c_.id(), "pop3 uid {} read failed mid-message: {}", a.uid, sr.error.message());
+        close_ = true;
+        end_reason_ = "store read error";
+      }
+      co_return;
+    }
+    skip += sr.consumed;
+    if (sr.end) {
+      enc.finish(buf);
+      out = std::move(buf);
+      ++retrieved_;
+      co_return;
+    }
+    c_.write(buf);
+    buf.clear();
+    first = false;
+    if (!co_await c_.flush()) {
+      close_ = true;
+      end_reason_ = "write error";
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> Driver::do_update(const Action& a, std::string& out) {
+  // RFC 1939 §6: the messages marked deleted are removed only now, all in one store
+  // transaction; a connection that drops before QUIT never gets here.
+  bool ok = true;
+  if (!a.deletions.empty()) {
+    auto r = co_await c_.run_blocking([svc = svc_, inbox = md_->inbox, dels = a.deletions]() {
+      return svc->expunge(inbox, dels);
+    });
+    if (r) {
+      deleted_ = r->size();
+    } else {
+      ok = false;
+      log::error(c_.id(), "pop3 UPDATE user={} expunge of {} messages failed: {}", s_.user(),
+                 a.deletions.size(), r.error().message());
+    }
+  }
+  s_.on_update_done(ok, out);
+  close_ = true;
+  end_reason_ = ok ? "quit" : "quit (expunge failed)";
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_pop3(net::Connection& conn, std::shared_ptr<Pop3Service> svc) {
+  Driver d(conn, std::move(svc));
+  co_await d.run();
+}
+
+}  // namespace tern::pop3d
