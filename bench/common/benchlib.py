@@ -371,6 +371,18 @@ biff = no
     def cpu_seconds(self):
         return tree_cpu_seconds(self.root_pids())
 
+    def maildir_messages(self, email):
+        """The stored messages' bytes, in file-name order, LF turned into CRLF (the form
+        Dovecot's POP3 serves them in)."""
+        md = self.maildir(email)
+        files = sorted(os.path.join(md, sub, f) for sub in ("new", "cur")
+                       for f in os.listdir(os.path.join(md, sub)))
+        out = []
+        for path in files:
+            with open(path, "rb") as f:
+                out.append(f.read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+        return out
+
     def mailbox_count(self, email):
         """Messages in the Maildir (new + cur), as the mail user would see them."""
         md = self.maildir(email)
@@ -482,6 +494,13 @@ connections_per_ip = 1000
         if "tern-pop3d" in daemons:
             wait_port(self.pop3_port)
         return self
+
+    def deliver_file(self, email, data):
+        """Store one message as given through the store API (pop3d's test tool tern-deliver)."""
+        p = subprocess.run([os.path.join(self.bin_dir, "tern-deliver"), "--config",
+                            self.config, email], input=data, capture_output=True, timeout=60)
+        if p.returncode != 0:
+            raise RuntimeError(f"tern-deliver {email}: {p.returncode} {p.stdout}{p.stderr}")
 
     def root_pids(self):
         return [p.pid for p in self.procs if p.poll() is None]

@@ -1,7 +1,9 @@
 """POP3 download benchmark: tern-pop3d vs Dovecot's POP3 (issue 8).
 
-Both servers get the same messages the same way: `smtp-source` delivers 200 messages of
-4 KiB to each of 20 users over SMTP (tern-mta / Postfix -> Dovecot LMTP -> Maildir). Then
+Both servers get the same messages: `smtp-source` delivers 200 messages of 4 KiB to each of
+20 users over SMTP (tern-mta / Postfix -> Dovecot LMTP -> Maildir); or, with `--fill copy`
+(the default while tern-mta is not built), the peer gets them by SMTP and tern gets the very
+bytes the peer stored (CRLF, as Dovecot serves them) through pop3d's tern-deliver tool. Then
 rounds of the load: 20 users at once, each USER/PASS, LIST, RETR all 200, QUIT, run by
 pop3_load.cpp (epoll, built into build-bench/bench by this script; `--client python` uses
 pop3_load.py instead). One warm-up round per side, then rounds interleaved A B B A; RETR/s
@@ -68,6 +70,10 @@ def main():
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--sides", default="auto",
                     help="auto (tern+peer if tern is built, else peer), peer, tern+peer, peer+peer")
+    ap.add_argument("--fill", choices=("auto", "smtp", "copy"), default="auto",
+                    help="smtp: smtp-source into each side; copy: the peer by SMTP, tern gets "
+                         "the peer's stored bytes via tern-deliver (auto: smtp if tern-mta is "
+                         "built)")
     ap.add_argument("--client", choices=("cpp", "python"), default="cpp",
                     help="load client: pop3_load.cpp (epoll, default) or pop3_load.py (asyncio)")
     args = ap.parse_args()
@@ -80,33 +86,51 @@ def main():
 
     sides = args.sides
     if sides == "auto":
-        sides = "tern+peer" if benchlib.Tern.available() else "peer"
+        sides = "tern+peer" if benchlib.Tern.available(("tern-pop3d", "tern-deliver")) \
+            or benchlib.Tern.available(("tern-mta", "tern-pop3d")) else "peer"
         if sides == "peer":
             log("tern-mta, tern-pop3d or ternctl missing (build/bin, build-bench/bin): "
                 "measuring the peer only")
-    classes = {"peer": benchlib.Peers, "tern": benchlib.Tern}
     names = sides.split("+")
     users = benchlib.make_users([f"u{i:02d}" for i in range(args.users)])
     emails = [e for e, _ in users]
+    fill_mode = args.fill
+    if fill_mode == "auto":
+        fill_mode = "smtp" if benchlib.Tern.available(("tern-mta", "tern-pop3d")) else "copy"
     started = []
     try:
         side = {}
         for letter, name in zip("AB", names):
-            s = classes[name](users)
+            if name == "tern":
+                daemons = ("tern-mta", "tern-pop3d") if fill_mode == "smtp" else ("tern-pop3d",)
+                s = benchlib.Tern(users, daemons=daemons)
+            else:
+                s = benchlib.Peers(users)
             started.append(s)
             s.start()
-            log(f"{letter}={name}: filling {args.users} x {args.messages} messages")
-            t = time.monotonic()
-            fill(s, users, args.messages, args.size)
-            log(f"{letter}={name}: filled in {time.monotonic() - t:.1f} s")
             side[letter] = s
+        # peers first: in copy mode tern gets the very bytes the peer stored
+        for letter in sorted(side, key=lambda x: side[x].name != "peer"):
+            s = side[letter]
+            t = time.monotonic()
+            if s.name == "tern" and fill_mode == "copy":
+                src = next(p for p in side.values() if p.name == "peer")
+                log(f"{letter}=tern: copying the peer's {args.users} x {args.messages} "
+                    f"messages with tern-deliver")
+                for email in emails:
+                    for data in src.maildir_messages(email):
+                        s.deliver_file(email, data)
+            else:
+                log(f"{letter}={s.name}: filling {args.users} x {args.messages} messages by SMTP")
+                fill(s, users, args.messages, args.size)
+            log(f"{letter}={s.name}: filled in {time.monotonic() - t:.1f} s")
         order = benchlib.abba(args.rounds) if len(names) > 1 else ["A"] * args.rounds
         expect = args.messages
         for letter in side:                      # warm-up: caches, Dovecot's indexes
             r = run_round(side[letter].pop3_port, emails, PASSWORD, expect)
             log(f"warm-up {letter}={side[letter].name}: {r[0] / r[2]:.0f} RETR/s")
         print(f"# pop3 bench: {args.users} users x {args.messages} msgs x {args.size} B; "
-              f"client {args.client}; "
+              f"client {args.client}; fill {fill_mode}; "
               f"order {' '.join(order)}  (A={names[0]}"
               f"{', B=' + names[1] if len(names) > 1 else ''})", flush=True)
         results = {"A": [], "B": []}
