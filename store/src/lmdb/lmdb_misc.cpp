@@ -616,12 +616,15 @@ Result<ModSeq> LmdbStore::wait_for_change(MailboxId mailbox, ModSeq since, std::
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::uint64_t seen_txn = 0;
   for (;;) {
-    std::uint64_t txn = last_commit();
-    if (txn != seen_txn) {
-      seen_txn = txn;
-      auto m = get_mailbox(mailbox);
+    if (last_commit() != seen_txn) {
+      // Remember the txn our read actually saw, not me_last_txnid: the meta page can
+      // show a commit a moment before a new read txn can see it.
+      auto m = run_read([&](Txn& t) {
+        return std::pair<std::uint64_t, ModSeq>(mdb_txn_id(t.get()), load_mailbox(t, mailbox).m.highestmodseq);
+      });
       if (!m) return m.error();
-      if (m->highestmodseq > since) return m->highestmodseq;
+      seen_txn = m->first;
+      if (m->second > since) return m->second;
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {

@@ -63,10 +63,11 @@ class [[nodiscard]] Result {
   explicit operator bool() const noexcept { return has_value(); }
   T& value() & { return std::get<0>(v_); }
   const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
+  // By value on rvalues, so `for (auto& x : *store.list())` does not dangle.
+  T value() && { return std::get<0>(std::move(v_)); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
-  T&& operator*() && { return std::move(*this).value(); }
+  T operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   std::error_code error() const { return has_value() ? std::error_code{} : std::get<1>(v_); }

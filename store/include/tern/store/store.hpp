@@ -128,7 +128,7 @@ class Store {
 
   // ------------------------------------------------------------ mailboxes
   // Names: '/' hierarchy, no empty levels, no leading/trailing '/', no '*' '%' or controls,
-  // "inbox" in any case means INBOX. Parents are not created implicitly.
+  // "inbox" in any case means INBOX. Missing parents are created (RFC 9051 6.3.4).
   virtual Result<MailboxId> create_mailbox(AccountId account, std::string_view name,
                                            SpecialUse use = SpecialUse::none) = 0;
   // Renames the mailbox and every child ("a" → "b" also renames "a/x" → "b/x"), keeping
@@ -235,8 +235,10 @@ class Store {
   // polling fallback).
   virtual Result<ModSeq> wait_for_change(MailboxId mailbox, ModSeq since, std::chrono::milliseconds timeout) = 0;
   // For event loops: a watcher whose fd() becomes readable after commits by any process
-  // (inotify; -1 if unavailable: then poll last_commit() every 100 ms). After the fd is
-  // readable call drain(), then compare last_commit()/get_mailbox().highestmodseq.
+  // (inotify; -1 if unavailable: then poll every 100 ms). After the fd is readable call
+  // drain(), then compare get_mailbox().highestmodseq with what the session knows.
+  // The fd can fire a moment before the commit is visible to a new read txn, so also
+  // re-check on a short timer (<= 100 ms) while waiting, as wait_for_change() does.
   class Watcher {
    public:
     virtual ~Watcher() = default;

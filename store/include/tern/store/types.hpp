@@ -194,6 +194,9 @@ struct DeliveryEvent {
 };
 
 struct DeliveryTarget {
+  DeliveryTarget() = default;
+  DeliveryTarget(AccountId a, std::string mb = "INBOX", bool fallback = true)  // NOLINT
+      : account(a), mailbox(std::move(mb)), fallback_to_inbox(fallback) {}
   AccountId account = 0;
   std::string mailbox = "INBOX";  // if absent: fails with no_such_mailbox unless fallback
   bool fallback_to_inbox = true;  // a missing non-INBOX mailbox delivers to INBOX instead

@@ -1,0 +1,69 @@
+// Helper process for store_process_test.cpp (built as `store_test_child`, not a test):
+//   store_test_child deliver DATA_DIR COUNT TAG   deliver COUNT (0 = forever) messages
+//                                                 "TAG-i" to a@example.test's INBOX; print
+//                                                 "i uid" after each acknowledged delivery
+//   store_test_child flag DATA_DIR COUNT TAG      deliver, then flag \Seen the new message;
+//                                                 print "uid modseq" after each flag commit
+//   store_test_child wait DATA_DIR TIMEOUT_MS     print "ready MODSEQ", wait for a change of
+//                                                 INBOX, print "changed MODSEQ"
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "tern/store/store.hpp"
+
+using namespace tern::store;
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: store_test_child deliver|flag|wait DATA_DIR ...\n");
+    return 64;
+  }
+  std::string mode = argv[1];
+  auto opened = Store::open(argv[2]);
+  if (!opened) {
+    std::fprintf(stderr, "open: %s\n", opened.error().message().c_str());
+    return 1;
+  }
+  Store& s = **opened;
+  auto acct = s.get_account("a@example.test");
+  if (!acct) return 2;
+  auto inbox = s.get_mailbox(acct->id, "INBOX");
+  if (!inbox) return 3;
+  if (mode == "wait") {
+    std::printf("ready %llu\n", static_cast<unsigned long long>(inbox->highestmodseq));
+    std::fflush(stdout);
+    auto r = s.wait_for_change(inbox->id, inbox->highestmodseq, std::chrono::milliseconds(std::atoi(argv[3])));
+    if (!r) return 4;
+    std::printf("changed %llu\n", static_cast<unsigned long long>(*r));
+    std::fflush(stdout);
+    return 0;
+  }
+  if (argc < 5) return 64;
+  long count = std::atol(argv[3]);
+  std::string tag = argv[4];
+  for (long i = 0; count == 0 || i < count; ++i) {
+    DeliveryRequest r;
+    r.body = tag + "-" + std::to_string(i);
+    r.targets.push_back(DeliveryTarget{acct->id});
+    auto res = s.deliver(r);
+    if (!res || res->targets[0].error) {
+      std::fprintf(stderr, "deliver failed\n");
+      return 5;
+    }
+    Uid uid = res->targets[0].uid;
+    if (mode == "deliver") {
+      std::printf("%ld %u\n", i, uid);
+    } else {
+      FlagUpdate up;
+      up.flags = kSeen;
+      auto fr = s.set_flags(inbox->id, {{uid, uid}}, up);
+      if (!fr || fr->changed.size() != 1) return 6;
+      std::printf("%u %llu\n", uid, static_cast<unsigned long long>(fr->changed[0].modseq));
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
