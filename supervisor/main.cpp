@@ -138,6 +138,14 @@ int run(const Options& opt, const char* argv0) {
 
   ProcessManager pm(std::move(daemons), run_dir, run_as);
   pm.block_signals();
+  pm.set_reload_check([file = opt.config]() -> std::string {
+    try {
+      config::load_config_or_default(file);
+      return {};
+    } catch (const config::ConfigError& e) {
+      return e.what();
+    }
+  });
   {
     std::ofstream out(own_pid_file, std::ios::trunc);
     out << ::getpid() << '\n';

@@ -130,6 +130,10 @@ void ProcessManager::start(Child& c) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // SIGHUP means "reload" here, never "die": ignored until the daemon installs its
+    // handler (a disposition of SIG_IGN survives exec; sigaction replaces it), so a
+    // SIGHUP forwarded during a daemon's start-up does not kill it.
+    ::signal(SIGHUP, SIG_IGN);
     // Inherited listeners go to fds 3.. (first moved above that range so dup2 clobbers none).
     for (int i = 0; i < nsock; ++i) fds[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + nsock);
     for (int i = 0; i < nsock; ++i) ::dup2(fds[i], 3 + i);  // dup2 clears close-on-exec
@@ -251,8 +255,12 @@ int ProcessManager::run() {
           }
           break;
         case SIGHUP:
-          spdlog::info("SIGHUP: asking the daemons to reload");
-          signal_all(SIGHUP);
+          if (auto error = reload_check_ ? reload_check_() : std::string(); !error.empty()) {
+            spdlog::error("SIGHUP: {}; the daemons keep their current config", error);
+          } else {
+            spdlog::info("SIGHUP: asking the daemons to reload");
+            signal_all(SIGHUP);
+          }
           break;
         default:
           break;

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,10 @@ class ProcessManager {
   // Call before anything forks. Throws std::runtime_error.
   void block_signals();
 
+  // Called on SIGHUP before it is forwarded: returns "" if the config is valid, else the
+  // error (then the daemons keep their current config and are not signalled).
+  void set_reload_check(std::function<std::string()> check) { reload_check_ = std::move(check); }
+
   // Runs until SIGTERM/SIGINT and every daemon has stopped. Returns the exit code (0).
   int run();
 
@@ -59,6 +64,7 @@ class ProcessManager {
   std::filesystem::path run_dir_;
   std::optional<RunAs> run_as_;
   std::chrono::seconds stop_grace_;
+  std::function<std::string()> reload_check_;
   int sigfd_ = -1;
   bool stopping_ = false;
   bool killed_ = false;

@@ -6,6 +6,7 @@ import os
 import poplib
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -51,6 +52,24 @@ def wait_until(cond, timeout, what):
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+GREETING = {"tern-pop3d": b"+OK", "tern-mta": b"220"}
+
+
+def greets(port, banner, timeout=10.0):
+    """The daemon itself answers (as root, tern holds the listening socket, so a bare
+    connect would succeed even while no daemon runs)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                if s.recv(100).startswith(banner):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"no {banner!r} greeting on port {port} within {timeout}s")
 
 
 def uid_of(pid):
@@ -161,6 +180,8 @@ def test_restart_and_stop():
                 import pwd
                 assert uid_of(pid) == pwd.getpwnam("tern").pw_uid, (d, uid_of(pid))
 
+        for d in daemons:
+            greets(env.port(DAEMONS[d][0]), GREETING[d])
         victim = daemons[0]
         port = env.port(DAEMONS[victim][0])
         t0 = time.time()
@@ -178,12 +199,29 @@ def test_restart_and_stop():
         new_pid = read_pid(pid_file)
         assert alive(new_pid)
         wait_port(port, timeout=10)
+        greets(port, GREETING[victim])
         took = time.time() - t0
         assert took < 8, took
         line = f"{victim} (pid {pids[victim]}) killed by signal 9; restarting in 1s"
         wait_until(lambda: line in env.log("tern"), 5, "the restart log line")
         assert re.search(re.escape(f"{victim} started (pid {new_pid})"), env.log("tern"))
         # the other daemons were left alone
+        for d, pid in pids.items():
+            if d != victim:
+                assert alive(pid), d
+
+        # SIGHUP: validated, then forwarded; the daemons keep running (reload, not restart)
+        os.kill(tern.pid, signal.SIGHUP)
+        wait_until(lambda: "SIGHUP: asking the daemons to reload" in env.log("tern"), 5, "SIGHUP line")
+        with open(env.config_path, "a") as f:
+            f.write("\n[limits]\nrecipients = 0\n")
+        os.kill(tern.pid, signal.SIGHUP)
+        wait_until(lambda: "[limits] recipients: 0 is out of range (1 to 100000); the daemons keep "
+                   "their current config" in env.log("tern"), 5, "SIGHUP config error line")
+        with open(env.config_path, "w") as f:
+            f.write(env.config_text)
+        time.sleep(0.5)
+        assert alive(new_pid)
         for d, pid in pids.items():
             if d != victim:
                 assert alive(pid), d
