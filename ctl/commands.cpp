@@ -110,7 +110,7 @@ int domain_cmd(const std::string& verb, const Args& a, store::Store& s) {
 int user_error(std::error_code ec, const std::string& addr) {
   if (ec == Errc::invalid_address) return fail("malformed address: " + addr);
   if (ec == Errc::unknown_domain) return fail("unknown domain: " + domain_part(addr));
-  if (ec == Errc::exists) return fail("address already exists (user or alias): " + addr);
+  if (ec == Errc::exists) return fail("already exists: " + addr + " (a user or alias has this address)");
   if (ec == Errc::not_found) return fail("no such user: " + addr);
   return fail_store(ec, addr);
 }
@@ -226,7 +226,7 @@ int alias_cmd(const std::string& verb, const Args& a, store::Store& s) {
     if (!r) {
       if (r.error() == Errc::invalid_address) return fail("malformed address: " + src);
       if (r.error() == Errc::unknown_domain) return fail("unknown domain: " + domain_part(src));
-      if (r.error() == Errc::exists) return fail("address already exists (user or alias): " + src);
+      if (r.error() == Errc::exists) return fail("already exists: " + src + " (a user or alias has this address)");
       if (r.error() == Errc::alias_loop) return fail("alias loop: " + src + " would expand back to itself (or nests too deep)");
       if (r.error() == Errc::no_such_user) return fail("a local target does not exist: " + a.pos[1]);
       return fail_store(r.error(), src);

@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   Args args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a.size() > 1 && a[0] == '-') {
+    // "-5" is a (bad) value, not an option: let the verb reject it.
+    if (a.size() > 1 && a[0] == '-' && !(a[1] >= '0' && a[1] <= '9')) {
       std::string value;
       bool has_eq = false;
       if (auto eq = a.find('='); eq != std::string::npos && a.starts_with("--")) {

@@ -1,8 +1,10 @@
 """ternctl against a real store in a temp data_dir: every verb, every bad-input case
 (message + exit status), and nothing changed after a failure."""
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -211,5 +213,11 @@ def test_check_backup_stats_status():
 
 
 if __name__ == "__main__":
-    run_tests([test_domains_and_users, test_password_hashes_never_printed, test_aliases,
-               test_autoreply_and_admin, test_check_backup_stats_status])
+    # Our TernEnv dirs live under a private parent: a concurrent cleanup of
+    # /tmp/tern-it-* elsewhere removed them mid-test.
+    tempfile.tempdir = tempfile.mkdtemp(prefix="ternctl-test-")
+    try:
+        run_tests([test_domains_and_users, test_password_hashes_never_printed, test_aliases,
+                   test_autoreply_and_admin, test_check_backup_stats_status])
+    finally:
+        shutil.rmtree(tempfile.tempdir, ignore_errors=True)
