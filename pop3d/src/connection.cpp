@@ -30,8 +30,8 @@ class Driver {
 
  private:
   asio::awaitable<void> perform(Action& a, std::string& out);
-  asio::awaitable<void> do_login(std::string user, std::string password, std::string method,
-                                 std::string& out);
+  asio::awaitable<void> do_login(const std::string& user, const std::string& password,
+                                 std::string_view method, std::string& out);
   asio::awaitable<void> do_authenticate(const Action& a, std::string& out);
   asio::awaitable<void> open_maildrop(const auth::AccountRecord& acct, std::string_view method,
                                       std::string& out);
@@ -81,31 +81,24 @@ asio::awaitable<void> Driver::run() {
     auto l = co_await c_.read_line(pop3::kMaxCommandLine);
     std::string out;
     Action a;
-    switch (l.status) {
-      case net::ReadStatus::Ok:
-      case net::ReadStatus::BareLf:  // a command ended by LF alone is unambiguous
-      case net::ReadStatus::BareCr:  // the CR stays in the text: parse error
-        if (spdlog::should_log(spdlog::level::debug))
-          log::debug(c_.id(), "C: {}", pop3::sanitise_text(log::mask_auth(l.line), 200));
-        a = s_.handle_line(l.line, out);
-        break;
-      case net::ReadStatus::TooLong:
-        a = s_.handle_too_long(out);
-        break;
-      case net::ReadStatus::Timeout:
-        // RFC 1939 §3: on autologout the server closes without a response and
-        // without entering UPDATE: nothing is deleted.
-        end_reason_ = "idle timeout";
-        close_ = true;
-        continue;
-      case net::ReadStatus::Eof:
+    if (l.status == net::ReadStatus::Ok || l.status == net::ReadStatus::BareLf ||
+        l.status == net::ReadStatus::BareCr) {
+      // A command ended by LF alone is unambiguous; with a bare CR the CR stays in the
+      // text and the parser refuses it.
+      if (spdlog::should_log(spdlog::level::debug))
+        log::debug(c_.id(), "C: {}", pop3::sanitise_text(log::mask_auth(l.line), 200));
+      a = s_.handle_line(l.line, out);
+    } else if (l.status == net::ReadStatus::TooLong) {
+      a = s_.handle_too_long(out);
+    } else {
+      // Timeout: RFC 1939 §3 autologout closes without a response and without
+      // entering UPDATE, so nothing is deleted. Eof/Error likewise delete nothing.
+      if (l.status == net::ReadStatus::Timeout) end_reason_ = "idle timeout";
+      else if (l.status == net::ReadStatus::Eof)
         end_reason_ = s_.state() == pop3::State::Transaction ? "dropped (nothing deleted)" : "eof";
-        close_ = true;
-        continue;
-      case net::ReadStatus::Error:
-        end_reason_ = "read error";
-        close_ = true;
-        continue;
+      else end_reason_ = "read error";
+      close_ = true;
+      continue;
     }
     co_await perform(a, out);
     c_.write(out);
@@ -116,51 +109,47 @@ asio::awaitable<void> Driver::run() {
                s_.user().empty() ? "-" : s_.user(), retrieved_, deleted_, s_.errors(), end_reason_);
 }
 
+// XXX: g++ 12 miscompiles a coroutine whose switch cases end in co_return (the
+// resumed frame hit a trap, SIGILL); the coroutines here use if-chains instead.
 asio::awaitable<void> Driver::perform(Action& a, std::string& out) {
-  switch (a.kind) {
-    case Kind::None:
-      co_return;
-    case Kind::Close:
+  if (a.kind == Kind::None) {
+    // nothing to do: `out` holds the reply
+  } else if (a.kind == Kind::Close) {
+    close_ = true;
+    if (out.rfind("-ERR", 0) == 0) {  // the error limit (QUIT answers +OK)
+      end_reason_ = "error limit";
+      log::info(c_.id(), "pop3 error limit reached ({} errors)", s_.errors());
+    } else {
+      end_reason_ = "quit";
+    }
+  } else if (a.kind == Kind::StartTls) {
+    // RFC 2595 §4: the "+OK" goes out in the clear, then the handshake; input the
+    // client pipelined after STLS is discarded by start_tls().
+    c_.write(out);
+    out.clear();
+    bool ok = co_await c_.flush();
+    if (ok) ok = co_await c_.start_tls();
+    if (!ok) {
+      log::info(c_.id(), "pop3 STLS handshake failed");
+      end_reason_ = "TLS handshake failed";
       close_ = true;
-      if (out.rfind("-ERR", 0) == 0) {  // the error limit (QUIT answers +OK)
-        end_reason_ = "error limit";
-        log::info(c_.id(), "pop3 error limit reached ({} errors)", s_.errors());
-      } else {
-        end_reason_ = "quit";
-      }
-      co_return;
-    case Kind::StartTls: {
-      // RFC 2595 §4: the "+OK" goes out in the clear, then the handshake; input the
-      // client pipelined after STLS is discarded by start_tls().
-      c_.write(out);
-      out.clear();
-      if (!co_await c_.flush() || !co_await c_.start_tls()) {
-        log::info(c_.id(), "pop3 STLS handshake failed");
-        end_reason_ = "TLS handshake failed";
-        close_ = true;
-        co_return;
-      }
+    } else {
       s_.on_tls_started();
       log::info(c_.id(), "pop3 STLS {} {}", c_.tls_info().version, c_.tls_info().cipher);
-      co_return;
     }
-    case Kind::Login:
-      co_await do_login(std::move(a.user), std::move(a.password), "USER", out);
-      co_return;
-    case Kind::Authenticate:
-      co_await do_authenticate(a, out);
-      co_return;
-    case Kind::Retrieve:
-      co_await do_retrieve(a, out);
-      co_return;
-    case Kind::Update:
-      co_await do_update(a, out);
-      co_return;
+  } else if (a.kind == Kind::Login) {
+    co_await do_login(a.user, a.password, "USER", out);
+  } else if (a.kind == Kind::Authenticate) {
+    co_await do_authenticate(a, out);
+  } else if (a.kind == Kind::Retrieve) {
+    co_await do_retrieve(a, out);
+  } else if (a.kind == Kind::Update) {
+    co_await do_update(a, out);
   }
 }
 
-asio::awaitable<void> Driver::do_login(std::string user, std::string password, std::string method,
-                                       std::string& out) {
+asio::awaitable<void> Driver::do_login(const std::string& user, const std::string& password,
+                                       std::string_view method, std::string& out) {
   auto& auth = svc_->authenticator();
   const std::string ip = c_.peer_ip();
   auto d = auth.check_allowed(ip, user);
@@ -171,49 +160,52 @@ asio::awaitable<void> Driver::do_login(std::string user, std::string password, s
     co_return;
   }
   co_await sleep(d.delay);
-  auto r = co_await c_.run_blocking(
-      [svc = svc_, ip, user, password = std::move(password), id = c_.id()]() {
-        return svc->authenticator().verify(ip, user, password, id);
-      });
-  switch (r.status) {
-    case auth::AuthStatus::Ok:
-      co_await open_maildrop(*r.account, method, out);
-      co_return;
-    case auth::AuthStatus::BadCredentials:
-    case auth::AuthStatus::Disabled:
-      // RFC 3206 §5 [AUTH]: the credentials are at fault. A disabled account gets the
-      // same answer as a wrong password (no account probing).
-      log::info(c_.id(), "pop3 login failed user={} method={} reason={}", pop3::sanitise_text(user),
-                method, auth::status_name(r.status));
-      login_failed(RespCode::Auth, "authentication failed", out);
-      co_return;
-    case auth::AuthStatus::Refused:
-      log::info(c_.id(), "pop3 login refused user={} method={}", pop3::sanitise_text(user), method);
-      login_failed(RespCode::SysTemp, "too many failed logins, try again later", out);
-      co_return;
-    case auth::AuthStatus::TempFail:
-      log::warn(c_.id(), "pop3 login user={} temporary failure (store)", pop3::sanitise_text(user));
-      login_failed(RespCode::SysTemp, "temporary failure, try again later", out);
-      co_return;
+  // The lambdas given to run_blocking capture only pointers into this frame (alive:
+  // we await the result). XXX: g++ 12 destroyed a by-value lambda temporary with
+  // std::string captures twice inside `co_await f(lambda)` (free(): invalid pointer),
+  // so every argument of a co_await expression here is trivially destructible or a
+  // reference.
+  Pop3Service* svc = svc_.get();
+  const std::string* pip = &ip;
+  const std::string* puser = &user;
+  const std::string* ppw = &password;
+  const std::string* pid = &c_.id();
+  auto r = co_await c_.run_blocking([svc, pip, puser, ppw, pid]() {
+    return svc->authenticator().verify(*pip, *puser, *ppw, *pid);
+  });
+  if (r.status == auth::AuthStatus::Ok) {
+    co_await open_maildrop(*r.account, method, out);
+  } else if (r.status == auth::AuthStatus::BadCredentials ||
+             r.status == auth::AuthStatus::Disabled) {
+    // RFC 3206 §5 [AUTH]: the credentials are at fault. A disabled account gets the
+    // same answer as a wrong password (no account probing).
+    log::info(c_.id(), "pop3 login failed user={} method={} reason={}", pop3::sanitise_text(user),
+              method, auth::status_name(r.status));
+    login_failed(RespCode::Auth, "authentication failed", out);
+  } else if (r.status == auth::AuthStatus::Refused) {
+    log::info(c_.id(), "pop3 login refused user={} method={}", pop3::sanitise_text(user), method);
+    login_failed(RespCode::SysTemp, "too many failed logins, try again later", out);
+  } else {
+    log::warn(c_.id(), "pop3 login user={} temporary failure (store)", pop3::sanitise_text(user));
+    login_failed(RespCode::SysTemp, "temporary failure, try again later", out);
   }
 }
 
 asio::awaitable<void> Driver::open_maildrop(const auth::AccountRecord& acct, std::string_view method,
                                             std::string& out) {
-  auto res = co_await c_.run_blocking(
-      [svc = svc_, id = acct.id]() { return svc->open_maildrop(id); });
-  switch (res.status) {
-    case OpenStatus::InUse:
-      // RFC 2449 §8.1.2 [IN-USE]: another session holds the maildrop lock.
-      log::info(c_.id(), "pop3 login user={} method={}: maildrop in use", acct.address, method);
-      login_failed(RespCode::InUse, "maildrop already locked by another session", out);
-      co_return;
-    case OpenStatus::Error:
-      log::error(c_.id(), "pop3 login user={}: cannot open maildrop: {}", acct.address, res.error);
-      login_failed(RespCode::SysTemp, "unable to open maildrop, try again later", out);
-      co_return;
-    case OpenStatus::Ok:
-      break;
+  Pop3Service* svc = svc_.get();
+  store::AccountId id = acct.id;
+  auto res = co_await c_.run_blocking([svc, id]() { return svc->open_maildrop(id); });
+  if (res.status == OpenStatus::InUse) {
+    // RFC 2449 §8.1.2 [IN-USE]: another session holds the maildrop lock.
+    log::info(c_.id(), "pop3 login user={} method={}: maildrop in use", acct.address, method);
+    login_failed(RespCode::InUse, "maildrop already locked by another session", out);
+    co_return;
+  }
+  if (res.status != OpenStatus::Ok) {
+    log::error(c_.id(), "pop3 login user={}: cannot open maildrop: {}", acct.address, res.error);
+    login_failed(RespCode::SysTemp, "unable to open maildrop, try again later", out);
+    co_return;
   }
   md_.emplace(std::move(res.maildrop));
   auto msgs = md_->messages;  // the session keeps its own copy of the snapshot
@@ -262,52 +254,44 @@ asio::awaitable<void> Driver::do_authenticate(const Action& a, std::string& out)
     st = mech->step(l.line);  // never logged: it carries credentials
   }
   const std::string method = "AUTH " + a.mechanism;
-  switch (st.kind) {
-    case sasl::SaslStep::Kind::NeedVerify:
-      co_await do_login(std::move(st.authcid), std::move(st.password), method, out);
-      co_return;
-    case sasl::SaslStep::Kind::Success: {
-      auto d = auth.check_allowed(ip, st.authcid);
-      if (d.refuse) {
-        login_failed(RespCode::SysTemp, "too many failed logins, try again later", out);
-        co_return;
-      }
-      co_await sleep(d.delay);
-      auth.record_success(ip, st.authcid);
-      auto acct = co_await c_.run_blocking([svc = svc_, login = st.authcid]() {
-        return Pop3Service::lookup_account(svc->store(), login);
-      });
-      if (!acct || !acct->enabled) {
-        login_failed(RespCode::Auth, "authentication failed", out);
-        co_return;
-      }
-      co_await open_maildrop(*acct, method, out);
+  if (st.kind == sasl::SaslStep::Kind::NeedVerify) {
+    co_await do_login(st.authcid, st.password, method, out);
+    co_return;
+  }
+  if (st.kind == sasl::SaslStep::Kind::Success) {
+    auto d = auth.check_allowed(ip, st.authcid);
+    if (d.refuse) {
+      login_failed(RespCode::SysTemp, "too many failed logins, try again later", out);
       co_return;
     }
-    case sasl::SaslStep::Kind::Failure:
-    case sasl::SaslStep::Kind::Challenge:
-      break;
-  }
-  switch (st.reason) {
-    case sasl::FailReason::Cancelled:
-      // RFC 5034 §4: "*" cancels; the server answers -ERR.
-      login_failed(RespCode::None, "authentication cancelled", out);
-      co_return;
-    case sasl::FailReason::BadCredentials:
-    case sasl::FailReason::NoCredential:
-    case sasl::FailReason::AuthzDenied: {
-      auto d = auth.check_allowed(ip, st.authcid);
-      co_await sleep(d.delay);
-      auth.record_failure(ip, st.authcid, sasl::reason_name(st.reason), c_.id());
-      log::info(c_.id(), "pop3 login failed user={} method={} reason={}",
-                pop3::sanitise_text(st.authcid), method, sasl::reason_name(st.reason));
+    co_await sleep(d.delay);
+    auth.record_success(ip, st.authcid);
+    Pop3Service* svc = svc_.get();
+    const std::string* login = &st.authcid;
+    auto acct = co_await c_.run_blocking(
+        [svc, login]() { return Pop3Service::lookup_account(svc->store(), *login); });
+    if (!acct || !acct->enabled) {
       login_failed(RespCode::Auth, "authentication failed", out);
       co_return;
     }
-    default:
-      log::info(c_.id(), "pop3 AUTH {} failed: {}", a.mechanism, sasl::reason_name(st.reason));
-      login_failed(RespCode::None, "invalid authentication exchange", out);
-      co_return;
+    co_await open_maildrop(*acct, method, out);
+    co_return;
+  }
+  if (st.reason == sasl::FailReason::Cancelled) {
+    // RFC 5034 §4: "*" cancels; the server answers -ERR.
+    login_failed(RespCode::None, "authentication cancelled", out);
+  } else if (st.reason == sasl::FailReason::BadCredentials ||
+             st.reason == sasl::FailReason::NoCredential ||
+             st.reason == sasl::FailReason::AuthzDenied) {
+    auto d = auth.check_allowed(ip, st.authcid);
+    co_await sleep(d.delay);
+    auth.record_failure(ip, st.authcid, sasl::reason_name(st.reason), c_.id());
+    log::info(c_.id(), "pop3 login failed user={} method={} reason={}",
+              pop3::sanitise_text(st.authcid), method, sasl::reason_name(st.reason));
+    login_failed(RespCode::Auth, "authentication failed", out);
+  } else {
+    log::info(c_.id(), "pop3 AUTH {} failed: {}", a.mechanism, sasl::reason_name(st.reason));
+    login_failed(RespCode::None, "invalid authentication exchange", out);
   }
 }
 
@@ -356,9 +340,10 @@ asio::awaitable<void> Driver::do_update(const Action& a, std::string& out) {
   // transaction; a connection that drops before QUIT never gets here.
   bool ok = true;
   if (!a.deletions.empty()) {
-    auto r = co_await c_.run_blocking([svc = svc_, inbox = md_->inbox, dels = a.deletions]() {
-      return svc->expunge(inbox, dels);
-    });
+    Pop3Service* svc = svc_.get();
+    store::MailboxId inbox = md_->inbox;
+    const std::vector<store::Uid>* dels = &a.deletions;
+    auto r = co_await c_.run_blocking([svc, inbox, dels]() { return svc->expunge(inbox, *dels); });
     if (r) {
       deleted_ = r->size();
     } else {
