@@ -117,9 +117,10 @@ def main():
                 src = next(p for p in side.values() if p.name == "peer")
                 log(f"{letter}=tern: copying the peer's {args.users} x {args.messages} "
                     f"messages with tern-deliver")
-                for email in emails:
-                    for data in src.maildir_messages(email):
-                        s.deliver_file(email, data)
+                from concurrent.futures import ThreadPoolExecutor
+                jobs = [(email, data) for email in emails for data in src.maildir_messages(email)]
+                with ThreadPoolExecutor(max_workers=8) as pool:   # one exec per message
+                    list(pool.map(lambda j: s.deliver_file(*j), jobs))
             else:
                 log(f"{letter}={s.name}: filling {args.users} x {args.messages} messages by SMTP")
                 fill(s, users, args.messages, args.size)
@@ -159,10 +160,11 @@ def main():
                   f"{med(letter, 'mib_per_s'):.1f} | {med(letter, 'cpu_us_per_retr'):.0f} | "
                   f"{med(letter, 'client_cpu_s'):.2f} | {len(results[letter])} |")
         if len(names) > 1:
+            cpu_a = med("A", "cpu_us_per_retr")
+            cpu_ratio = med("B", "cpu_us_per_retr") / cpu_a if cpu_a else float("nan")
             print(f"\nratio {names[0]}/{names[1]} RETR/s: "
                   f"{med('A', 'retr_per_s') / med('B', 'retr_per_s'):.2f}; CPU per RETR "
-                  f"{names[1]}/{names[0]}: "
-                  f"{med('B', 'cpu_us_per_retr') / med('A', 'cpu_us_per_retr'):.2f}")
+                  f"{names[1]}/{names[0]}: {cpu_ratio:.2f}")
     finally:
         for s in started:
             s.stop()
