@@ -1,0 +1,196 @@
+// Local delivery and queueing of a received message.
+// RFC 5321 §4.4: the delivering server adds Return-Path at final delivery and every
+// server prepends a Received line; nothing else in the message changes (design §4).
+#include "delivery.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "autoreply.hpp"
+#include "data_sink.hpp"
+#include "tern/smtp/address.hpp"
+#include "tern/smtp/command.hpp"
+
+namespace tern::mta {
+
+using smtp::Reply;
+namespace esc = smtp::esc;
+
+std::string rfc5322_date(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return buf;
+}
+
+std::string return_path_header(const MessageContext& m) {
+  return "Return-Path: <" + m.sender.address() + ">\r\n";
+}
+
+std::string received_header(const MessageContext& m) {
+  // Received: from <helo> ([ip]) (TLS comment) by <host> (tern) with <proto> id <id>
+  //   for <rcpt>; <date>     — "for" only with a single recipient, to not disclose Bcc.
+  std::string h = "Received: from " + (m.helo.empty() ? std::string("unknown") : m.helo);
+  h += " ([" + m.peer_ip + "])\r\n";
+  if (m.tls)
+    h += "\t(using " + m.tls->version + " with cipher " + m.tls->cipher + " (" + std::to_string(m.tls->bits) +
+         " bits))\r\n";
+  h += "\tby " + m.hostname + " (tern) with " + m.protocol + " id " + m.message_id;
+  if (m.recipients.size() == 1) h += "\r\n\tfor <" + m.recipients[0].path.address() + ">";
+  h += "; " + rfc5322_date(m.now) + "\r\n";
+  return h;
+}
+
+namespace {
+
+std::string domain_of(std::string_view address) {
+  auto at = address.rfind('@');
+  return at == std::string_view::npos ? std::string() : smtp::ascii_lower(address.substr(at + 1));
+}
+
+store::DsnParams dsn_of(const MessageContext& m, const Recipient& r) {
+  store::DsnParams d;
+  unsigned n = r.params.notify;
+  if (n & smtp::notify_never) d.notify = "NEVER";
+  else {
+    std::vector<std::string> parts;
+    if (n & smtp::notify_success) parts.push_back("SUCCESS");
+    if (n & smtp::notify_failure) parts.push_back("FAILURE");
+    if (n & smtp::notify_delay) parts.push_back("DELAY");
+    for (std::size_t i = 0; i < parts.size(); ++i) d.notify += (i ? "," : "") + parts[i];
+  }
+  d.orcpt = r.params.orcpt;
+  d.ret = m.params.ret == smtp::Ret::Full ? "FULL" : m.params.ret == smtp::Ret::Hdrs ? "HDRS" : "";
+  d.envid = m.params.envid;
+  return d;
+}
+
+}  // namespace
+
+DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, const Spool& body,
+                                std::vector<store::DeliveryEvent> pending_events) {
+  DeliveryOutcome out;
+  store::DeliveryRequest req;
+  req.prefix = return_path_header(m) + received_header(m);
+  if (body.in_file()) req.body_file = body.path();
+  else req.body = body.memory();
+  req.internal_date = static_cast<store::UnixTime>(m.now);
+  req.events = std::move(pending_events);
+  const std::string sender = m.sender.address();
+  auto event = [&](std::string rcpt, store::EventAction a, std::string detail) {
+    store::DeliveryEvent e;
+    e.message_id = m.message_id;
+    e.sender = sender;
+    e.recipient = std::move(rcpt);
+    e.action = a;
+    e.detail = std::move(detail);
+    req.events.push_back(std::move(e));
+  };
+
+  // Local targets, each account once (one copy per mailbox even if several RCPTs or
+  // aliases reach it).
+  std::set<store::AccountId> accounts;
+  std::vector<std::pair<store::AccountId, std::string>> local;  // account, its address
+  std::set<std::string> domains;  // local domains this message touches (archive)
+  for (const auto& r : m.recipients) {
+    const std::string rcpt = r.path.address();
+    event(rcpt, store::EventAction::accepted, "from " + m.peer_ip);
+    for (const auto& l : r.route.local) {
+      domains.insert(domain_of(l.address));
+      if (accounts.insert(l.account).second) local.emplace_back(l.account, l.address);
+    }
+    for (const auto& remote : r.route.remote) {
+      store::OutboundEntry o;
+      o.sender = sender;
+      o.recipient = remote;
+      o.dsn = dsn_of(m, r);
+      req.outbound.push_back(o);
+      event(rcpt, r.route.relayed ? store::EventAction::queued : store::EventAction::forwarded,
+            r.route.relayed ? "relay" : "forward to " + remote);
+    }
+  }
+  // Mail sent from a local domain by its authenticated user is archived too.
+  if (m.identity) domains.insert(domain_of(m.identity->address));
+  for (const auto& [id, addr] : local) {
+    store::DeliveryTarget t;
+    t.account = id;
+    req.targets.push_back(t);
+    event(addr, store::EventAction::delivered, "INBOX");
+  }
+  // Per-domain archive copies, in the same transaction (the archive address is a local
+  // account; a missing or non-local archive address is skipped with a log line).
+  for (const auto& d : domains) {
+    if (d.empty()) continue;
+    auto arch = store.get_domain_archive(d);
+    if (!arch || arch->empty()) continue;
+    auto res = store.resolve(*arch);
+    if (!res || res->local.empty()) {
+      spdlog::warn("{}: archive address {} of domain {} does not resolve to a local account", m.message_id, *arch, d);
+      continue;
+    }
+    for (const auto& l : res->local) {
+      if (!accounts.insert(l.account).second) continue;
+      store::DeliveryTarget t;
+      t.account = l.account;
+      req.targets.push_back(t);
+      event(l.address, store::EventAction::delivered, "archive copy for " + d);
+    }
+  }
+
+  auto res = store.deliver(req);
+  if (!res) {
+    auto ec = res.error();
+    out.detail = "store error: " + ec.message();
+    out.reply = Reply(451, esc::system_temp, "Temporary local problem, try again later");
+    spdlog::error("{}: deliver failed: {}", m.message_id, ec.message());
+    return out;
+  }
+  unsigned quota_failed = 0, other_failed = 0;
+  for (const auto& t : res->targets) {
+    if (!t.error) ++out.delivered;
+    else if (t.error == store::Errc::quota_exceeded) ++quota_failed;
+    else ++other_failed;
+  }
+  out.queued = static_cast<unsigned>(res->queued.size());
+  if (out.delivered == 0 && out.queued == 0) {
+    if (quota_failed) {
+      out.reply = Reply(452, esc::mailbox_full_temp, "Mailbox full, try again later");
+      out.detail = "quota";
+    } else {
+      out.reply = Reply(451, esc::system_temp, "Temporary local problem, try again later");
+      out.detail = "no target accepted the message";
+    }
+    return out;
+  }
+  if (quota_failed || other_failed) {
+    // Some targets failed after RCPT was accepted: record it (a DSN to the sender is the
+    // outbound side's job once bounces exist).
+    std::vector<store::DeliveryEvent> ev;
+    for (std::size_t i = 0; i < res->targets.size() && i < req.targets.size(); ++i) {
+      if (!res->targets[i].error) continue;
+      store::DeliveryEvent e;
+      e.message_id = m.message_id;
+      e.sender = sender;
+      e.recipient = std::to_string(req.targets[i].account);
+      e.action = store::EventAction::rejected;
+      e.detail = res->targets[i].error.message();
+      ev.push_back(e);
+    }
+    (void)store.add_events(ev);
+  }
+  // Auto-replies after the commit: they are new messages of their own.
+  for (const auto& [id, addr] : local) {
+    bool ok = false;
+    for (std::size_t i = 0; i < req.targets.size(); ++i)
+      if (req.targets[i].account == id && !res->targets[i].error) ok = true;
+    if (ok && maybe_autoreply(store, m, body.head(), id, addr)) ++out.autoreplies;
+  }
+  out.reply = Reply(250, esc::ok, "Ok: queued as " + m.message_id);
+  out.detail = "delivered=" + std::to_string(out.delivered) + " queued=" + std::to_string(out.queued);
+  return out;
+}
+
+}  // namespace tern::mta

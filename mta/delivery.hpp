@@ -1,0 +1,64 @@
+#pragma once
+// Delivery of one received message: trace headers, routing to mailboxes and the
+// outbound queue, archive copies, delivery events — in ONE store deliver() call — then
+// auto-replies (RFC 3834) to the outbound queue. BLOCKING (store commit + fsync): the
+// driver calls deliver_message() through Connection::run_blocking, and answers 250 only
+// after it returns success.
+#include <cstdint>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "session.hpp"
+#include "tern/smtp/reply.hpp"
+#include "tern/store/store.hpp"
+
+namespace tern::mta {
+
+class Spool;
+
+struct TlsFacts {
+  std::string version;  // "TLSv1.3"
+  std::string cipher;
+  int bits = 0;
+};
+
+// Everything about the message and its session that delivery needs.
+struct MessageContext {
+  std::string message_id;   // our queue id (session id + counter), logs and Received
+  std::string hostname;     // our name (by-domain)
+  std::string helo;         // the client's HELO/EHLO argument
+  std::string peer_ip;
+  std::string protocol;     // "ESMTPSA", ... (RFC 3848)
+  std::optional<TlsFacts> tls;
+  std::optional<AuthIdentity> identity;
+  smtp::Path sender;
+  smtp::MailParams params;
+  std::vector<Recipient> recipients;
+  std::time_t now = 0;
+};
+
+// "Wed, 25 Nov 2026 01:24:04 +0000" (RFC 5322 §3.3), UTC.
+std::string rfc5322_date(std::time_t t);
+// The Received header (RFC 5321 §4.4 + RFC 3848), folded, ending with CRLF.
+std::string received_header(const MessageContext& m);
+// "Return-Path: <sender>\r\n" (RFC 5321 §4.4; "<>" for the null sender).
+std::string return_path_header(const MessageContext& m);
+
+struct DeliveryOutcome {
+  smtp::Reply reply;            // what to answer at the end of DATA / BDAT LAST
+  unsigned delivered = 0;       // mailboxes written
+  unsigned queued = 0;          // outbound entries
+  unsigned autoreplies = 0;
+  std::string detail;           // for the log line
+};
+
+// Builds the request (see the header comment), calls store.deliver() once, maps the
+// result: success → 250 2.0.0; a temporary store error → 451 4.3.0; every local target
+// over quota and nothing queued → 452 4.2.2. Never 250 unless the commit returned.
+// `pending_events` (rejections of this session so far) are recorded in the same txn.
+DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, const Spool& body,
+                                std::vector<store::DeliveryEvent> pending_events);
+
+}  // namespace tern::mta

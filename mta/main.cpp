@@ -1,0 +1,121 @@
+// tern-mta: config → log → store → authenticator → listeners → run (design §1, §4).
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "connection.hpp"
+#include "tern/auth/authenticator.hpp"
+#include "tern/config/config.hpp"
+#include "tern/log/log.hpp"
+#include "tern/net/server.hpp"
+#include "tern/store/store.hpp"
+
+namespace {
+
+int usage() {
+  std::fprintf(stderr, "usage: tern-mta [--config FILE]\n");
+  return 64;
+}
+
+tern::net::ListenerOptions listener(const tern::config::Config& cfg, const char* name,
+                                    const tern::config::Listener& l, bool implicit_tls,
+                                    tern::mta::MtaContext& ctx, tern::mta::ListenerSetup setup) {
+  tern::net::ListenerOptions o;
+  o.name = name;
+  o.endpoints = l.listen;
+  o.implicit_tls = implicit_tls;
+  o.max_connections = cfg.limits.connections;
+  o.max_per_ip = cfg.limits.connections_per_ip;
+  o.over_limit_reply = "421 4.7.0 " + cfg.hostname + " Too many connections, try again later\r\n";
+  // A plain function object (not a coroutine lambda): it returns the named coroutine's
+  // awaitable, whose arguments are owned copies (ctx outlives the server).
+  o.session = [&ctx, setup](tern::net::Connection& c) { return tern::mta::serve_smtp(c, ctx, setup); };
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::optional<std::filesystem::path> config_path;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) config_path = argv[++i];
+    else return usage();
+  }
+  tern::config::Config cfg;
+  try {
+    cfg = tern::config::load_config_or_default(config_path);
+  } catch (const tern::config::ConfigError& e) {
+    std::fprintf(stderr, "tern-mta: %s\n", e.what());
+    return 78;  // EX_CONFIG
+  }
+  tern::log::init(cfg, "tern-mta");
+
+  auto opened = tern::store::Store::open(cfg.data_dir);
+  if (!opened) {
+    spdlog::critical("cannot open the store in {}: {}", cfg.data_dir.string(), opened.error().message());
+    return 75;  // EX_TEMPFAIL
+  }
+  tern::store::Store& store = **opened;
+
+  tern::auth::AccountLookup lookup = [&store](std::string_view login) -> std::optional<tern::auth::AccountRecord> {
+    auto a = store.get_account(login);
+    if (!a) {
+      if (tern::store::is_temporary(a.error())) throw std::runtime_error(a.error().message());
+      return std::nullopt;
+    }
+    tern::auth::AccountRecord r;
+    r.id = a->id;
+    r.address = a->address;
+    r.password_hash = a->password_hash;
+    r.enabled = a->enabled;
+    if (a->scram) r.scram = tern::auth::ScramCredential{a->scram->salt, a->scram->iterations, a->scram->stored_key, a->scram->server_key};
+    return r;
+  };
+  tern::auth::Authenticator authenticator(lookup, tern::auth::AuthenticatorOptions::from_config(cfg));
+  tern::mta::MtaContext ctx{cfg, store, authenticator};
+
+  try {
+    tern::net::Server server(cfg);
+    if (cfg.smtp.smtp.enabled())
+      server.add_listener(listener(cfg, "smtp", cfg.smtp.smtp, false, ctx,
+                                   {tern::mta::ListenerKind::Mx, cfg.smtp.smtp.auth, false}));
+    if (cfg.smtp.submission.enabled())
+      server.add_listener(listener(cfg, "submission", cfg.smtp.submission, false, ctx,
+                                   {tern::mta::ListenerKind::Submission, true, true}));
+    if (cfg.smtp.submissions.enabled())
+      server.add_listener(listener(cfg, "submissions", cfg.smtp.submissions, true, ctx,
+                                   {tern::mta::ListenerKind::Submissions, true, true}));
+
+    // Delivery events are kept for [store] events_retention: prune hourly.
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    std::thread pruner([&] {
+      std::unique_lock lk(mu);
+      while (!done) {
+        auto before = static_cast<tern::store::UnixTime>(std::time(nullptr) - cfg.store.events_retention.count());
+        lk.unlock();
+        if (auto n = store.prune_events(before); n && *n > 0) spdlog::info("pruned {} delivery events", *n);
+        lk.lock();
+        cv.wait_for(lk, std::chrono::hours(1), [&] { return done; });
+      }
+    });
+    spdlog::info("tern-mta {} ready: hostname {}, data_dir {}", TERN_VERSION, cfg.hostname, cfg.data_dir.string());
+    int rc = server.run();
+    {
+      std::lock_guard lk(mu);
+      done = true;
+    }
+    cv.notify_all();
+    pruner.join();
+    spdlog::info("tern-mta stopped");
+    return rc;
+  } catch (const std::exception& e) {
+    spdlog::critical("tern-mta: {}", e.what());
+    return 1;
+  }
+}

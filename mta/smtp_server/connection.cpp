@@ -1,0 +1,540 @@
+// SMTP connection driver (coroutine). The protocol decisions are SmtpSession's; this
+// file only moves bytes, waits, and calls the store on the blocking pool.
+#include "connection.hpp"
+
+#include <arpa/inet.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+
+#include "checks.hpp"
+#include "data_sink.hpp"
+#include "delivery.hpp"
+#include "tern/log/log.hpp"
+#include "tern/sasl/sasl.hpp"
+#include "tern/smtp/data_reader.hpp"
+#include "tern/util/line_framer.hpp"
+
+namespace tern::mta {
+
+using smtp::Reply;
+namespace esc = smtp::esc;
+
+bool ip_in_networks(std::string_view ip, const std::vector<std::string>& cidrs) {
+  unsigned char a[16];
+  std::string ips(ip);
+  int fam = ips.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+  if (inet_pton(fam, ips.c_str(), a) != 1) return false;
+  const int len = fam == AF_INET6 ? 16 : 4;
+  for (const auto& c : cidrs) {
+    auto slash = c.find('/');
+    std::string net = c.substr(0, slash);
+    int cfam = net.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+    if (cfam != fam) continue;
+    unsigned char b[16];
+    if (inet_pton(fam, net.c_str(), b) != 1) continue;
+    int bits = len * 8;
+    if (slash != std::string::npos) {
+      try {
+        bits = std::stoi(c.substr(slash + 1));
+      } catch (...) {
+        continue;
+      }
+      if (bits < 0 || bits > len * 8) continue;
+    }
+    bool match = true;
+    for (int i = 0; i < len && match; ++i) {
+      int take = std::min(8, std::max(0, bits - i * 8));
+      if (take == 0) break;
+      unsigned char mask = static_cast<unsigned char>(0xff << (8 - take));
+      if ((a[i] & mask) != (b[i] & mask)) match = false;
+    }
+    if (match) return true;
+  }
+  return false;
+}
+
+namespace {
+
+using net::ReadStatus;
+
+// Input with push-back: bytes read past the end of DATA (pipelined commands after
+// CRLF.CRLF) are kept here and framed before anything new from the connection.
+class Input {
+ public:
+  Input(net::Connection& c, std::size_t line_max) : conn_(c), local_(line_max) {}
+
+  asio::awaitable<net::LineRead> read_line(std::size_t max) {
+    if (local_.empty()) co_return co_await conn_.read_line(max);
+    local_.set_max(max);
+    while (true) {
+      auto r = local_.next();
+      switch (r.status) {
+        case util::LineStatus::Line: co_return net::LineRead{ReadStatus::Ok, std::move(r.text)};
+        case util::LineStatus::TooLong: co_return net::LineRead{ReadStatus::TooLong, {}};
+        case util::LineStatus::BareLf: co_return net::LineRead{ReadStatus::BareLf, std::move(r.text)};
+        case util::LineStatus::BareCr: co_return net::LineRead{ReadStatus::BareCr, std::move(r.text)};
+        case util::LineStatus::NeedMore: break;
+      }
+      std::string more;
+      auto st = co_await conn_.read_some(more);
+      if (st != ReadStatus::Ok) co_return net::LineRead{st, {}};
+      local_.feed(more);
+    }
+  }
+
+  asio::awaitable<ReadStatus> read_some(std::string& out) {
+    if (!local_.empty()) {
+      auto b = local_.buffered();
+      out.append(b);
+      local_.consume(b.size());
+      co_return ReadStatus::Ok;
+    }
+    co_return co_await conn_.read_some(out);
+  }
+
+  asio::awaitable<ReadStatus> read_exact(std::size_t n, std::string& out) {
+    if (!local_.empty()) {
+      auto b = local_.buffered();
+      std::size_t take = std::min(n, b.size());
+      out.append(b.substr(0, take));
+      local_.consume(take);
+      n -= take;
+    }
+    if (n == 0) co_return ReadStatus::Ok;
+    co_return co_await conn_.read_exact(n, out);
+  }
+
+  void unread(std::string_view bytes) { local_.feed(bytes); }
+  bool has_buffered() const { return !local_.empty() || conn_.has_buffered_input(); }
+  void clear() { local_.clear(); }
+
+ private:
+  net::Connection& conn_;
+  util::LineFramer local_;
+};
+
+std::atomic<std::uint64_t> g_message_counter{0};
+
+std::string message_id_for(const net::Connection& c) {
+  return c.id() + "." + std::to_string(++g_message_counter);
+}
+
+const char* status_name(ReadStatus s) {
+  switch (s) {
+    case ReadStatus::Ok: return "ok";
+    case ReadStatus::TooLong: return "too long";
+    case ReadStatus::BareLf: return "bare LF";
+    case ReadStatus::BareCr: return "bare CR";
+    case ReadStatus::Eof: return "eof";
+    case ReadStatus::Timeout: return "timeout";
+    case ReadStatus::Error: return "error";
+  }
+  return "?";
+}
+
+class Driver {
+ public:
+  Driver(net::Connection& conn, MtaContext& ctx, const ListenerSetup& setup)
+      : conn_(conn), ctx_(ctx), in_(conn, ctx.cfg.limits.command_line), session_(options(conn, ctx, setup)) {}
+
+  asio::awaitable<void> run() {
+    const auto& lim = ctx_.cfg.limits;
+    session_.greet();
+    if (!co_await send_all()) co_return;
+    while (session_.state() != State::Closed) {
+      if (conn_.stopping() && !in_.has_buffered()) {
+        session_.on_shutdown();
+        co_await send_all();
+        break;
+      }
+      conn_.set_timeout(lim.command_timeout);
+      auto lr = co_await in_.read_line(lim.command_line);
+      Action a;
+      switch (lr.status) {
+        case ReadStatus::Ok:
+        {
+          const std::size_t before = session_.output().size();
+          a = session_.on_line(lr.line);
+          std::string_view added = std::string_view(session_.output()).substr(before);
+          if (!added.empty() && added.front() == '5')
+            log::info(conn_.id(), "refused \"{}\": {}", log::mask_auth(lr.line.substr(0, 80)),
+                      first_line(std::string(added)));
+          break;
+        }
+        case ReadStatus::TooLong:
+          log::info(conn_.id(), "command line too long");
+          a = session_.on_line_too_long();
+          break;
+        case ReadStatus::BareLf:
+        case ReadStatus::BareCr:
+          log::info(conn_.id(), "command line with {}", status_name(lr.status));
+          a = session_.on_bare_line_ending();
+          break;
+        case ReadStatus::Timeout:
+          log::info(conn_.id(), "timeout waiting for a command (state {})", state_name(session_.state()));
+          a = session_.on_timeout();
+          break;
+        case ReadStatus::Eof:
+        case ReadStatus::Error:
+          log::info(conn_.id(), "client {} (state {})", lr.status == ReadStatus::Eof ? "closed the connection" : "read error",
+                    state_name(session_.state()));
+          co_await flush_events();
+          co_return;
+      }
+      if (!co_await perform(a)) break;
+      if (session_.state() != State::Bdat) drop_bdat();
+      // PIPELINING: answer when the client is waiting, i.e. nothing more is buffered.
+      if (!in_.has_buffered() || session_.state() == State::Closed) {
+        if (!co_await send_all()) break;
+      }
+    }
+    co_await send_all();
+    co_await flush_events();
+    if (session_.errors() >= ctx_.cfg.limits.error_limit)
+      log::info(conn_.id(), "disconnected after {} errors", session_.errors());
+  }
+
+ private:
+  static SessionOptions options(net::Connection& conn, MtaContext& ctx, const ListenerSetup& setup) {
+    SessionOptions o;
+    o.hostname = ctx.cfg.hostname;
+    o.id = conn.id();
+    o.kind = setup.kind;
+    o.tls = conn.is_tls();
+    o.starttls_available = true;
+    o.auth_enabled = setup.auth_enabled;
+    o.auth_required = setup.auth_required;
+    o.trusted_peer = ip_in_networks(conn.peer_ip(), ctx.cfg.smtp.trusted_networks);
+    o.max_message_size = ctx.cfg.limits.message_size;
+    o.max_recipients = ctx.cfg.limits.recipients;
+    o.error_limit = ctx.cfg.limits.error_limit;
+    return o;
+  }
+
+  static std::string first_line(const std::string& out) {
+    auto p = out.find("\r\n");
+    return out.substr(0, p);
+  }
+
+  asio::awaitable<bool> send_all() {
+    std::string o = session_.take_output();
+    if (o.empty()) co_return true;
+    conn_.write(o);
+    co_return co_await conn_.flush();
+  }
+
+  // Performs actions until the session has nothing more to do. false = close now.
+  asio::awaitable<bool> perform(Action a) {
+    while (true) {
+      switch (a.kind) {
+        case Action::Kind::None: co_return true;
+        case Action::Kind::Close: co_return false;
+        case Action::Kind::CheckSender: a = co_await check_sender_action(); break;
+        case Action::Kind::CheckRecipient: a = co_await check_recipient_action(); break;
+        case Action::Kind::StartTls: {
+          if (!co_await send_all()) co_return false;
+          in_.clear();  // RFC 3207 §4.2 / design §6: input pipelined after STARTTLS is discarded
+          if (!co_await conn_.start_tls()) {
+            log::info(conn_.id(), "TLS handshake failed");
+            co_return false;
+          }
+          auto ti = conn_.tls_info();
+          log::info(conn_.id(), "STARTTLS {} {}", ti.version, ti.cipher);
+          session_.tls_started();
+          co_return true;
+        }
+        case Action::Kind::Auth: a = co_await auth_action(a); break;
+        case Action::Kind::ReadData: a = co_await data_action(); break;
+        case Action::Kind::ReadBdat: a = co_await bdat_action(a); break;
+      }
+    }
+  }
+
+  asio::awaitable<Action> check_sender_action() {
+    Reply r;
+    try {
+      r = co_await conn_.run_blocking([this] {
+        return check_sender(ctx_.store, session_.identity(), session_.transaction().sender);
+      });
+    } catch (const std::exception& e) {
+      log::error(conn_.id(), "sender check failed: {}", e.what());
+      r = Reply(451, esc::system_temp, "Temporary lookup failure, try again later");
+    }
+    if (!r.empty())
+      log::info(conn_.id(), "reject MAIL from=<{}>: {}", session_.transaction().sender.address(), r.summary());
+    co_return session_.sender_checked(r);
+  }
+
+  asio::awaitable<Action> check_recipient_action() {
+    RcptContext rc;
+    rc.may_relay = session_.may_relay();
+    rc.hostname = ctx_.cfg.hostname;
+    rc.declared_size = session_.transaction().params.size;
+    RcptCheck res;
+    try {
+      res = co_await conn_.run_blocking([this, rc] {
+        return check_recipient(ctx_.store, rc, session_.pending_recipient().path);
+      });
+    } catch (const std::exception& e) {
+      log::error(conn_.id(), "recipient check failed: {}", e.what());
+      res.rejection = Reply(451, esc::system_temp, "Temporary lookup failure, try again later");
+      res.rule = "exception";
+    }
+    const std::string rcpt = session_.pending_recipient().path.address();
+    if (!res.rejection.empty()) {
+      log::info(conn_.id(), "reject RCPT from=<{}> to=<{}> helo={} peer={}: {} rule={}",
+                session_.transaction().sender.address(), rcpt, session_.helo(), conn_.peer_ip(),
+                res.rejection.summary(), res.rule);
+      store::DeliveryEvent e;
+      e.message_id = conn_.id();
+      e.sender = session_.transaction().sender.address();
+      e.recipient = rcpt;
+      e.action = store::EventAction::rejected;
+      e.detail = res.rule + ": " + res.rejection.summary();
+      events_.push_back(std::move(e));
+    }
+    co_return session_.recipient_checked(res.rejection, std::move(res.route));
+  }
+
+  Reply sasl_failure_reply(sasl::FailReason r) {
+    switch (r) {
+      case sasl::FailReason::Cancelled: return Reply(501, "5.0.0", "Authentication cancelled");
+      case sasl::FailReason::Malformed:
+      case sasl::FailReason::TooLong: return Reply(501, esc::syntax_error, "Malformed authentication data");
+      case sasl::FailReason::Unsupported: return Reply(504, esc::bad_args, "Channel binding not supported");
+      default: return Reply(535, esc::auth_invalid, "Authentication credentials invalid");
+    }
+  }
+
+  asio::awaitable<Action> auth_action(Action a) {
+    const std::string& ip = conn_.peer_ip();
+    auto pre = ctx_.auth.check_allowed(ip, "");
+    if (pre.refuse) {
+      log::info(conn_.id(), "AUTH refused: too many failures from {}", ip);
+      co_return session_.auth_done(std::nullopt, Reply(454, esc::security_temp, "Too many failed logins, try again later"));
+    }
+    sasl::Options so;
+    auto& authn = ctx_.auth;
+    so.scram_lookup = [&authn](std::string_view login) { return authn.scram_credential(login); };
+    auto mech = sasl::make_mechanism(a.mechanism, so);
+    if (!mech) co_return session_.auth_done(std::nullopt, Reply(504, esc::bad_args, "Unrecognized authentication type"));
+    std::optional<std::string_view> ir;
+    if (a.initial) ir = *a.initial;
+    auto step = mech->start(ir);
+    while (step.kind == sasl::SaslStep::Kind::Challenge) {
+      conn_.write("334 " + step.challenge_b64 + "\r\n");
+      if (!co_await conn_.flush()) co_return Action{Action::Kind::Close};
+      // RFC 4954 §4: the client's response line; 12288 octets covers any SASL blob.
+      auto lr = co_await in_.read_line(12288);
+      if (lr.status == ReadStatus::Timeout) co_return session_.on_timeout();
+      if (lr.status == ReadStatus::Eof || lr.status == ReadStatus::Error) co_return Action{Action::Kind::Close};
+      if (lr.status != ReadStatus::Ok)
+        co_return session_.auth_done(std::nullopt, Reply(500, "5.5.6", "Authentication exchange line is too long"));
+      step = mech->step(lr.line);
+    }
+    std::optional<AuthIdentity> who;
+    Reply reply;
+    if (step.kind == sasl::SaslStep::Kind::NeedVerify) {
+      auto d = ctx_.auth.check_allowed(ip, step.authcid);
+      if (d.refuse) {
+        reply = Reply(454, esc::security_temp, "Too many failed logins, try again later");
+      } else {
+        if (d.delay.count() > 0) {
+          asio::steady_timer t(co_await asio::this_coro::executor);
+          t.expires_after(d.delay);
+          co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        std::string login = step.authcid, pw = std::move(step.password), id = conn_.id();
+        auth::AuthResult res;
+        try {
+          res = co_await conn_.run_blocking([&authn, ip, login, pw, id] { return authn.verify(ip, login, pw, id); });
+        } catch (const std::exception& e) {
+          log::error(conn_.id(), "AUTH verify failed: {}", e.what());
+          res.status = auth::AuthStatus::TempFail;
+        }
+        if (res.ok() && res.account) {
+          who = AuthIdentity{res.account->id, res.account->address, a.mechanism};
+        } else if (res.status == auth::AuthStatus::Refused || res.status == auth::AuthStatus::TempFail) {
+          reply = Reply(454, esc::security_temp, "Temporary authentication failure");
+        } else {
+          reply = Reply(535, esc::auth_invalid, "Authentication credentials invalid");
+        }
+      }
+    } else if (step.kind == sasl::SaslStep::Kind::Success) {
+      std::string login = step.authcid;
+      auto acc = co_await conn_.run_blocking([this, login] { return ctx_.store.get_account(login); });
+      if (acc && acc->enabled) {
+        ctx_.auth.record_success(ip, login);
+        who = AuthIdentity{acc->id, acc->address, a.mechanism};
+      } else {
+        reply = Reply(535, esc::auth_invalid, "Authentication credentials invalid");
+      }
+    } else {
+      if (!step.authcid.empty() || step.reason == sasl::FailReason::BadCredentials ||
+          step.reason == sasl::FailReason::NoCredential)
+        ctx_.auth.record_failure(ip, step.authcid, sasl::reason_name(step.reason), conn_.id());
+      reply = sasl_failure_reply(step.reason);
+    }
+    if (who) {
+      log::info(conn_.id(), "AUTH {} ok user={}", a.mechanism, who->address);
+      co_return session_.auth_done(who, Reply(235, esc::auth_ok, "Authentication successful"));
+    }
+    log::info(conn_.id(), "AUTH {} failed: {}", a.mechanism, reply.summary());
+    co_return session_.auth_done(std::nullopt, reply);
+  }
+
+  std::filesystem::path spool_dir() const { return ctx_.cfg.data_dir / "spool"; }
+  static constexpr std::size_t kSpoolMemory = 1 << 20;  // bodies above 1 MiB go to a file
+
+  asio::awaitable<Action> data_action() {
+    if (!co_await send_all()) co_return Action{Action::Kind::Close};  // the 354
+    const auto& lim = ctx_.cfg.limits;
+    conn_.set_timeout(lim.data_timeout);
+    smtp::DataReader reader(smtp::DataMode::Dot, lim.message_size, lim.text_line);
+    Spool spool(spool_dir(), kSpoolMemory);
+    std::string buf, out;
+    while (!reader.done()) {
+      buf.clear();
+      auto st = co_await in_.read_some(buf);
+      if (st == ReadStatus::Timeout) {
+        log::info(conn_.id(), "timeout in DATA after {} octets", reader.size());
+        co_return session_.on_timeout();
+      }
+      if (st != ReadStatus::Ok) {
+        log::info(conn_.id(), "connection lost in DATA after {} octets", reader.size());
+        co_return Action{Action::Kind::Close};
+      }
+      std::size_t n = reader.feed(buf, out);
+      if (!out.empty()) {
+        spool.append(out);
+        out.clear();
+      }
+      if (reader.done() && n < buf.size()) in_.unread(std::string_view(buf).substr(n));
+    }
+    co_await finish_message(reader, spool);
+    co_return Action{};
+  }
+
+  void drop_bdat() {
+    bdat_reader_.reset();
+    bdat_spool_.reset();
+  }
+
+  asio::awaitable<Action> bdat_action(Action a) {
+    const auto& lim = ctx_.cfg.limits;
+    conn_.set_timeout(lim.data_timeout);
+    if (!a.bdat_discard && !bdat_reader_) {
+      bdat_reader_ = std::make_unique<smtp::DataReader>(smtp::DataMode::Raw, lim.message_size, lim.text_line);
+      bdat_spool_ = std::make_unique<Spool>(spool_dir(), kSpoolMemory);
+    }
+    std::uint64_t left = a.bdat_size;
+    std::string buf, out;
+    while (left > 0) {
+      std::size_t piece = static_cast<std::size_t>(std::min<std::uint64_t>(left, 64 * 1024));
+      buf.clear();
+      auto st = co_await in_.read_exact(piece, buf);
+      if (st == ReadStatus::Timeout) {
+        log::info(conn_.id(), "timeout in BDAT");
+        co_return session_.on_timeout();
+      }
+      if (st != ReadStatus::Ok) co_return Action{Action::Kind::Close};
+      left -= buf.size();
+      if (a.bdat_discard) continue;
+      bdat_reader_->feed(buf, out);
+      if (!out.empty()) {
+        bdat_spool_->append(out);
+        out.clear();
+      }
+    }
+    if (a.bdat_discard) co_return Action{};
+    if (!a.bdat_last) {
+      session_.bdat_chunk_done(a.bdat_size);
+      co_return Action{};
+    }
+    bdat_reader_->finish();
+    co_await finish_message(*bdat_reader_, *bdat_spool_);
+    drop_bdat();
+    co_return Action{};
+  }
+
+  // End of a message: the decoder's verdict, then delivery; the reply goes to the session.
+  asio::awaitable<void> finish_message(const smtp::DataReader& reader, Spool& spool) {
+    const auto& tx = session_.transaction();
+    MessageContext m;
+    m.message_id = message_id_for(conn_);
+    m.hostname = ctx_.cfg.hostname;
+    m.helo = session_.helo();
+    m.peer_ip = conn_.peer_ip();
+    m.protocol = session_.protocol_keyword();
+    if (conn_.is_tls()) {
+      auto ti = conn_.tls_info();
+      m.tls = TlsFacts{ti.version, ti.cipher, ti.bits};
+    }
+    m.identity = session_.identity();
+    m.sender = tx.sender;
+    m.params = tx.params;
+    m.recipients = tx.recipients;
+    m.now = std::time(nullptr);
+    Reply reply = reader.reject_reply();
+    std::string detail;
+    if (reply.empty() && !spool.finish()) {
+      reply = Reply(451, esc::system_temp, "Local error writing the message, try again later");
+      detail = "spool write failed";
+    }
+    if (reply.empty()) {
+      auto events = std::move(events_);
+      events_.clear();
+      DeliveryOutcome res;
+      try {
+        res = co_await conn_.run_blocking([this, &m, &spool, events = std::move(events)]() mutable {
+          return deliver_message(ctx_.store, m, spool, std::move(events));
+        });
+      } catch (const std::exception& e) {
+        res.reply = Reply(451, esc::system_temp, "Temporary local problem, try again later");
+        res.detail = e.what();
+      }
+      reply = res.reply;
+      detail = res.detail;
+    } else if (detail.empty()) {
+      detail = "refused by the body checks";
+    }
+    std::string rcpts;
+    for (const auto& r : m.recipients) rcpts += (rcpts.empty() ? "<" : ",<") + r.path.address() + ">";
+    log::info(conn_.id(), "msg={} from=<{}> to={} helo={} peer={} size={} proto={}{} outcome=\"{}\" {}", m.message_id,
+              m.sender.address(), rcpts, m.helo, m.peer_ip, reader.size(), m.protocol,
+              m.identity ? " user=" + m.identity->address : std::string(), reply.summary(), detail);
+    session_.message_done(reply);
+  }
+
+  // Rejection events not carried by a delivery are written at the session's end (one
+  // transaction, not one fsync per refused RCPT).
+  asio::awaitable<void> flush_events() {
+    if (events_.empty()) co_return;
+    auto ev = std::move(events_);
+    events_.clear();
+    try {
+      co_await conn_.run_blocking([this, ev = std::move(ev)] { (void)ctx_.store.add_events(ev); });
+    } catch (const std::exception& e) {
+      log::error(conn_.id(), "recording events failed: {}", e.what());
+    }
+  }
+
+  net::Connection& conn_;
+  MtaContext& ctx_;
+  Input in_;
+  SmtpSession session_;
+  std::vector<store::DeliveryEvent> events_;
+  std::unique_ptr<smtp::DataReader> bdat_reader_;
+  std::unique_ptr<Spool> bdat_spool_;
+};
+
+}  // namespace
+
+asio::awaitable<void> serve_smtp(net::Connection& conn, MtaContext& ctx, ListenerSetup setup) {
+  Driver d(conn, ctx, setup);
+  co_await d.run();
+}
+
+}  // namespace tern::mta

@@ -1,0 +1,38 @@
+#pragma once
+// The SMTP connection driver: a coroutine over tern::net::Connection that feeds an
+// SmtpSession and performs its Actions (store checks, STARTTLS, AUTH, DATA/BDAT into a
+// Spool, delivery). PIPELINING (RFC 2920): replies are flushed only when no more input
+// is buffered, and always before waiting on something slow (TLS, data, delivery).
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "session.hpp"
+#include "tern/auth/authenticator.hpp"
+#include "tern/config/config.hpp"
+#include "tern/net/connection.hpp"
+#include "tern/store/store.hpp"
+
+namespace tern::mta {
+
+// Shared by every session of the daemon; outlives the Server.
+struct MtaContext {
+  const config::Config& cfg;
+  store::Store& store;
+  auth::Authenticator& auth;
+};
+
+struct ListenerSetup {
+  ListenerKind kind = ListenerKind::Mx;
+  bool auth_enabled = false;
+  bool auth_required = false;
+};
+
+// One SMTP session, from greeting to close. Owns its arguments' copies except ctx.
+asio::awaitable<void> serve_smtp(net::Connection& conn, MtaContext& ctx, ListenerSetup setup);
+
+// True when `ip` (v4 or v6 literal) lies in one of the CIDRs ("10.0.0.0/8", "::1/128",
+// a bare address = a host). Malformed entries never match. Pure.
+bool ip_in_networks(std::string_view ip, const std::vector<std::string>& cidrs);
+
+}  // namespace tern::mta

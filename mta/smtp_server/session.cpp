@@ -1,0 +1,372 @@
+// SMTP server state machine. Sequencing rules: RFC 5321 §4.1.4 (order of commands),
+// §4.3.2 (replies per command); extensions: RFC 1870 (SIZE), 2920 (PIPELINING), 3030
+// (CHUNKING), 3207 (STARTTLS), 3461 (DSN), 4954 (AUTH), 6152 (8BITMIME), 6531 (SMTPUTF8).
+// Enhanced status codes (RFC 2034 §3) on every reply except the greeting and the
+// HELO/EHLO replies, where RFC 2034 does not define them.
+#include "session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+namespace tern::mta {
+
+using smtp::Reply;
+using smtp::SmtpCommand;
+using smtp::Verb;
+namespace esc = smtp::esc;
+
+std::string_view listener_name(ListenerKind k) {
+  switch (k) {
+    case ListenerKind::Mx: return "smtp";
+    case ListenerKind::Submission: return "submission";
+    case ListenerKind::Submissions: return "submissions";
+  }
+  return "?";
+}
+
+std::string_view state_name(State s) {
+  switch (s) {
+    case State::Connected: return "connected";
+    case State::Ready: return "ready";
+    case State::Mail: return "mail";
+    case State::Rcpt: return "rcpt";
+    case State::Data: return "data";
+    case State::Bdat: return "bdat";
+    case State::Closed: return "closed";
+  }
+  return "?";
+}
+
+// The dispatch table {verb, handler, pre_tls_ok, counts_as_junk, ends_pipeline_group}.
+// pre_tls_ok: on the submission listener a client must STARTTLS before anything that
+// leads to a login or a message (RFC 8314 §3.3 / RFC 6409 §4.3 policy).
+const SmtpSession::CommandSpec* SmtpSession::find(Verb v) {
+  static const std::array<CommandSpec, 14> table{{
+      {Verb::Helo, &SmtpSession::cmd_helo, true, true, true},
+      {Verb::Ehlo, &SmtpSession::cmd_ehlo, true, true, true},
+      {Verb::Mail, &SmtpSession::cmd_mail, false, true, false},
+      {Verb::Rcpt, &SmtpSession::cmd_rcpt, false, true, false},
+      {Verb::Data, &SmtpSession::cmd_data, false, true, true},
+      {Verb::Bdat, &SmtpSession::cmd_bdat, false, true, false},
+      {Verb::Rset, &SmtpSession::cmd_rset, true, false, false},
+      {Verb::Noop, &SmtpSession::cmd_noop, true, false, true},
+      {Verb::Quit, &SmtpSession::cmd_quit, true, false, true},
+      {Verb::Vrfy, &SmtpSession::cmd_vrfy, true, true, true},
+      {Verb::Expn, &SmtpSession::cmd_vrfy, true, true, true},
+      {Verb::Help, &SmtpSession::cmd_help, true, false, true},
+      {Verb::Starttls, &SmtpSession::cmd_starttls, true, true, true},
+      {Verb::Auth, &SmtpSession::cmd_auth, false, true, true},
+  }};
+  for (const auto& e : table)
+    if (e.verb == v) return &e;
+  return nullptr;
+}
+
+SmtpSession::SmtpSession(SessionOptions opts) : opts_(std::move(opts)), tls_(opts_.tls) {}
+
+void SmtpSession::greet() {
+  // RFC 5321 §4.3.1: the greeting names the server.
+  send(Reply(220, esc::none, opts_.hostname + " ESMTP tern"));
+}
+
+std::string SmtpSession::take_output() {
+  std::string o;
+  o.swap(out_);
+  return o;
+}
+
+void SmtpSession::enter_state(State s) {
+  if (s == state_) return;
+  spdlog::debug("{}: state {} -> {}", opts_.id, state_name(state_), state_name(s));
+  state_ = s;
+}
+
+void SmtpSession::reset_transaction() {
+  tx_ = SmtpTransaction{};
+  pending_rcpt_ = Recipient{};
+}
+
+Action SmtpSession::fail(const Reply& r) {
+  send(r);
+  if (++errors_ >= opts_.error_limit) {
+    // Postfix "hard error limit", Dovecot's bad-command limit: a client that keeps
+    // sending bad commands is broken or hostile.
+    send(Reply(421, esc::security_temp, opts_.hostname + " Too many errors, closing connection"));
+    enter_state(State::Closed);
+    return {Action::Kind::Close};
+  }
+  return {};
+}
+
+Action SmtpSession::on_line(std::string_view line) {
+  if (state_ == State::Closed) return {Action::Kind::Close};
+  auto parsed = smtp::parse_smtp_command(line);
+  if (auto* e = std::get_if<smtp::ParseError>(&parsed)) return fail(smtp::reply_for(*e));
+  const auto& cmd = std::get<SmtpCommand>(parsed);
+  const CommandSpec* spec = find(cmd.verb);
+  if (!spec) return fail(Reply(502, esc::invalid_command, "Command not implemented"));
+  if (opts_.kind == ListenerKind::Submission && !tls_ && !spec->pre_tls_ok && opts_.starttls_available)
+    return fail(Reply(530, esc::auth_required, "Must issue a STARTTLS command first"));
+  return (this->*spec->handler)(cmd);
+}
+
+Action SmtpSession::on_line_too_long() {
+  return fail(Reply(500, esc::syntax_error, "Line too long"));
+}
+
+Action SmtpSession::on_bare_line_ending() {
+  // RFC 5321 §2.3.8: lines end with CRLF only. Executing such a line would let a
+  // client hide commands from a filter that frames differently.
+  return fail(Reply(500, esc::syntax_error, "Bare LF or CR in command: lines must end with CRLF"));
+}
+
+Action SmtpSession::on_timeout() {
+  send(Reply(421, esc::timeout, opts_.hostname + " Timeout exceeded, closing connection"));
+  enter_state(State::Closed);
+  return {Action::Kind::Close};
+}
+
+Action SmtpSession::on_shutdown() {
+  send(Reply(421, esc::shutting_down, opts_.hostname + " Service shutting down"));
+  enter_state(State::Closed);
+  return {Action::Kind::Close};
+}
+
+Reply SmtpSession::ehlo_reply() const {
+  Reply r(250, esc::none, opts_.hostname);
+  r.lines.push_back("PIPELINING");
+  r.lines.push_back("SIZE " + std::to_string(opts_.max_message_size));
+  r.lines.push_back("8BITMIME");
+  r.lines.push_back("SMTPUTF8");
+  r.lines.push_back("ENHANCEDSTATUSCODES");
+  r.lines.push_back("CHUNKING");
+  r.lines.push_back("DSN");
+  if (!tls_ && opts_.starttls_available) r.lines.push_back("STARTTLS");
+  // RFC 4954 §4 + design: AUTH only over TLS, never advertised in clear text.
+  if (auth_available()) r.lines.push_back("AUTH PLAIN LOGIN SCRAM-SHA-256");
+  r.lines.push_back("HELP");
+  return r;
+}
+
+Action SmtpSession::cmd_helo(const SmtpCommand& c) {
+  if (state_ == State::Bdat || state_ == State::Data) return fail(Reply(503, esc::invalid_command, "Bad sequence of commands"));
+  reset_transaction();
+  helo_ = c.domain;
+  esmtp_ = false;
+  enter_state(State::Ready);
+  send(Reply(250, esc::none, opts_.hostname));
+  return {};
+}
+
+Action SmtpSession::cmd_ehlo(const SmtpCommand& c) {
+  if (state_ == State::Bdat || state_ == State::Data) return fail(Reply(503, esc::invalid_command, "Bad sequence of commands"));
+  // RFC 5321 §4.1.4: EHLO in a transaction resets it, like RSET.
+  reset_transaction();
+  helo_ = c.domain;
+  esmtp_ = true;
+  enter_state(State::Ready);
+  send(ehlo_reply());
+  return {};
+}
+
+Action SmtpSession::cmd_mail(const SmtpCommand& c) {
+  if (state_ == State::Connected) return fail(Reply(503, esc::invalid_command, "Send HELO/EHLO first"));
+  if (state_ != State::Ready) return fail(Reply(503, esc::invalid_command, "Nested MAIL command"));
+  if (opts_.auth_required && !identity_) return fail(Reply(530, esc::auth_required, "Authentication required"));
+  const auto& p = c.mail;
+  // ESMTP parameters exist only after EHLO (RFC 5321 §4.1.1.11 / §2.2.1).
+  bool any_param = p.size || p.body != smtp::Body::Unspecified || p.smtputf8 || p.ret != smtp::Ret::Unspecified ||
+                   !p.envid.empty() || p.auth;
+  if (any_param && !esmtp_) return fail(Reply(555, esc::bad_args, "Parameters need EHLO"));
+  // RFC 1870 §6.2: a declared size over the limit is refused at MAIL.
+  if (p.size && *p.size > opts_.max_message_size)
+    return fail(Reply(552, esc::too_big, "Message size exceeds fixed maximum message size"));
+  // RFC 6531 §3.4: a non-ASCII address needs SMTPUTF8.
+  if (c.path.utf8 && !p.smtputf8) return fail(Reply(553, esc::non_ascii_address, "Non-ASCII address needs SMTPUTF8"));
+  tx_ = SmtpTransaction{};
+  tx_.sender = c.path;
+  tx_.params = p;
+  return {Action::Kind::CheckSender};
+}
+
+Action SmtpSession::sender_checked(const Reply& rejection) {
+  if (!rejection.empty()) {
+    tx_ = SmtpTransaction{};
+    return rejection.temporary() ? (send(rejection), Action{}) : fail(rejection);
+  }
+  enter_state(State::Mail);
+  send(Reply(250, esc::sender_ok, "Sender OK"));
+  return {};
+}
+
+Action SmtpSession::cmd_rcpt(const SmtpCommand& c) {
+  if (state_ == State::Connected) return fail(Reply(503, esc::invalid_command, "Send HELO/EHLO first"));
+  if (state_ == State::Ready) return fail(Reply(503, esc::invalid_command, "Need MAIL command"));
+  if (state_ == State::Bdat) return fail(Reply(503, esc::invalid_command, "RCPT not allowed during BDAT"));
+  if (tx_.recipients.size() >= opts_.max_recipients) {
+    // RFC 5321 §4.5.3.1.8: 452 for too many recipients (the client retries the rest).
+    send(Reply(452, esc::too_many_rcpts, "Too many recipients"));
+    return {};
+  }
+  if ((c.rcpt.notify || !c.rcpt.orcpt.empty()) && !esmtp_)
+    return fail(Reply(555, esc::bad_args, "Parameters need EHLO"));
+  if (c.path.utf8 && !tx_.params.smtputf8)
+    return fail(Reply(553, esc::non_ascii_address, "Non-ASCII address needs SMTPUTF8"));
+  pending_rcpt_ = Recipient{c.path, c.rcpt, {}};
+  return {Action::Kind::CheckRecipient};
+}
+
+Action SmtpSession::recipient_checked(const Reply& rejection, RecipientRoute route) {
+  if (!rejection.empty()) {
+    pending_rcpt_ = Recipient{};
+    if (rejection.temporary()) {
+      send(rejection);
+      return {};
+    }
+    return fail(rejection);
+  }
+  pending_rcpt_.route = std::move(route);
+  tx_.recipients.push_back(std::move(pending_rcpt_));
+  pending_rcpt_ = Recipient{};
+  enter_state(State::Rcpt);
+  send(Reply(250, esc::rcpt_ok, "Recipient OK"));
+  return {};
+}
+
+Action SmtpSession::cmd_data(const SmtpCommand&) {
+  if (state_ == State::Connected) return fail(Reply(503, esc::invalid_command, "Send HELO/EHLO first"));
+  if (state_ == State::Ready) return fail(Reply(503, esc::invalid_command, "Need MAIL command"));
+  if (state_ == State::Mail) return fail(Reply(554, esc::invalid_command, "No valid recipients"));
+  if (state_ == State::Bdat) return fail(Reply(503, esc::invalid_command, "DATA not allowed after BDAT"));
+  enter_state(State::Data);
+  send(Reply(354, esc::none, "End data with <CR><LF>.<CR><LF>"));
+  return {Action::Kind::ReadData};
+}
+
+void SmtpSession::message_done(const Reply& reply) {
+  send(reply);
+  reset_transaction();
+  enter_state(State::Ready);
+}
+
+Action SmtpSession::cmd_bdat(const SmtpCommand& c) {
+  // RFC 3030 §2/§4: the chunk follows the command whatever we answer, so even a
+  // refused BDAT has its octets read and dropped.
+  Action discard{Action::Kind::ReadBdat};
+  discard.bdat_size = c.bdat_size;
+  discard.bdat_last = c.bdat_last;
+  discard.bdat_discard = true;
+  Reply refusal;
+  if (!esmtp_ && state_ != State::Connected) refusal = Reply(503, esc::invalid_command, "BDAT needs EHLO");
+  else if (state_ == State::Connected) refusal = Reply(503, esc::invalid_command, "Send HELO/EHLO first");
+  else if (state_ == State::Ready) refusal = Reply(503, esc::invalid_command, "Need MAIL command");
+  else if (state_ == State::Mail) refusal = Reply(554, esc::invalid_command, "No valid recipients");
+  if (!refusal.empty()) {
+    Action a = fail(refusal);
+    return a.kind == Action::Kind::Close ? a : discard;
+  }
+  enter_state(State::Bdat);
+  Action a{Action::Kind::ReadBdat};
+  a.bdat_size = c.bdat_size;
+  a.bdat_last = c.bdat_last;
+  return a;
+}
+
+void SmtpSession::bdat_chunk_done(std::uint64_t octets) {
+  tx_.bdat_bytes += octets;
+  send(Reply(250, esc::ok, std::to_string(octets) + " octets received"));
+}
+
+Action SmtpSession::cmd_rset(const SmtpCommand&) {
+  reset_transaction();
+  if (state_ != State::Connected) enter_state(State::Ready);
+  send(Reply(250, esc::ok, "Ok"));
+  return {};
+}
+
+Action SmtpSession::cmd_noop(const SmtpCommand&) {
+  send(Reply(250, esc::ok, "Ok"));
+  return {};
+}
+
+Action SmtpSession::cmd_quit(const SmtpCommand&) {
+  send(Reply(221, esc::bye, opts_.hostname + " Bye"));
+  enter_state(State::Closed);
+  return {Action::Kind::Close};
+}
+
+Action SmtpSession::cmd_vrfy(const SmtpCommand& c) {
+  // RFC 5321 §3.5.3: 252 when we won't verify. Never reveal which users exist.
+  if (c.verb == Verb::Expn) {
+    send(Reply(502, esc::invalid_command, "EXPN not available"));
+    return {};
+  }
+  send(Reply(252, esc::rcpt_ok, "Cannot VRFY user, but will accept message and attempt delivery"));
+  return {};
+}
+
+Action SmtpSession::cmd_help(const SmtpCommand&) {
+  Reply r(214, esc::ok, "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH");
+  r.lines.push_back("See RFC 5321");
+  send(r);
+  return {};
+}
+
+Action SmtpSession::cmd_starttls(const SmtpCommand&) {
+  if (tls_) return fail(Reply(503, esc::invalid_command, "Already running TLS"));
+  if (!opts_.starttls_available) return fail(Reply(454, esc::security_temp, "TLS not available"));
+  if (state_ == State::Connected) return fail(Reply(503, esc::invalid_command, "Send EHLO first"));
+  if (state_ == State::Bdat) return fail(Reply(503, esc::invalid_command, "Bad sequence of commands"));
+  send(Reply(220, esc::ok, "Ready to start TLS"));
+  return {Action::Kind::StartTls};
+}
+
+void SmtpSession::tls_started() {
+  // RFC 3207 §4.2: after the handshake the server discards all knowledge obtained from
+  // the client (HELO argument, transaction); the client must EHLO again.
+  tls_ = true;
+  reset_transaction();
+  helo_.clear();
+  esmtp_ = false;
+  enter_state(State::Connected);
+}
+
+Action SmtpSession::cmd_auth(const SmtpCommand& c) {
+  if (!opts_.auth_enabled) return fail(Reply(503, esc::invalid_command, "AUTH not available"));
+  if (state_ == State::Connected) return fail(Reply(503, esc::invalid_command, "Send EHLO first"));
+  // RFC 4954 §4: the mechanisms we offer send passwords; refuse them before TLS.
+  if (!tls_) return fail(Reply(538, esc::encryption_required, "Encryption required for requested authentication mechanism"));
+  if (identity_) return fail(Reply(503, esc::invalid_command, "Already authenticated"));
+  if (state_ != State::Ready) return fail(Reply(503, esc::invalid_command, "AUTH not allowed during a mail transaction"));
+  if (c.auth_mechanism != "PLAIN" && c.auth_mechanism != "LOGIN" && c.auth_mechanism != "SCRAM-SHA-256")
+    return fail(Reply(504, esc::bad_args, "Unrecognized authentication type"));
+  Action a{Action::Kind::Auth};
+  a.mechanism = c.auth_mechanism;
+  a.initial = c.auth_initial;
+  return a;
+}
+
+Action SmtpSession::auth_done(const std::optional<AuthIdentity>& identity, const Reply& reply) {
+  if (identity) {
+    identity_ = identity;
+    send(reply);
+    return {};
+  }
+  if (reply.temporary()) {
+    send(reply);
+    return {};
+  }
+  return fail(reply);
+}
+
+std::string SmtpSession::protocol_keyword() const {
+  // RFC 3848: ESMTP + S (TLS) + A (authenticated); RFC 6531 §4.3: UTF8SMTP variants.
+  if (!esmtp_) return "SMTP";
+  std::string k = tx_.params.smtputf8 ? "UTF8SMTP" : "ESMTP";
+  if (tls_) k += "S";
+  if (identity_) k += "A";
+  return k;
+}
+
+}  // namespace tern::mta
