@@ -422,6 +422,48 @@ def test_large_message_streamed():
         p.quit()
 
 
+def scram_client_exchange(r, user, pw):
+    """RFC 5802/7677 SCRAM-SHA-256 client over POP3 AUTH (RFC 5034)."""
+    import hashlib
+    import hmac
+    nonce = base64.b64encode(os.urandom(18)).decode()
+    bare = f"n={user},r={nonce}"
+    ch = r.cmd("AUTH SCRAM-SHA-256 " + base64.b64encode(("n,," + bare).encode()).decode())
+    if not ch.startswith("+ "):
+        return ch
+    first = base64.b64decode(ch[2:].strip()).decode()
+    attrs = dict(kv.split("=", 1) for kv in first.split(","))
+    assert attrs["r"].startswith(nonce)
+    salted = hashlib.pbkdf2_hmac("sha256", pw.encode(), base64.b64decode(attrs["s"]), int(attrs["i"]))
+    ckey = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored = hashlib.sha256(ckey).digest()
+    final_wo = f"c=biws,r={attrs['r']}"
+    auth_msg = f"{bare},{first},{final_wo}".encode()
+    sig = hmac.new(stored, auth_msg, hashlib.sha256).digest()
+    proof = bytes(a ^ b for a, b in zip(ckey, sig))
+    ch = r.cmd(base64.b64encode(f"{final_wo},p={base64.b64encode(proof).decode()}".encode()).decode())
+    if not ch.startswith("+ "):
+        return ch
+    skey = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    want = "v=" + base64.b64encode(hmac.new(skey, auth_msg, hashlib.sha256).digest()).decode()
+    assert base64.b64decode(ch[2:].strip()).decode() == want, "server signature"
+    return r.cmd("")
+
+
+def test_auth_scram_sha256():
+    with Pop3Env(plaintext=False) as env:
+        env.setup()
+        r = Raw(env.port("pop3s"), tls=True)
+        reply = scram_client_exchange(r, USER, PW)
+        assert reply.startswith("+OK logged in, 3 messages"), reply
+        r.cmd("QUIT")
+        r.close()
+        r = Raw(env.port("pop3s"), tls=True)
+        reply = scram_client_exchange(r, USER2, "not the password")
+        assert reply.startswith("-ERR [AUTH]"), reply
+        r.close()
+
+
 if __name__ == "__main__":
     run_tests([
         test_every_command_plaintext_allowed,
@@ -429,6 +471,7 @@ if __name__ == "__main__":
         test_stls_discards_pipelined_input,
         test_pop3s_implicit_tls,
         test_auth_sasl_raw,
+        test_auth_scram_sha256,
         test_in_use,
         test_dele_rset_and_drop_and_quit,
         test_bad_input,
