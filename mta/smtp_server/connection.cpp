@@ -274,7 +274,9 @@ class Driver {
     rc.declared_size = session_.transaction().params.size;
     RcptCheck res;
     try {
-      res = co_await conn_.run_blocking([this, rc] {
+      // Lambdas given to run_blocking capture only references to frame locals: g++ 12
+      // destroyed a by-value std::string capture twice (a coroutine temporary bug).
+      res = co_await conn_.run_blocking([this, &rc] {
         return check_recipient(ctx_.store, rc, session_.pending_recipient().path);
       });
     } catch (const std::exception& e) {
@@ -349,7 +351,7 @@ class Driver {
         std::string login = step.authcid, pw = std::move(step.password), id = conn_.id();
         auth::AuthResult res;
         try {
-          res = co_await conn_.run_blocking([&authn, ip, login, pw, id] { return authn.verify(ip, login, pw, id); });
+          res = co_await conn_.run_blocking([&authn, &ip, &login, &pw, &id] { return authn.verify(ip, login, pw, id); });
         } catch (const std::exception& e) {
           log::error(conn_.id(), "AUTH verify failed: {}", e.what());
           res.status = auth::AuthStatus::TempFail;
@@ -364,7 +366,7 @@ class Driver {
       }
     } else if (step.kind == sasl::SaslStep::Kind::Success) {
       std::string login = step.authcid;
-      auto acc = co_await conn_.run_blocking([this, login] { return ctx_.store.get_account(login); });
+      auto acc = co_await conn_.run_blocking([this, &login] { return ctx_.store.get_account(login); });
       if (acc && acc->enabled) {
         ctx_.auth.record_success(ip, login);
         who = AuthIdentity{acc->id, acc->address, a.mechanism};
@@ -488,7 +490,7 @@ class Driver {
       events_.clear();
       DeliveryOutcome res;
       try {
-        res = co_await conn_.run_blocking([this, &m, &spool, events = std::move(events)]() mutable {
+        res = co_await conn_.run_blocking([this, &m, &spool, &events] {
           return deliver_message(ctx_.store, m, spool, std::move(events));
         });
       } catch (const std::exception& e) {
@@ -515,7 +517,7 @@ class Driver {
     auto ev = std::move(events_);
     events_.clear();
     try {
-      co_await conn_.run_blocking([this, ev = std::move(ev)] { (void)ctx_.store.add_events(ev); });
+      co_await conn_.run_blocking([this, &ev] { (void)ctx_.store.add_events(ev); });
     } catch (const std::exception& e) {
       log::error(conn_.id(), "recording events failed: {}", e.what());
     }
