@@ -153,6 +153,7 @@ class Store {
   virtual Result<MessageRecord> get_message(MailboxId mailbox, Uid uid) = 0;  // not_found
   // Streams the stored message (prefix+body) in chunks, in order, inside one read txn;
   // chunk views point into the map (zero-copy) and are valid only during the call.
+  // Chunks are small (about 0.5 KiB): buffer them before writing to a socket.
   // fn returns false to stop. Do not call other Store functions from fn.
   virtual Result<void> read_message(MailboxId mailbox, Uid uid,
                                     const std::function<bool(std::string_view chunk)>& fn) = 0;
