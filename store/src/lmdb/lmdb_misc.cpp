@@ -626,7 +626,8 @@ Result<ModSeq> LmdbStore::wait_for_change(MailboxId mailbox, ModSeq since, std::
       seen_txn = m->first;
       if (m->second > since) return m->second;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    // ceil: never return before the full timeout has passed.
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       auto m = get_mailbox(mailbox);
       if (!m) return m.error();
