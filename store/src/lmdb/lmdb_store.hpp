@@ -346,6 +346,11 @@ auto LmdbStore::run_read(F&& f) -> Result<decltype(f(std::declval<Txn&>()))> {
         return R(f(t));
       }
     } catch (const MdbError& e) {
+      if (e.rc == MDB_READERS_FULL && attempt < 2) {
+        int dead = 0;
+        mdb_reader_check(env_, &dead);  // slots of killed processes, then retry
+        continue;
+      }
       if (e.rc != MDB_MAP_RESIZED || attempt >= 4) return map_rc(e.rc);
     } catch (const StoreError& e) {
       return e.errc;
@@ -378,6 +383,11 @@ auto LmdbStore::run_write(F&& f) -> Result<decltype(f(std::declval<Txn&>()))> {
         return r;
       }
     } catch (const MdbError& e) {
+      if (e.rc == MDB_READERS_FULL && attempt < 2) {
+        int dead = 0;
+        mdb_reader_check(env_, &dead);
+        continue;
+      }
       if ((e.rc != MDB_MAP_FULL && e.rc != MDB_MAP_RESIZED) || attempt >= 6) return map_rc(e.rc);
       grow = e.rc;
     } catch (const StoreError& e) {

@@ -395,3 +395,20 @@ TEST_CASE("wait_for_change wakes on a commit from another thread", "[store][noti
   auto w = f.store->watch();
   CHECK(w->fd() >= 0);
 }
+
+TEST_CASE("a full map grows and the delivery still succeeds", "[store][deliver][mapfull]") {
+  for (bool group : {true, false}) {
+    StoreOptions opt;
+    opt.map_size = 1 << 20;  // 1 MiB: the 3 MiB body below cannot fit
+    opt.group_commit = group;
+    Fixture f(opt);
+    DeliveryRequest r;
+    r.body = big_body(3 << 20);
+    r.targets = {DeliveryTarget{f.alice}};
+    auto res = f.store->deliver(r);
+    REQUIRE(res);
+    CHECK(!res->targets[0].error);
+    CHECK(f.store->read_message_string(res->targets[0].mailbox, res->targets[0].uid)->size() == r.body.size());
+    f.require_clean();
+  }
+}
