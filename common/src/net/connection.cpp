@@ -94,6 +94,12 @@ TlsInfo ConnectionImpl::tls_info() const {
 
 asio::awaitable<ReadStatus> ConnectionImpl::fill(Clock::time_point deadline) {
   if (broken_ || !sock_.is_open()) co_return ReadStatus::Error;
+  if (!out_.empty()) {
+    // About to wait for the client: queued replies must go out first, or both
+    // sides wait on each other (RFC 2920 §3.2: flush when no input is pending).
+    bool sent = co_await flush();
+    if (!sent) co_return ReadStatus::Error;
+  }
   in_.resize(kReadChunk);
   auto buf = asio::buffer(in_);
   timer_.expires_at(deadline);

@@ -89,6 +89,16 @@ class TestClient {
     ssl_.set_verify_mode(asio::ssl::verify_none);  // the test cert is self-signed
   }
 
+  // Limits the client's TLS versions (e.g. TLS1_1_VERSION), allowing old
+  // protocols on our side so that a refusal comes from the server.
+  void set_tls_versions(int min, int max) {
+    SSL_CTX* c = ssl_.native_handle();
+    SSL_CTX_set_security_level(c, 0);
+    SSL_CTX_set_cipher_list(c, "ALL:@SECLEVEL=0");
+    SSL_CTX_set_min_proto_version(c, min);
+    SSL_CTX_set_max_proto_version(c, max);
+  }
+
   boost::system::error_code connect(const tcp::endpoint& ep) {
     return wait([&](auto h) { sock_.async_connect(ep, h); });
   }

@@ -146,6 +146,12 @@ TEST_CASE("read_line statuses over a real socket", "[net][server]") {
   CHECK(c.line() == "OK one");
   CHECK(c.line() == "OK two");
   CHECK(c.line() == "OK three");
+  // A partial line is buffered (so the session does not flush): the read that
+  // waits for the rest flushes the queued reply itself.
+  REQUIRE(!c.send("one\r\ntw"));
+  CHECK(c.line(1500ms) == "OK one");
+  REQUIRE(!c.send("o\r\n"));
+  CHECK(c.line() == "OK two");
   // read_exact takes buffered input first, then reads the rest.
   REQUIRE(!c.send("READ 10\r\n0123"));
   std::this_thread::sleep_for(50ms);
@@ -221,6 +227,25 @@ TEST_CASE("implicit TLS listener, and TLS 1.1 is refused", "[net][tls]") {
     REQUIRE(info);
     CHECK((info->rfind("TLSv1.3 ", 0) == 0 || info->rfind("TLSv1.2 ", 0) == 0));
     CHECK(c.command("QUIT") == "BYE");
+  }
+  {
+    // TLS 1.2: only ECDHE + AEAD suites.
+    TestClient c;
+    c.set_tls_versions(TLS1_2_VERSION, TLS1_2_VERSION);
+    REQUIRE(!c.connect(ts.endpoint("tls")));
+    REQUIRE(!c.handshake());
+    REQUIRE(c.line());
+    auto info = c.command("TLS?");
+    REQUIRE(info);
+    CHECK(info->rfind("TLSv1.2 ECDHE-", 0) == 0);
+    CHECK((info->find("GCM") != std::string::npos || info->find("CHACHA20") != std::string::npos));
+  }
+  for (int old : {TLS1_VERSION, TLS1_1_VERSION}) {
+    // A client limited to TLS 1.0/1.1 (and willing to use it) is refused.
+    TestClient c;
+    c.set_tls_versions(old, old);
+    REQUIRE(!c.connect(ts.endpoint("tls")));
+    CHECK(c.handshake());
   }
   {
     // A client speaking plaintext to the TLS port gets no greeting.

@@ -54,6 +54,10 @@ class Connection {
   // Deadline for each following read (default: [limits] command_timeout).
   virtual void set_timeout(std::chrono::steady_clock::duration d) = 0;
 
+  // Reads never wait on the socket with output queued: they flush() first, so
+  // a driver may call flush() only when !has_buffered_input() (pipelining) and
+  // still never deadlock.
+  //
   // One CRLF-terminated line of at most `max` octets (excluding CRLF).
   virtual asio::awaitable<LineRead> read_line(std::size_t max) = 0;
   // Append exactly n bytes to out (buffered input first). BDAT chunks.
