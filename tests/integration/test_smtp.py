@@ -20,7 +20,7 @@ PW = "s3cret-pw"
 env = None
 
 
-LIMITS = 'command_timeout = "3s"\nrecipients = 5\nerror_limit = 6\nmessage_size = "64K"'
+LIMITS = 'command_timeout = "3s"\nrecipients = 5\nerror_limit = 6\nmessage_size = "64K"\nauth_failures = 3'
 
 
 def setup_env(e):
@@ -464,6 +464,35 @@ def test_autoreply_rfc3834():
     assert "autoreplied <carol@example.test> <fan@remote.example>" in dump_events()
 
 
+def test_log_lines_and_no_secrets():
+    log = env.log("tern-mta")
+    assert re.search(r"msg=\S+ from=<sender@remote.example> to=<alice@example.test> helo=\S+ peer=127.0.0.1 "
+                     r"size=\d+ proto=ESMTP outcome=\"250 2.0.0 Ok: queued as", log), log[-2000:]
+    assert "reject RCPT from=<x@remote.example> to=<nobody@example.test>" in log
+    assert PW not in log
+    assert base64.b64encode(f"\0alice@example.test\0{PW}".encode()).decode() not in log
+    assert "body plain1" not in log  # never message bodies
+
+
+def test_auth_failures_throttled_454():
+    # Runs last: it leaves 127.0.0.1 throttled for a minute ([limits] auth_failures = 3).
+    codes = []
+    with smtplib.SMTP_SSL("127.0.0.1", env.port("submissions"), timeout=30,
+                          context=client_tls_context()) as s:
+        s.ehlo()
+        for _ in range(4):
+            c, _m = s.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0bob@example.test\0nope").decode())
+            codes.append(c)
+            if c == 454:
+                break
+    assert codes[-1] == 454 and set(codes[:-1]) == {535}, codes
+    with smtplib.SMTP_SSL("127.0.0.1", env.port("submissions"), timeout=30,
+                          context=client_tls_context()) as s:
+        s.ehlo()
+        c, m = s.docmd("AUTH", "PLAIN " + base64.b64encode(f"\0bob@example.test\0{PW}".encode()).decode())
+        assert (c, m[:5]) == (454, b"4.7.0"), (c, m)  # even the right password, until the window passes
+
+
 def main():
     global env
     with TernEnv(listeners=LISTENERS, limits=LIMITS) as e:
@@ -490,6 +519,8 @@ def main():
             test_swaks_tls_auth_pipelining_8bitmime,
             test_openssl_s_client_submissions,
             test_autoreply_rfc3834,
+            test_log_lines_and_no_secrets,
+            test_auth_failures_throttled_454,
         ])
 
 
