@@ -501,6 +501,16 @@ class Driver {
       detail = res.detail;
     } else if (detail.empty()) {
       detail = "refused by the body checks";
+      // Record the refusal (the events ride on the session's next store write).
+      for (const auto& r : m.recipients) {
+        store::DeliveryEvent e;
+        e.message_id = m.message_id;
+        e.sender = m.sender.address();
+        e.recipient = r.path.address();
+        e.action = store::EventAction::rejected;
+        e.detail = "body: " + reply.summary();
+        events_.push_back(std::move(e));
+      }
     }
     std::string rcpts;
     for (const auto& r : m.recipients) rcpts += (rcpts.empty() ? "<" : ",<") + r.path.address() + ">";

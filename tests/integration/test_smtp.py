@@ -20,7 +20,7 @@ PW = "s3cret-pw"
 env = None
 
 
-LIMITS = 'command_timeout = "3s"\nrecipients = 5\nerror_limit = 6\nmessage_size = "64K"\nauth_failures = 3'
+LIMITS = 'command_timeout = "3s"\nrecipients = 5\nerror_limit = 6\nmessage_size = "64K"\nauth_failures = 3\ndata_timeout = "2s"'
 
 
 def setup_env(e):
@@ -328,6 +328,7 @@ def test_smuggling_vectors_never_end_data():
         sock.close()
     assert len(dump("alice@example.test")) == before
     assert not any(b"smuggled" in m for m in dump("bob@example.test"))
+    assert "rejected <s@remote.example> <alice@example.test> body: 550 5.5.2" in dump_events()
 
 
 def test_bad_input_lines():
@@ -395,6 +396,20 @@ def test_slow_client_times_out():
     r = read_reply(f)  # command_timeout = 3s
     assert code(r) == "421 4.4.2", r
     assert 2 <= time.time() - t0 < 8
+    assert f.read() == b""
+    sock.close()
+
+
+def test_slow_data_times_out():
+    sock, f = raw()
+    sock.sendall(b"EHLO c\r\nMAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n")
+    for _ in range(4):
+        read_reply(f)
+    sock.sendall(b"Subject: slow\r\n\r\npart")
+    t0 = time.time()
+    r = read_reply(f)  # data_timeout = 2s
+    assert code(r) == "421 4.4.2", r
+    assert 1 <= time.time() - t0 < 8
     assert f.read() == b""
     sock.close()
 
@@ -515,6 +530,7 @@ def main():
             test_long_data_line_nul_and_size,
             test_too_many_recipients_and_sequence,
             test_slow_client_times_out,
+            test_slow_data_times_out,
             test_starttls_discards_pipelined_input,
             test_swaks_tls_auth_pipelining_8bitmime,
             test_openssl_s_client_submissions,
