@@ -341,7 +341,7 @@ Result<DeliveryResult> LmdbStore::deliver_grouped(const PreparedBody& body) {
             break;
           }
           grow = e.rc;
-        } catch (const std::bad_alloc&) {
+        } catch (const std::exception&) {  // never leave the group without a leader
           for (auto& r : results) r = Result<DeliveryResult>(Errc::io_error);
           break;
         }

@@ -356,7 +356,7 @@ auto LmdbStore::run_read(F&& f) -> Result<decltype(f(std::declval<Txn&>()))> {
       return e.errc;
     } catch (const CorruptRecord&) {
       return Errc::corrupt;
-    } catch (const std::bad_alloc&) {
+    } catch (const std::exception&) {  // bad_alloc, filesystem errors: retry later
       return Errc::io_error;
     }
     refresh_map_size();
@@ -394,7 +394,7 @@ auto LmdbStore::run_write(F&& f) -> Result<decltype(f(std::declval<Txn&>()))> {
       return e.errc;
     } catch (const CorruptRecord&) {
       return Errc::corrupt;
-    } catch (const std::bad_alloc&) {
+    } catch (const std::exception&) {  // bad_alloc, filesystem errors: retry later
       return Errc::io_error;
     }
     // The txn is aborted here (no txn of ours open in this thread; other threads'
