@@ -107,7 +107,11 @@ class Input {
   }
 
   void unread(std::string_view bytes) { local_.feed(bytes); }
-  bool has_buffered() const { return !local_.empty() || conn_.has_buffered_input(); }
+  // A complete line waits here (a partial one must not hold back our replies: the
+  // client may be waiting for them before it sends the rest).
+  bool has_buffered() const {
+    return local_.buffered().find('\n') != std::string_view::npos || conn_.has_buffered_input();
+  }
   void clear() { local_.clear(); }
 
  private:
