@@ -257,6 +257,8 @@ class Driver {
   }
 
   asio::awaitable<Action> check_sender_action() {
+    // Unauthenticated senders need no store lookup (SPF comes later): no pool hop.
+    if (!session_.identity()) co_return session_.sender_checked({});
     Reply r;
     try {
       r = co_await conn_.run_blocking([this] {

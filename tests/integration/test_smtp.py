@@ -390,6 +390,25 @@ def test_too_many_recipients_and_sequence():
     sock.close()
 
 
+def test_smtputf8_addresses():
+    sock, f = raw()
+    sock.sendall(b"EHLO c\r\n")
+    read_reply(f)
+    sock.sendall("MAIL FROM:<j\u00f6rg@b\u00fccher.example>\r\n".encode())
+    assert code(read_reply(f)) == "553 5.6.7"
+    sock.sendall("MAIL FROM:<j\u00f6rg@b\u00fccher.example> SMTPUTF8 BODY=8BITMIME\r\n".encode())
+    assert code(read_reply(f)) == "250 2.1.0"
+    sock.sendall(b"RCPT TO:<alice@example.test>\r\nDATA\r\n")
+    assert code(read_reply(f)) == "250 2.1.5"
+    assert code(read_reply(f)).startswith("354")
+    body = "Subject: \u00fcber\r\n\r\nGr\u00fc\u00dfe\r\n".encode()
+    sock.sendall(body + b".\r\n")
+    assert code(read_reply(f)) == "250 2.0.0"
+    sock.close()
+    received, stored = last_body("alice@example.test")
+    assert stored == body and b"with UTF8SMTP id" in received, received
+
+
 def test_slow_client_times_out():
     sock, f = raw()
     t0 = time.time()
@@ -529,6 +548,7 @@ def main():
             test_bad_input_lines,
             test_long_data_line_nul_and_size,
             test_too_many_recipients_and_sequence,
+            test_smtputf8_addresses,
             test_slow_client_times_out,
             test_slow_data_times_out,
             test_starttls_discards_pipelined_input,
