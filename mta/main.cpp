@@ -76,7 +76,10 @@ int main(int argc, char** argv) {
     return r;
   };
   tern::auth::Authenticator authenticator(lookup, tern::auth::AuthenticatorOptions::from_config(cfg));
-  tern::mta::MtaContext ctx{cfg, store, authenticator};
+  // Deliveries wait on fsync (group commit), not CPU: 16 threads let up to 16 sessions
+  // share one commit. Password hashing stays on the server's (CPU-sized) blocking pool.
+  asio::thread_pool delivery_pool(16);
+  tern::mta::MtaContext ctx{cfg, store, authenticator, &delivery_pool};
 
   try {
     tern::net::Server server(cfg);
@@ -112,6 +115,7 @@ int main(int argc, char** argv) {
     }
     cv.notify_all();
     pruner.join();
+    delivery_pool.join();
     spdlog::info("tern-mta stopped");
     return rc;
   } catch (const std::exception& e) {

@@ -496,9 +496,12 @@ class Driver {
       events_.clear();
       DeliveryOutcome res;
       try {
-        res = co_await conn_.run_blocking([this, &m, &spool, &events] {
-          return deliver_message(ctx_.store, m, spool, std::move(events));
-        });
+        auto fn = [this, &m, &spool, &events] { return deliver_message(ctx_.store, m, spool, std::move(events)); };
+        if (ctx_.delivery_pool)
+          res = co_await net::detail::run_on_pool<DeliveryOutcome>(*ctx_.delivery_pool,
+                                                                   co_await asio::this_coro::executor, fn);
+        else
+          res = co_await conn_.run_blocking(fn);
       } catch (const std::exception& e) {
         res.reply = Reply(451, esc::system_temp, "Temporary local problem, try again later");
         res.detail = e.what();

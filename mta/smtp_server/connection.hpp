@@ -20,6 +20,10 @@ struct MtaContext {
   const config::Config& cfg;
   store::Store& store;
   auth::Authenticator& auth;
+  // Threads for deliver() calls (nullptr = the server's blocking pool). A delivery
+  // mostly waits for the group commit's fsync, so many may wait at once: more threads
+  // than cores let concurrent sessions share one commit (design §2 group commit).
+  asio::thread_pool* delivery_pool = nullptr;
 };
 
 struct ListenerSetup {
