@@ -219,7 +219,7 @@ struct DeliveryRequest {
 };
 
 struct TargetResult {
-  std::error_code error;   // empty = delivered; quota_exceeded, no_such_mailbox, not_found
+  std::error_code error;   // empty = delivered; quota_exceeded, no_such_mailbox, no_such_user
   MailboxId mailbox = 0;
   std::uint32_t uidvalidity = 0;
   Uid uid = 0;
