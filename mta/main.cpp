@@ -61,6 +61,14 @@ int main(int argc, char** argv) {
   }
   tern::store::Store& store = **opened;
 
+  // Spool files left by a crash belong to messages never acknowledged with 250: the
+  // clients will retry them, so the files are garbage.
+  {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(cfg.data_dir / "spool", ec))
+      if (e.path().filename().string().rfind("msg-", 0) == 0) std::filesystem::remove(e.path(), ec);
+  }
+
   tern::auth::AccountLookup lookup = [&store](std::string_view login) -> std::optional<tern::auth::AccountRecord> {
     auto a = store.get_account(login);
     if (!a) {
