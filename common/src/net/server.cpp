@@ -436,6 +436,8 @@ void Server::reload() {
 
 bool Server::stopping() const { return impl_->stopping.load(); }
 
+std::size_t Server::session_count() const { return impl_->sessions.load(); }
+
 std::vector<config::Endpoint> Server::bound_endpoints(const std::string& listener) const {
   for (const auto& ls : impl_->listeners)
     if (ls->opts.name == listener) return ls->bound;

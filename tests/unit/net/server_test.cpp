@@ -489,3 +489,31 @@ TEST_CASE("an inherited pre-bound socket is used instead of binding", "[net][ser
   REQUIRE(c.line());
   CHECK(c.command("inherited") == "OK inherited");
 }
+
+TEST_CASE("caps hold across io threads and are released by every thread", "[net][server]") {
+  TestServer ts(4);
+  ListenerOptions o = line_listener("plain");
+  o.max_per_ip = 10;
+  ts.make().add_listener(std::move(o));
+  ts.start();
+  for (int round = 0; round < 2; ++round) {
+    std::vector<std::unique_ptr<TestClient>> clients;
+    int hello = 0, refused = 0;
+    for (int i = 0; i < 25; ++i) {
+      clients.push_back(std::make_unique<TestClient>());
+      REQUIRE(!clients.back()->connect(ts.endpoint("plain")));
+      auto l = clients.back()->line();
+      REQUIRE(l);
+      if (l->rfind("HELLO ", 0) == 0) ++hello;
+      if (*l == "421 too many connections") ++refused;
+    }
+    CHECK(hello == 10);
+    CHECK(refused == 15);
+    for (auto& c : clients) c->close();
+    clients.clear();
+    // Sessions on all 4 threads see EOF and release their slots.
+    for (int i = 0; i < 300 && ts.server->session_count() > 0; ++i)
+      std::this_thread::sleep_for(10ms);
+    REQUIRE(ts.server->session_count() == 0);
+  }
+}

@@ -51,7 +51,9 @@ class Connection {
   virtual bool is_tls() const = 0;
   virtual TlsInfo tls_info() const = 0;
 
-  // Deadline for each following read (default: [limits] command_timeout).
+  // Deadline for each following read_line/read_exact/read_some call as a whole
+  // (a slow sender cannot stretch one line by trickling bytes) and for each
+  // flush(). Default: [limits] command_timeout.
   virtual void set_timeout(std::chrono::steady_clock::duration d) = 0;
 
   // Reads never wait on the socket with output queued: they flush() first, so

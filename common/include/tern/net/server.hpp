@@ -53,6 +53,8 @@ class Server {
   void reload();
   // True once shutdown has begun.
   bool stopping() const;
+  // Sessions currently admitted (all listeners); for metrics and tests.
+  std::size_t session_count() const;
 
   // The addresses a listener is bound to (port 0 in the config resolved to the
   // real port; tests use this). Empty for an unknown name.
