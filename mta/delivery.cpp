@@ -140,6 +140,11 @@ DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, co
     }
   }
 
+  // RFC 5321 §4.4: Return-Path belongs to final delivery only. A message that is only
+  // relayed/forwarded is queued without it. XXX: a message with both local and remote
+  // recipients shares one body (one transaction), so its queued copy starts with our
+  // Return-Path line; the outbound client must drop that first line before sending.
+  if (req.targets.empty()) req.prefix = received_header(m);
   auto res = store.deliver(req);
   if (!res) {
     auto ec = res.error();

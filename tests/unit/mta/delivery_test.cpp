@@ -167,6 +167,36 @@ TEST_CASE("delivery: trace headers, one copy per account, archive, events, queue
   CHECK(forwarded == 1);
 }
 
+TEST_CASE("a relay-only message is queued without Return-Path", "[mta][delivery]") {
+  TempStore t;
+  auto& s = *t.store;
+  MessageContext m;
+  m.message_id = "R.1";
+  m.hostname = "mx";
+  m.protocol = "ESMTPSA";
+  m.sender = path("alice", "example.test");
+  m.now = 1700000000;
+  Recipient rc;
+  rc.path = path("far", "remote.test");
+  rc.params.notify = tern::smtp::notify_failure | tern::smtp::notify_delay;
+  rc.route = check_recipient(s, RcptContext{true, "mx", std::nullopt}, rc.path).route;
+  m.recipients.push_back(rc);
+  Spool body(t.dir / "spool", 1 << 20);
+  REQUIRE(body.append("Subject: r\r\n\r\nx\r\n"));
+  CHECK(deliver_message(s, m, body, {}).reply.code == 250);
+  auto q = s.list_queue();
+  REQUIRE(q);
+  REQUIRE(q->size() == 1);
+  CHECK((*q)[0].dsn.notify == "FAILURE,DELAY");
+  std::string stored;
+  REQUIRE(s.read_blob((*q)[0].blob, [&](std::string_view c) {
+    stored.append(c);
+    return true;
+  }));
+  CHECK(stored.rfind("Received: from unknown ([])\r\n\tby mx (tern) with ESMTPSA id R.1\r\n\tfor <far@remote.test>; ", 0) == 0);
+  CHECK(stored.find("Return-Path") == std::string::npos);
+}
+
 TEST_CASE("delivery from a spool file, and a full mailbox gives 452", "[mta][delivery]") {
   TempStore t;
   auto& s = *t.store;
