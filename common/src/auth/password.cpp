@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "tern/util/base64.hpp"
+#include "tern/util/digest.hpp"
 
 namespace tern::auth {
 namespace {
@@ -77,19 +78,8 @@ std::optional<std::string> run_crypt(std::string_view pw, const std::string& set
   return out;
 }
 
-std::string hmac_sha256(std::string_view key, std::string_view msg) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
-
-std::string sha256(std::string_view msg) {
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out);
-  return std::string(reinterpret_cast<char*>(out), sizeof out);
-}
+using util::hmac_sha256;
+using util::sha256;
 
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include <cctype>
 
 #include "tern/util/base64.hpp"
+#include "tern/util/digest.hpp"
 
 namespace tern::sasl {
 namespace {
@@ -181,19 +182,8 @@ class Login final : public SaslMechanism {
 };
 
 // ------------------------------------------------------------------ SCRAM-SHA-256
-std::string hmac_sha256(std::string_view key, std::string_view msg) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
-
-std::string sha256(std::string_view msg) {
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out);
-  return std::string(reinterpret_cast<char*>(out), sizeof out);
-}
+using util::hmac_sha256;
+using util::sha256;
 
 // RFC 5802 §7 saslname: "=2C" stands for ',' and "=3D" for '='; any other '=' is
 // invalid, and ',' or NUL cannot appear. Returns nullopt when malformed.

@@ -767,22 +767,26 @@ Result<std::vector<Uid>> LmdbStore::vanished_since(MailboxId mailbox, ModSeq sin
   });
 }
 
+// The messages of `mailbox` whose UIDs are in `uids`, ascending (copy and move).
+std::vector<std::pair<Uid, MsgRec>> LmdbStore::messages_in(Txn& t, MailboxId mailbox, const UidSet& uids) {
+  std::vector<std::pair<Uid, MsgRec>> msgs;
+  Cursor c(t, db_.messages);
+  std::string prefix = key_u64(mailbox);
+  for (const UidRange& r : normalize(uids))
+    for (bool ok = c.seek(key_u64_u32(mailbox, r.first)); ok && c.key().starts_with(prefix); ok = c.next()) {
+      Uid uid = get_u32(c.key(), 8);
+      if (uid > r.last) break;
+      msgs.emplace_back(uid, MsgRec::decode(c.val()));
+    }
+  return msgs;
+}
+
 Result<CopyResult> LmdbStore::copy_messages(MailboxId source, const UidSet& uids, MailboxId dest) {
   return run_write([&](Txn& t) {
     load_mailbox(t, source);
     MailboxRec dst = load_mailbox(t, dest);
     AccountRec a = load_account(t, dst.m.account);
-    std::vector<std::pair<Uid, MsgRec>> msgs;
-    {
-      Cursor c(t, db_.messages);
-      std::string prefix = key_u64(source);
-      for (const UidRange& r : normalize(uids))
-        for (bool ok = c.seek(key_u64_u32(source, r.first)); ok && c.key().starts_with(prefix); ok = c.next()) {
-          Uid uid = get_u32(c.key(), 8);
-          if (uid > r.last) break;
-          msgs.emplace_back(uid, MsgRec::decode(c.val()));
-        }
-    }
+    std::vector<std::pair<Uid, MsgRec>> msgs = messages_in(t, source, uids);
     CopyResult out;
     out.dest_uidvalidity = dst.m.uidvalidity;
     for (auto& [uid, rec] : msgs) {
@@ -805,17 +809,7 @@ Result<CopyResult> LmdbStore::move_messages(MailboxId source, const UidSet& uids
     std::optional<AccountRec> da_other;
     if (dst.m.account != src.m.account) da_other = load_account(t, dst.m.account);
     AccountRec& da = da_other ? *da_other : sa;
-    std::vector<std::pair<Uid, MsgRec>> msgs;
-    {
-      Cursor c(t, db_.messages);
-      std::string prefix = key_u64(source);
-      for (const UidRange& r : normalize(uids))
-        for (bool ok = c.seek(key_u64_u32(source, r.first)); ok && c.key().starts_with(prefix); ok = c.next()) {
-          Uid uid = get_u32(c.key(), 8);
-          if (uid > r.last) break;
-          msgs.emplace_back(uid, MsgRec::decode(c.val()));
-        }
-    }
+    std::vector<std::pair<Uid, MsgRec>> msgs = messages_in(t, source, uids);
     CopyResult out;
     out.dest_uidvalidity = dst.m.uidvalidity;
     if (msgs.empty()) return out;

@@ -268,6 +268,7 @@ class LmdbStore final : public Store {
   AccountRec account_by_address(Txn& t, std::string_view address);  // normalizes; not_found
   std::optional<MailboxId> mailbox_id(Txn& t, AccountId account, std::string_view canon_name);
   MailboxRec load_mailbox(Txn& t, MailboxId id);  // throws no_such_mailbox
+  std::vector<std::pair<Uid, MsgRec>> messages_in(Txn& t, MailboxId mailbox, const UidSet& uids);
   void save_mailbox(Txn& t, const MailboxRec& m);
   MailboxId create_mailbox_txn(Txn& t, AccountId account, std::string_view canon_name, SpecialUse use,
                                bool subscribed);
