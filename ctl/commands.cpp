@@ -100,7 +100,46 @@ int domain_cmd(const std::string& verb, const Args& a, store::Store& s) {
   if (verb == "list") {
     auto r = s.list_domains();
     if (!r) return fail_store(r.error(), "");
-    for (auto& d : *r) std::printf("%s\n", d.c_str());
+    for (auto& d : *r) {
+      // The archive setting is shown only when set, so the plain listing stays one
+      // domain per line.
+      auto arch = s.get_domain_archive(d);
+      if (arch && !arch->empty())
+        std::printf("%s  archive=%s\n", d.c_str(), arch->c_str());
+      else
+        std::printf("%s\n", d.c_str());
+    }
+    return kOk;
+  }
+  if (verb == "archive") {
+    if (!need(a, 2, "domain archive DOMAIN ADDRESS|off", st)) return st;
+    auto d = store::normalize_domain(a.pos[0]);
+    if (!d) return fail("malformed domain: " + a.pos[0]);
+    if (!s.domain_exists(*d)) return fail("unknown domain: " + *d);
+    std::string target;
+    if (a.pos[1] != "off") {
+      auto addr = store::normalize_address(a.pos[1]);
+      if (!addr) return fail("malformed address: " + a.pos[1]);
+      // The archive copies go to a mailbox of this server: the address must be a
+      // local account (not an alias or a remote address).
+      auto acct = s.get_account(*addr);
+      if (!acct) {
+        if (acct.error() == Errc::not_found || acct.error() == Errc::invalid_address)
+          return fail("not a local account: " + *addr + " (the archive address must be a user of this server)");
+        return fail_store(acct.error(), *addr);
+      }
+      target = *addr;
+    }
+    auto r = s.set_domain_archive(*d, target);
+    if (!r) {
+      if (r.error() == Errc::unknown_domain) return fail("unknown domain: " + *d);
+      if (r.error() == Errc::invalid_address) return fail("malformed address: " + target);
+      return fail_store(r.error(), *d);
+    }
+    if (target.empty())
+      std::printf("domain archive: %s off\n", d->c_str());
+    else
+      std::printf("domain archive: %s -> %s\n", d->c_str(), target.c_str());
     return kOk;
   }
   return fail("unknown verb: domain " + verb, kUsage);
@@ -412,7 +451,7 @@ int fail_store(std::error_code ec, const std::string& subject) {
 void print_usage() {
   std::fputs(
       "usage: ternctl [--config FILE] VERB ...\n"
-      "  domain add|del DOMAIN | domain list\n"
+      "  domain add|del DOMAIN | domain list | domain archive DOMAIN ADDRESS|off\n"
       "  user add EMAIL [--password-stdin | --password-hash HASH]\n"
       "  user del EMAIL | user list [DOMAIN] | user passwd EMAIL (new password on stdin)\n"
       "  user quota EMAIL SIZE (0 = unlimited) | user enable|disable EMAIL\n"
