@@ -205,6 +205,15 @@ Result<void> LmdbStore::del_account(std::string_view address) {
         ok = c.seek(prefix);
       }
     }
+    // A domain whose archive copies went to this account stops archiving rather than
+    // pointing at an address that no longer exists.
+    std::vector<std::string> archived_here;
+    {
+      Cursor c(t, db_.domains);
+      for (bool ok = c.first(); ok; ok = c.next())
+        if (c.val() == a.a.address) archived_here.emplace_back(c.key());
+    }
+    for (const std::string& d : archived_here) t.put(db_.domains, d, std::string_view{});
     t.del(db_.acct_addr, a.a.address);
     t.del(db_.accounts, key_u64(a.a.id));
   });

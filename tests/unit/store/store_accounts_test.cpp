@@ -91,6 +91,22 @@ TEST_CASE("domains", "[store]") {
   CHECK(s.get_domain_archive("nope.test").error() == Errc::unknown_domain);
 }
 
+TEST_CASE("deleting the archive account turns the domain's archiving off", "[store]") {
+  Fixture f;
+  auto& s = *f.store;
+  REQUIRE(s.add_domain("other.test"));
+  NewAccount arch;
+  arch.address = "archive@other.test";
+  arch.password_hash = "$6$x$y";
+  REQUIRE(s.add_account(arch));
+  REQUIRE(s.set_domain_archive("example.test", "archive@other.test"));
+  REQUIRE(s.set_domain_archive("other.test", "archive@other.test"));
+  REQUIRE(s.del_account("archive@other.test"));
+  CHECK(s.get_domain_archive("example.test")->empty());
+  CHECK(s.get_domain_archive("other.test")->empty());
+  CHECK(s.check(false)->empty());
+}
+
 TEST_CASE("accounts", "[store]") {
   Fixture f;
   auto& s = *f.store;
