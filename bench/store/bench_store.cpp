@@ -1,5 +1,6 @@
 // Store benchmark (run by hand: bench/store/run.sh). Prints "name value unit" lines.
-//   bench_store DIR [N_LIST]   DIR: an empty scratch directory (each case uses a subdir)
+//   bench_store DIR [N_LIST] [CASE]   DIR: an empty scratch directory (each case uses a
+//   subdir); CASE (deliver, list, fanout, churn) runs only that case
 // Cases:
 //   deliver_1t_group / deliver_1t_nogroup     4 KiB messages/s into one mailbox, 1 writer
 //   deliver_16t_group / deliver_16t_nogroup   the same with 16 writer threads
@@ -7,12 +8,19 @@
 //   bytes_per_msg_used / bytes_per_msg_file   pages in use / file size per 4 KiB message
 //   fanout_1mib_100rcpt_bytes                 growth for one 1 MiB message to 100 accounts
 //                                             (asserts one stored body)
+//   churn_file_mb_round1 / churn_file_mb_round10 / churn_growth_pct /
+//   churn_file_per_live_round1 / churn_file_per_live_round10
+//                                             design §3: file size under deliver/expunge
+//                                             churn (2,000-message working set, 10% of
+//                                             them 256 KiB; each round expunges 1,000
+//                                             random messages and delivers 1,000 new)
 #include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -83,8 +91,11 @@ int main(int argc, char** argv) {
   }
   std::filesystem::path root = argv[1];
   std::uint64_t n_list = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 100000;
+  std::string only = argc > 3 ? argv[3] : "";
+  auto want = [&](const char* name) { return only.empty() || only == name; };
 
   for (bool group : {true, false}) {
+    if (!want("deliver")) break;
     for (int threads : {1, 16}) {
       Env e = setup(root / "deliver", group);
       std::uint64_t total = threads == 1 ? 1000 : 3200;
@@ -94,7 +105,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  {
+  if (want("list")) {
     Env e = setup(root / "list", true);
     deliver_rate(e, 16, n_list);
     auto inbox = e.s->get_mailbox(e.acct, "INBOX");
@@ -118,7 +129,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
 
-  {
+  if (want("fanout")) {
     Env e = setup(root / "fanout", true);
     DeliveryRequest r;
     r.body = std::string(1 << 20, 'x');
@@ -138,6 +149,54 @@ int main(int argc, char** argv) {
     if (st->used_bytes - before > 2 * r.body.size()) die("fan-out used more than 2 MiB");
     std::printf("fanout_1mib_100rcpt_bytes %llu B (blobs=%llu)\n",
                 static_cast<unsigned long long>(st->used_bytes - before), static_cast<unsigned long long>(st->blobs));
+  }
+  if (want("churn")) {
+    // Churn: the free list fragments as bodies of mixed sizes come and go. With bodies
+    // in small fixed-size chunks the file should stop growing once the working set is
+    // reached (pages are reused), instead of growing round after round.
+    Env e = setup(root / "churn", true);
+    auto inbox = e.s->get_mailbox(e.acct, "INBOX");
+    std::mt19937_64 rng(42);
+    std::uint64_t seq = 0;
+    auto deliver_mixed = [&](int n) {
+      for (int i = 0; i < n; ++i, ++seq) {
+        DeliveryRequest r;
+        r.body = body4k(seq);
+        if (seq % 10 == 0) {
+          r.body.reserve(256 * 1024);
+          while (r.body.size() < 256 * 1024) r.body += body4k(seq * 131 + r.body.size());
+        }
+        r.targets.push_back(DeliveryTarget{e.acct});
+        auto res = e.s->deliver(r);
+        if (!res || res->targets[0].error) die("churn deliver");
+      }
+    };
+    deliver_mixed(2000);
+    double round1 = 0, last = 0, live1 = 0, live = 0;
+    for (int round = 1; round <= 10; ++round) {
+      std::vector<Uid> uids;
+      (void)e.s->for_each_message(inbox->id, {}, [&](const MessageMeta& m) {
+        uids.push_back(m.uid);
+        return true;
+      });
+      std::shuffle(uids.begin(), uids.end(), rng);
+      uids.resize(std::min<std::size_t>(uids.size(), 1000));
+      UidSet set;
+      for (Uid u : uids) set.push_back(UidRange{u, u});
+      if (!e.s->expunge(inbox->id, set, false)) die("churn expunge");
+      deliver_mixed(1000);
+      auto st = e.s->stats();
+      last = static_cast<double>(st->file_bytes) / (1024.0 * 1024.0);
+      live = static_cast<double>(st->blob_bytes) / (1024.0 * 1024.0);
+      if (round == 1) round1 = last, live1 = live;
+    }
+    std::printf("churn_file_mb_round1 %.1f MiB\n", round1);
+    std::printf("churn_file_mb_round10 %.1f MiB\n", last);
+    std::printf("churn_growth_pct %.1f %%\n", (last / round1 - 1.0) * 100.0);
+    // File size per live body byte: rises if freed pages are not reused.
+    std::printf("churn_file_per_live_round1 %.2f x\n", round1 / live1);
+    std::printf("churn_file_per_live_round10 %.2f x\n", last / live);
+    std::fflush(stdout);
   }
   std::filesystem::remove_all(root);
   return 0;
