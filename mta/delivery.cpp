@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "autoreply.hpp"
@@ -69,6 +70,20 @@ store::DsnParams dsn_of(const MessageContext& m, const Recipient& r) {
 }
 
 }  // namespace
+
+// True when a failed delivery is explained by a full disk (RFC 5321 §4.2.2 452,
+// RFC 3463 4.3.1). LMDB reports a short write on a full file system as EIO, not
+// ENOSPC, so an I/O error also counts when the spool's file system (data_dir) has
+// less room left than twice the message plus 1 MiB.
+static bool storage_exhausted(std::error_code ec, const Spool& body) {
+  if (ec == store::Errc::disk_full || ec == store::Errc::map_full) return true;
+  if (ec != store::Errc::io_error) return false;
+  std::error_code fs_ec;
+  auto space = std::filesystem::space(body.dir(), fs_ec);
+  if (fs_ec) space = std::filesystem::space(body.dir().parent_path(), fs_ec);  // spool dir is made lazily
+  if (fs_ec) return false;
+  return space.available < 2 * body.size() + (1u << 20);
+}
 
 DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, const Spool& body,
                                 std::vector<store::DeliveryEvent> pending_events) {
@@ -149,7 +164,10 @@ DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, co
   if (!res) {
     auto ec = res.error();
     out.detail = "store error: " + ec.message();
-    out.reply = Reply(451, esc::system_temp, "Temporary local problem, try again later");
+    if (storage_exhausted(ec, body))
+      out.reply = Reply(452, esc::system_full, "Insufficient system storage, try again later");
+    else
+      out.reply = Reply(451, esc::system_temp, "Temporary local problem, try again later");
     spdlog::error("{}: deliver failed: {}", m.message_id, ec.message());
     return out;
   }

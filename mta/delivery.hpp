@@ -55,7 +55,8 @@ struct DeliveryOutcome {
 };
 
 // Builds the request (see the header comment), calls store.deliver() once, maps the
-// result: success → 250 2.0.0; a temporary store error → 451 4.3.0; every local target
+// result: success → 250 2.0.0; a full disk → 452 4.3.1; another temporary store error →
+// 451 4.3.0; every local target
 // over quota and nothing queued → 452 4.2.2. Never 250 unless the commit returned.
 // `pending_events` (rejections of this session so far) are recorded in the same txn.
 DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, const Spool& body,

@@ -27,6 +27,7 @@ class Spool {
   bool in_file() const { return file_ != nullptr; }
   const std::string& memory() const { return mem_; }  // the body when !in_file()
   const std::filesystem::path& path() const { return path_; }  // the body when in_file()
+  const std::filesystem::path& dir() const { return dir_; }    // data_dir/spool
   std::uint64_t size() const { return size_; }
   // The first octets of the message (up to 64 KiB), for header checks.
   const std::string& head() const { return head_; }

@@ -106,6 +106,9 @@ def test_full_disk_is_a_temporary_error():
                     acked.append(token)
                 elif 400 <= c < 500:
                     temp_failures += 1
+                    # RFC 5321 452 + RFC 3463 4.3.1 (mail system full)
+                    text = m.decode(errors="replace") if isinstance(m, bytes) else str(m)
+                    assert c == 452 and "4.3.1" in text, f"{token}: full disk answered {c} {text!r}"
                 else:
                     raise AssertionError(f"{token}: permanent/unexpected reply {c} {m!r} with "
                                          f"{df(env.data_dir)} bytes free; replies so far: "

@@ -20,6 +20,7 @@ inline constexpr std::string_view bye = "2.0.0";
 inline constexpr std::string_view other_temp = "4.0.0";
 inline constexpr std::string_view mailbox_full_temp = "4.2.2";
 inline constexpr std::string_view system_temp = "4.3.0";
+inline constexpr std::string_view system_full = "4.3.1";    // RFC 3463: mail system full
 inline constexpr std::string_view shutting_down = "4.3.2";
 inline constexpr std::string_view too_many_rcpts = "4.5.3";
 inline constexpr std::string_view timeout = "4.4.2";
