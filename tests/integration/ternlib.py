@@ -11,6 +11,7 @@ Every process a TernEnv starts is killed (process group) when the `with` block e
 and the temp dir is removed unless TERN_KEEP=1. Ports are picked free on 127.0.0.1.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -125,6 +126,24 @@ class TernEnv:
                         continue
                     wait_port(port, proc=p)
         return p
+
+    def mailbox(self, address, mailbox="INBOX", check=True):
+        """The messages of a mailbox as the store holds them, {uid: bytes} in UID order,
+        read with the test-only build/bin/tern-store-dump (mailbox=None: its default)."""
+        args = [self.bin("tern-store-dump"), "--data-dir", self.data_dir, address]
+        if mailbox is not None:
+            args.append(mailbox)
+        p = subprocess.run(args, capture_output=True, timeout=30)
+        if check:
+            assert p.returncode == 0, p.stderr
+        out, msgs, pos = p.stdout, {}, 0
+        while pos < len(out):
+            m = re.match(rb"=== uid=(\d+) size=(\d+)\n", out[pos:])
+            assert m, out[pos:pos + 80]
+            start = pos + m.end()
+            msgs[int(m.group(1))] = out[start:start + int(m.group(2))]
+            pos = start + int(m.group(2)) + 1
+        return msgs
 
     def log(self, binary):
         path = os.path.join(self.dir, binary + ".log")

@@ -33,17 +33,7 @@ def make_env():
 
 
 def dump(env, address, mailbox="INBOX"):
-    p = subprocess.run([env.bin("tern-store-dump"), "--data-dir", env.data_dir, address, mailbox],
-                       capture_output=True, timeout=30)
-    assert p.returncode == 0, p.stderr
-    out, msgs, pos = p.stdout, [], 0
-    while pos < len(out):
-        m = re.match(rb"=== uid=(\d+) size=(\d+)\n", out[pos:])
-        assert m, out[pos:pos + 80]
-        start = pos + m.end()
-        msgs.append(out[start:start + int(m.group(2))])
-        pos = start + int(m.group(2)) + 1
-    return msgs
+    return list(env.mailbox(address, mailbox).values())
 
 
 def queue(env):

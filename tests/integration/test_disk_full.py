@@ -24,20 +24,7 @@ MSG_BODY = 256 * 1024
 
 
 def dump(env, address, mailbox="INBOX"):
-    p = subprocess.run([env.bin("tern-store-dump"), "--data-dir", env.data_dir, address, mailbox],
-                       capture_output=True, timeout=30)
-    assert p.returncode == 0, p.stderr
-    out = p.stdout
-    msgs = []
-    pos = 0
-    while pos < len(out):
-        m = re.match(rb"=== uid=(\d+) size=(\d+)\n", out[pos:])
-        assert m, out[pos:pos + 80]
-        size = int(m.group(2))
-        start = pos + m.end()
-        msgs.append(out[start:start + size])
-        pos = start + size + 1
-    return msgs
+    return list(env.mailbox(address, mailbox).values())
 
 
 def message(token):

@@ -37,18 +37,7 @@ def setup_env(e):
 
 
 def dump(address, mailbox="INBOX"):
-    out = subprocess.run([env.bin("tern-store-dump"), "--data-dir", env.data_dir, address, mailbox],
-                         capture_output=True, timeout=30).stdout
-    msgs = []
-    pos = 0
-    while pos < len(out):
-        m = re.match(rb"=== uid=(\d+) size=(\d+)\n", out[pos:])
-        assert m, out[pos:pos + 80]
-        size = int(m.group(2))
-        start = pos + m.end()
-        msgs.append(out[start:start + size])
-        pos = start + size + 1
-    return msgs
+    return list(env.mailbox(address, mailbox, check=False).values())
 
 
 def dump_queue():
