@@ -12,24 +12,14 @@
 
 #include "tern/pop3/message_encoder.hpp"
 #include "tern/pop3d/service.hpp"
+#include "../store/store_fixture.hpp"
 
 using namespace tern;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct ScratchDir {
-  fs::path path;
-  ScratchDir() {
-    char tmpl[] = "/tmp/tern-pop3d-consistency-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using TempDir = tern::store::test::TempDir;  // tests/unit/store/store_fixture.hpp
 
 store::Uid deliver_one(store::Store& s, store::AccountId account, const std::string& body) {
   store::DeliveryRequest req;
@@ -52,7 +42,7 @@ std::vector<std::string> uidls(const pop3d::Maildrop& md) {
 }  // namespace
 
 TEST_CASE("Pop3Service: a store expunge after the snapshot is seen as gone", "[pop3d][service][consistency]") {
-  ScratchDir t;
+  TempDir t;
   auto st = store::Store::open(t.path);
   REQUIRE(st);
   auto& s = **st;

@@ -14,24 +14,14 @@
 #include "tern/pop3/message_encoder.hpp"
 #include "tern/pop3d/maildrop_lock.hpp"
 #include "tern/pop3d/service.hpp"
+#include "../store/store_fixture.hpp"
 
 using namespace tern;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/tern-pop3d-test-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using TempDir = tern::store::test::TempDir;  // tests/unit/store/store_fixture.hpp
 
 }  // namespace
 
