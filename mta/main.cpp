@@ -14,6 +14,7 @@
 #include "tern/net/server.hpp"
 #include "tern/store/login_source.hpp"
 #include "tern/store/store.hpp"
+#include "tern/util/version.hpp"
 
 namespace {
 
@@ -41,6 +42,7 @@ tern::net::ListenerOptions listener(const tern::config::Config& cfg, const char*
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tern::util::print_version_if_asked(argc, argv, "tern-mta")) return 0;
   std::optional<std::filesystem::path> config_path;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) config_path = argv[++i];
@@ -103,7 +105,7 @@ int main(int argc, char** argv) {
         cv.wait_for(lk, std::chrono::hours(1), [&] { return done; });
       }
     });
-    spdlog::info("tern-mta {} ready: hostname {}, data_dir {}", TERN_VERSION, cfg.hostname, cfg.data_dir.string());
+    spdlog::info("{} ready: hostname {}, data_dir {}", tern::util::version_line("tern-mta"), cfg.hostname, cfg.data_dir.string());
     int rc = server.run();
     {
       std::lock_guard lk(mu);
