@@ -59,10 +59,14 @@ asio::awaitable<void> Driver::run() {
                c_.is_tls() ? c_.tls_info().version : "no");
   c_.write(s_.greeting());
   while (!close_) {
-    // PIPELINING (RFC 2449 §6.6): answer everything already received, then send once.
-    if (!c_.has_buffered_input() && !co_await c_.flush()) {
-      end_reason_ = "write error";
-      break;
+    // PIPELINING (RFC 2449 §6.6): answer everything already received, then send once;
+    // and send as soon as kMaxQueuedOutput is queued (backpressure on a non-reader).
+    if (!c_.has_buffered_input() || c_.queued_output() >= kMaxQueuedOutput) {
+      bool sent = co_await c_.flush();
+      if (!sent) {
+        end_reason_ = "write error";
+        break;
+      }
     }
     if (c_.stopping() && !c_.has_buffered_input()) {
       std::string out;
