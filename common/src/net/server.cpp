@@ -24,6 +24,7 @@
 #include "connection_impl.hpp"
 #include "tern/net/listen_fds.hpp"
 #include "tern/net/tls.hpp"
+#include "tern/util/ip_prefix.hpp"
 
 namespace tern::net {
 
@@ -49,9 +50,11 @@ struct ListenerState {
 
   std::mutex mu;
   unsigned total = 0;
+  unsigned ipv6_prefix = 64;  // [limits] ipv6_prefix: IPv6 clients count per /N
   std::unordered_map<std::string, unsigned> per_ip;
 
-  Admit admit(const std::string& ip) {
+  Admit admit(const std::string& addr) {
+    const std::string ip = util::ip_limit_key(addr, ipv6_prefix);
     std::lock_guard lock(mu);
     if (total >= opts.max_connections) return Admit::Total;
     unsigned& n = per_ip[ip];
@@ -63,7 +66,8 @@ struct ListenerState {
     ++total;
     return Admit::Ok;
   }
-  void release(const std::string& ip) {
+  void release(const std::string& addr) {
+    const std::string ip = util::ip_limit_key(addr, ipv6_prefix);
     std::lock_guard lock(mu);
     --total;
     auto it = per_ip.find(ip);
@@ -340,6 +344,7 @@ Server::~Server() = default;
 void Server::add_listener(ListenerOptions opts) {
   auto ls = std::make_shared<ListenerState>();
   ls->opts = std::move(opts);
+  ls->ipv6_prefix = impl_->cfg.limits.ipv6_prefix;
   std::map<std::string, int> inherited;
   if (const char* env = std::getenv(kListenFdsEnv)) {
     std::string bad;
