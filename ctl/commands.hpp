@@ -1,38 +1,73 @@
 #pragma once
-// ternctl verbs (design §4). Each command gets the positional arguments after its
-// noun/verb and the parsed options; it prints results on stdout and returns the exit
-// status. Errors: one line "ternctl: <what>" on stderr, and nothing changed.
+// ternctl verbs (design §4). Each noun lives in a file of its own (cmd_<noun>.cpp) and
+// is listed once in the table of commands.cpp. A verb gets the positional arguments
+// after its noun/verb and the parsed options; it prints results on stdout (with
+// --json: one JSON document) and returns the exit status. Errors: one line
+// "ternctl: <what>" on stderr, and nothing changed.
+#include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "tern/config/config.hpp"
 #include "tern/store/store.hpp"
 
 namespace tern::ctl {
 
-// Exit statuses (sysexits.h values where one fits).
+// Exit statuses: sysexits(3), the same for every verb.
 inline constexpr int kOk = 0;
-inline constexpr int kFailed = 1;      // bad input, not found, exists, loop, check breaches
-inline constexpr int kUsage = 64;      // EX_USAGE: unknown verb, missing argument
-inline constexpr int kTempFail = 75;   // EX_TEMPFAIL: store busy / map or disk full
-inline constexpr int kConfig = 78;     // EX_CONFIG: bad config file
+inline constexpr int kUsage = 64;        // EX_USAGE: unknown verb, missing argument/option
+inline constexpr int kDataErr = 65;      // EX_DATAERR: bad input, not found, exists, loop, check breaches
+inline constexpr int kUnavailable = 69;  // EX_UNAVAILABLE: no store there, store from a newer tern
+inline constexpr int kTempFail = 75;     // EX_TEMPFAIL: store busy / map or disk full / I/O
+inline constexpr int kConfig = 78;       // EX_CONFIG: bad config file
+inline constexpr int kFailed = kDataErr;  // older name
 
 struct Args {
   std::vector<std::string> pos;                  // positional arguments after noun verb
   std::map<std::string, std::string> opts;       // "--subject" -> "S"; flags -> ""
   bool has(const std::string& o) const { return opts.count(o) != 0; }
+  bool json() const { return has("--json"); }
 };
 
 struct Context {
   std::filesystem::path data_dir;
-  store::Store* store = nullptr;  // opened lazily by run_command for verbs that need it
+  config::Config cfg;             // the loaded config (data_dir may be overridden)
+  store::Store* store = nullptr;  // opened by run_command for verbs that need it
 };
 
 // Prints one error line and returns the exit status for it.
-int fail(const std::string& message, int status = kFailed);
+int fail(const std::string& message, int status = kDataErr);
 // Maps a store error to a message (with `subject`, e.g. the address) and status.
 int fail_store(std::error_code ec, const std::string& subject);
+// Exactly n positional arguments, else the usage line (kUsage) in status.
+bool need(const Args& a, std::size_t n, const std::string& usage, int& status);
+
+// Shared helpers.
+std::string domain_part(const std::string& address);
+std::string human_size(std::uint64_t bytes);
+std::string json_str(std::string_view s);  // a quoted, escaped JSON string
+// A password from stdin (one line) hashed (yescrypt + SCRAM credential); refuses an
+// empty one or one shorter than [auth] password_min_length.
+struct Hashed {
+  std::string hash;
+  std::optional<store::ScramCredential> scram;
+};
+std::optional<Hashed> hash_from_stdin(const Context& ctx, int& status);
+
+// The nouns (one file each).
+int domain_cmd(const std::string& verb, const Args& a, Context& ctx);
+int user_cmd(const std::string& verb, const Args& a, Context& ctx);
+int alias_cmd(const std::string& verb, const Args& a, Context& ctx);
+int autoreply_cmd(const std::string& verb, const Args& a, Context& ctx);
+int admin_cmd(const std::string& verb, const Args& a, Context& ctx);
+int stats_cmd(const Args& a, Context& ctx);
+int check_cmd(const Args& a, Context& ctx);
+int backup_cmd(const Args& a, Context& ctx);
+int restore_cmd(const Args& a, Context& ctx);  // no store opened: it replaces it
 
 // Runs "noun verb args". Returns the exit status.
 int run_command(const std::vector<std::string>& words, const Args& args, Context& ctx);

@@ -480,6 +480,7 @@ allow_plaintext_auth = true   # the peer allows plaintext logins on loopback too
 [limits]
 connections_per_ip = 1000
 """)
+        self.ctl("init")
         self.ctl("domain", "add", DOMAIN)
         for email, h in self.users:
             self.ctl("user", "add", email, "--password-hash", h)

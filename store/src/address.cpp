@@ -1,4 +1,6 @@
 // Pure helpers: address/domain normalization and IMAP LIST pattern matching.
+#include <idn2.h>
+
 #include <cctype>
 #include <string>
 
@@ -24,13 +26,34 @@ std::string_view trim(std::string_view s) {
 // RFC 1035 2.3.1 / RFC 5321 4.1.2: labels of letters, digits and hyphens, 1..63 octets,
 // no leading/trailing hyphen, whole name at most 253 octets (255 on the wire). We also
 // accept '_' (seen in internal names) but not an address literal.
+// A mail domain has at least two labels and its top label is not all digits (RFC 3696
+// §2), which refuses single labels ("localhost", "example") and IPv4 addresses.
+// An internationalised name given in U-labels is stored as A-labels (IDNA2008 with the
+// UTS #46 non-transitional mapping, libidn2): "bücher.example" → "xn--bcher-kva.example".
 std::optional<std::string> normalize_domain(std::string_view domain) {
   domain = trim(domain);
   if (domain.empty() || domain.size() > 253) return std::nullopt;
-  std::string d = lower(domain);
+  std::string d(domain);
   if (d.back() == '.') d.pop_back();
+  if (d.empty()) return std::nullopt;
+  bool ascii = true;
+  for (unsigned char c : d) ascii = ascii && c < 0x80;
+  if (!ascii) {
+    if (d.find('\0') != std::string::npos) return std::nullopt;
+    char* out = nullptr;
+    int rc = idn2_to_ascii_8z(d.c_str(), &out, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+    if (rc != IDN2_OK || !out) {
+      idn2_free(out);
+      return std::nullopt;
+    }
+    d = out;
+    idn2_free(out);
+    if (d.size() > 253) return std::nullopt;
+  }
+  d = lower(d);
   std::size_t start = 0;
   int labels = 0;
+  std::string_view last;
   while (start <= d.size()) {
     std::size_t dot = d.find('.', start);
     if (dot == std::string::npos) dot = d.size();
@@ -40,10 +63,12 @@ std::optional<std::string> normalize_domain(std::string_view domain) {
     for (char c : label)
       if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return std::nullopt;
     ++labels;
+    last = label;
     start = dot + 1;
     if (dot == d.size()) break;
   }
-  if (labels < 1) return std::nullopt;
+  if (labels < 2) return std::nullopt;
+  if (last.find_first_not_of("0123456789") == std::string_view::npos) return std::nullopt;
   return d;
 }
 

@@ -3,7 +3,7 @@
     from ternlib import TernEnv
     with TernEnv() as env:                      # temp data dir, free loopback ports
         env.ctl("domain", "add", "example.test")
-        env.ctl("user", "add", "a@example.test", "--password-stdin", input="pw\n")
+        env.ctl("user", "add", "a@example.test", "--password-stdin", input="password\n")
         env.start("tern-mta")                   # waits until its ports accept
         s = smtplib.SMTP("127.0.0.1", env.port("smtp"))
 
@@ -104,7 +104,13 @@ class TernEnv:
         return self.ports[listener]
 
     def ctl(self, *args, input=None, check=True):
-        """Run ternctl with this env's config; returns CompletedProcess (text)."""
+        """Run ternctl with this env's config; returns CompletedProcess (text).
+        Only tern's first start or `ternctl init` makes a store, so the first ctl call
+        of a test runs `ternctl init` before it."""
+        if (args and args[0] != "init" and "--data-dir" not in args
+                and not os.path.exists(os.path.join(self.data_dir, "store", "data.mdb"))):
+            subprocess.run([self.bin("ternctl"), "--config", self.config_path, "init"],
+                           capture_output=True, text=True, timeout=120, check=True)
         p = subprocess.run([self.bin("ternctl"), "--config", self.config_path, *args],
                            input=input, capture_output=True, text=True, timeout=120)
         if check and p.returncode != 0:

@@ -74,7 +74,7 @@ def test_full_disk_is_a_temporary_error():
                 f"as in CI): rc={r.returncode} {r.stderr.strip()}")
         try:
             env.ctl("domain", "add", "example.test")
-            env.ctl("user", "add", RCPT, "--password-stdin", input="pw-full\n")
+            env.ctl("user", "add", RCPT, "--password-stdin", input="pw-full-disk\n")
             filler = os.path.join(env.data_dir, "filler.bin")
             with open(filler, "wb") as f:
                 f.write(b"\0" * FILLER)  # real pages (tmpfs does not store holes)

@@ -8,7 +8,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ternlib import TernEnv, run_tests, client_tls_context  # noqa: E402
 
-PW = "mx-pw-1"
+PW = "mx-pw-12345"
 
 
 def queue(env):

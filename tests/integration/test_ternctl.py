@@ -17,7 +17,7 @@ def ok(env, *args, input=None):
     return p.stdout
 
 
-def bad(env, args, message, status=1, input=None):
+def bad(env, args, message, status=65, input=None):
     """A failing verb: exit status, exactly one line on stderr containing `message`,
     and the store unchanged (same `stats`, same user and alias lists)."""
     before = snapshot(env)
@@ -54,17 +54,18 @@ def test_domains_and_users():
         ok(env, "user", "add", "alice@example.test", "--password-stdin", input="s3cret pw\n")
         ok(env, "user", "add", "bob@other.test", "--password-hash",
            "$6$saltsalt$pauPrmdmG4BTE9h2HPmywiw152IFch6BJCEsaY6D.PLTfpV8sqvXwWdyfsgVgozkYH9B80bAip/08R2BPH2xk/")
-        ok(env, "user", "add", "carol@example.test")
+        ok(env, "user", "add", "carol@example.test", "--disabled")
+        ok(env, "user", "enable", "carol@example.test")
         u = users(env)
         assert set(u) == {"alice@example.test", "bob@other.test", "carol@example.test"}
         assert "enabled" in u["alice@example.test"] and "quota=unlimited" in u["alice@example.test"]
         assert set(users(env, "other.test")) == {"bob@other.test"}
 
-        bad(env, ("user", "add", "alice@example.test"), "already exists: alice@example.test")
-        bad(env, ("user", "add", "ALICE@example.test", "--password-stdin"), "already exists", input="x\n")
-        bad(env, ("user", "add", "dave@nope.test"), "unknown domain: nope.test")
-        bad(env, ("user", "add", "not-an-address"), "malformed address: not-an-address")
-        bad(env, ("user", "add", "a b@example.test"), "malformed address")
+        bad(env, ("user", "add", "alice@example.test", "--disabled"), "already exists: alice@example.test")
+        bad(env, ("user", "add", "ALICE@example.test", "--password-stdin"), "already exists", input="long enough pw\n")
+        bad(env, ("user", "add", "dave@nope.test", "--disabled"), "unknown domain: nope.test")
+        bad(env, ("user", "add", "not-an-address", "--disabled"), "malformed address: not-an-address")
+        bad(env, ("user", "add", "a b@example.test", "--disabled"), "malformed address")
         bad(env, ("user", "add", "e@example.test", "--password-hash", "plaintext"), "unsupported password hash")
         bad(env, ("user", "add", "e@example.test", "--password-stdin"), "no password on stdin", input="")
         bad(env, ("user", "add"), "usage: ternctl user add", status=64)
@@ -87,7 +88,7 @@ def test_domains_and_users():
         bad(env, ("user", "disable", "zed@example.test"), "no such user")
 
         ok(env, "user", "passwd", "carol@example.test", input="new password\n")
-        bad(env, ("user", "passwd", "zed@example.test"), "no such user", input="pw\n")
+        bad(env, ("user", "passwd", "zed@example.test"), "no such user", input="long enough pw\n")
         bad(env, ("user", "passwd", "carol@example.test"), "no password on stdin", input="")
 
         ok(env, "user", "del", "carol@example.test")
@@ -100,7 +101,7 @@ def test_password_hashes_never_printed():
     with TernEnv() as env:
         ok(env, "domain", "add", "example.test")
         ok(env, "user", "add", "alice@example.test", "--password-stdin", input="s3cret pw\n")
-        ok(env, "admin", "add", "root", "--password-stdin", input="adminpw\n")
+        ok(env, "admin", "add", "root", "--password-stdin", input="admin-password\n")
         st = ok(env, "stats")
         assert "accounts: 1" in st
         # The hash itself never appears in any output.
@@ -110,8 +111,8 @@ def test_password_hashes_never_printed():
 def test_aliases():
     with TernEnv() as env:
         ok(env, "domain", "add", "example.test")
-        ok(env, "user", "add", "alice@example.test")
-        ok(env, "user", "add", "bob@example.test")
+        ok(env, "user", "add", "alice@example.test", "--disabled")
+        ok(env, "user", "add", "bob@example.test", "--disabled")
         ok(env, "alias", "add", "team@example.test", "alice@example.test,bob@example.test,x@remote.test")
         ok(env, "alias", "add", "@example.test", "alice@example.test")
         ok(env, "alias", "add", "t2@example.test", "team@example.test")
@@ -121,7 +122,8 @@ def test_aliases():
         assert len(ok(env, "alias", "list", "example.test").splitlines()) == 3
 
         bad(env, ("alias", "add", "t3@example.test", "t3@example.test"), "alias loop: t3@example.test")
-        bad(env, ("alias", "add", "team@example.test", "bob@example.test"), "already exists: team@example.test")
+        # add on an existing alias appends (bob is a target already: nothing new).
+        assert "alias updated: team@example.test" in ok(env, "alias", "add", "team@example.test", "bob@example.test")
         bad(env, ("alias", "add", "alice@example.test", "bob@example.test"), "already exists")
         bad(env, ("alias", "add", "x@nope.test", "bob@example.test"), "unknown domain: nope.test")
         bad(env, ("alias", "add", "bad address", "bob@example.test"), "malformed address")
@@ -135,7 +137,7 @@ def test_aliases():
     with TernEnv() as env:
         # A loop through two aliases.
         ok(env, "domain", "add", "example.test")
-        ok(env, "user", "add", "alice@example.test")
+        ok(env, "user", "add", "alice@example.test", "--disabled")
         ok(env, "alias", "add", "a1@example.test", "alice@example.test")
         ok(env, "alias", "add", "a2@example.test", "a1@example.test")
         ok(env, "alias", "del", "a1@example.test")
@@ -145,7 +147,7 @@ def test_aliases():
 def test_autoreply_and_admin():
     with TernEnv() as env:
         ok(env, "domain", "add", "example.test")
-        ok(env, "user", "add", "alice@example.test")
+        ok(env, "user", "add", "alice@example.test", "--disabled")
         body = os.path.join(env.dir, "away.txt")
         with open(body, "w") as f:
             f.write("I am away until Monday.\n")
@@ -159,7 +161,7 @@ def test_autoreply_and_admin():
         bad(env, ("autoreply", "set", "alice@example.test", "--body-file", body), "usage", status=64)
         ok(env, "autoreply", "off", "alice@example.test")
 
-        ok(env, "admin", "add", "root", "--password-stdin", input="pw\n")
+        ok(env, "admin", "add", "root", "--password-stdin", input="root password\n")
         ok(env, "admin", "add", "helper", "--domains", "example.test")
         lines = ok(env, "admin", "list").splitlines()
         assert "root global" in lines and "helper example.test" in lines
@@ -171,7 +173,7 @@ def test_autoreply_and_admin():
 def test_check_backup_stats_status():
     with TernEnv() as env:
         ok(env, "domain", "add", "example.test")
-        ok(env, "user", "add", "alice@example.test")
+        ok(env, "user", "add", "alice@example.test", "--disabled")
         assert ok(env, "check").strip() == "ok: no invariant breaches"
         assert ok(env, "check", "--repair").strip() == "ok: no invariant breaches"
         st = ok(env, "stats")

@@ -446,7 +446,8 @@ Config parse_config(std::string_view text, std::string_view source) {
           {{"cache_ttl", set_duration(c.auth.cache_ttl, 0s, 30 * 86400s)},
            {"cache_size", set_uint(c.auth.cache_size, 0, 10000000)},
            {"account_failures", set_uint(c.auth.account_failures, 1, 100000)},
-           {"failure_delay", set_duration(c.auth.failure_delay, 0s, 60s)}}),
+           {"failure_delay", set_duration(c.auth.failure_delay, 0s, 60s)},
+           {"password_min_length", set_uint(c.auth.password_min_length, 1, 1024)}}),
       sub("store", {{"events_retention",
                      set_duration(c.store.events_retention, 3600s, 3650 * 86400s)}}),
   };

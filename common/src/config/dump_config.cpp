@@ -135,6 +135,7 @@ std::string dump_config(const Config& c) {
   kv("cache_size", std::to_string(c.auth.cache_size));
   kv("account_failures", std::to_string(c.auth.account_failures));
   kv("failure_delay", duration(c.auth.failure_delay));
+  kv("password_min_length", std::to_string(c.auth.password_min_length));
   table("store");
   kv("events_retention", duration(c.store.events_retention));
   return o;

@@ -203,6 +203,12 @@ Result<AccountId> LmdbStore::add_account(const NewAccount& na) {
 Result<void> LmdbStore::del_account(std::string_view address) {
   return run_write([&](Txn& t) {
     AccountRec a = account_by_address(t, address);
+    delete_account_txn(t, a);
+  });
+}
+
+void LmdbStore::delete_account_txn(Txn& t, AccountRec& a) {
+  {
     std::vector<MailboxId> boxes;
     {
       Cursor c(t, db_.mbox_names);
@@ -234,7 +240,47 @@ Result<void> LmdbStore::del_account(std::string_view address) {
     for (const std::string& d : archived_here) t.put(db_.domains, d, std::string_view{});
     t.del(db_.acct_addr, a.a.address);
     t.del(db_.accounts, key_u64(a.a.id));
+  }
+}
+
+Result<std::vector<std::string>> LmdbStore::del_account_checked(std::string_view address, bool force) {
+  auto found = run_write([&](Txn& t) {
+    AccountRec a = account_by_address(t, address);
+    const std::string& addr = a.a.address;
+    std::vector<std::string> deps;
+    std::vector<std::pair<std::string, std::vector<std::string>>> aliases;  // source, targets
+    {
+      Cursor c(t, db_.aliases);
+      for (bool ok = c.first(); ok; ok = c.next()) {
+        auto targets = decode_targets(c.val());
+        if (std::find(targets.begin(), targets.end(), addr) == targets.end()) continue;
+        std::string src(c.key());
+        deps.push_back((src.starts_with("@") ? "catch-all " : "alias ") + src);
+        aliases.emplace_back(std::move(src), std::move(targets));
+      }
+    }
+    std::vector<std::string> archived;
+    {
+      Cursor c(t, db_.domains);
+      for (bool ok = c.first(); ok; ok = c.next())
+        if (c.val() == addr) {
+          archived.emplace_back(c.key());
+          deps.push_back("archive of " + std::string(c.key()));
+        }
+    }
+    std::sort(deps.begin(), deps.end());
+    if (!deps.empty() && !force) return std::make_pair(false, deps);
+    for (auto& [src, targets] : aliases) {
+      targets.erase(std::remove(targets.begin(), targets.end(), addr), targets.end());
+      if (targets.empty()) t.del(db_.aliases, src);
+      else t.put(db_.aliases, src, encode_targets(targets));
+    }
+    for (const std::string& d : archived) t.put(db_.domains, d, std::string_view{});
+    delete_account_txn(t, a);
+    return std::make_pair(true, deps);
   });
+  if (!found) return found.error();
+  return found->second;  // refused (nothing written) or deleted: the caller knows `force`
 }
 
 Result<std::vector<Account>> LmdbStore::list_accounts(std::string_view domain) {
@@ -362,33 +408,54 @@ Result<Resolution> LmdbStore::resolve(std::string_view address) {
 Result<void> LmdbStore::add_alias(std::string_view source, const std::vector<std::string>& targets) {
   return run_write([&](Txn& t) {
     std::string src = need_alias_source(source);
-    if (targets.empty()) fail(Errc::invalid_argument);
     if (!t.get(db_.domains, domain_of(src))) fail(Errc::unknown_domain);
     if (t.get(db_.aliases, src) || account_id(t, src)) fail(Errc::exists);
-    std::vector<std::string> norm;
-    for (auto& x : targets) {
-      std::string n = need_address(x);
-      if (std::find(norm.begin(), norm.end(), n) == norm.end()) norm.push_back(n);
-    }
-    t.put(db_.aliases, src, encode_targets(norm));
-    // Every local target must lead somewhere, and no expansion may come back to an
-    // address already on its path or nest deeper than kMaxAliasDepth (the txn is
-    // aborted by the throw, so nothing is changed on failure).
-    std::vector<std::string> path;
-    std::function<void(const std::string&, int)> walk = [&](const std::string& a, int depth) {
-      if (depth > kMaxAliasDepth) fail(Errc::alias_loop);
-      if (!t.get(db_.domains, domain_of(a))) return;  // remote
-      if (std::find(path.begin(), path.end(), a) != path.end()) fail(Errc::alias_loop);
-      Hops h = hops(t, a);
-      if (!h.found) fail(Errc::no_such_user);
-      if (h.is_account) return;
-      path.push_back(a);
-      for (auto& n : h.targets) walk(n, depth + 1);
-      path.pop_back();
-    };
-    path.push_back(src);
-    for (auto& n : norm) walk(n, 1);
+    write_alias(t, src, targets);
   });
+}
+
+Result<void> LmdbStore::set_alias(std::string_view source, const std::vector<std::string>& targets) {
+  return run_write([&](Txn& t) {
+    std::string src = need_alias_source(source);
+    if (!t.get(db_.aliases, src)) fail(Errc::not_found);
+    write_alias(t, src, targets);
+  });
+}
+
+Result<Alias> LmdbStore::get_alias(std::string_view source) {
+  return run_read([&](Txn& t) {
+    std::string src = need_alias_source(source);
+    auto v = t.get(db_.aliases, src);
+    if (!v) fail(Errc::not_found);
+    return Alias{src, decode_targets(*v)};
+  });
+}
+
+void LmdbStore::write_alias(Txn& t, const std::string& src, const std::vector<std::string>& targets) {
+  if (targets.empty()) fail(Errc::invalid_argument);
+  std::vector<std::string> norm;
+  for (auto& x : targets) {
+    std::string n = need_address(x);
+    if (std::find(norm.begin(), norm.end(), n) == norm.end()) norm.push_back(n);
+  }
+  t.put(db_.aliases, src, encode_targets(norm));
+  // Every local target must lead somewhere, and no expansion may come back to an
+  // address already on its path or nest deeper than kMaxAliasDepth (the txn is
+  // aborted by the throw, so nothing is changed on failure).
+  std::vector<std::string> path;
+  std::function<void(const std::string&, int)> walk = [&](const std::string& a, int depth) {
+    if (depth > kMaxAliasDepth) fail(Errc::alias_loop);
+    if (!t.get(db_.domains, domain_of(a))) return;  // remote
+    if (std::find(path.begin(), path.end(), a) != path.end()) fail(Errc::alias_loop);
+    Hops h = hops(t, a);
+    if (!h.found) fail(Errc::no_such_user);
+    if (h.is_account) return;
+    path.push_back(a);
+    for (auto& n : h.targets) walk(n, depth + 1);
+    path.pop_back();
+  };
+  path.push_back(src);
+  for (auto& n : norm) walk(n, 1);
 }
 
 Result<void> LmdbStore::del_alias(std::string_view source) {

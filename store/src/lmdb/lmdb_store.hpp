@@ -176,6 +176,7 @@ class LmdbStore final : public Store {
 
   Result<AccountId> add_account(const NewAccount& account) override;
   Result<void> del_account(std::string_view address) override;
+  Result<std::vector<std::string>> del_account_checked(std::string_view address, bool force) override;
   Result<std::vector<Account>> list_accounts(std::string_view domain) override;
   Result<Account> get_account(std::string_view address) override;
   Result<Account> get_account(AccountId id) override;
@@ -186,6 +187,10 @@ class LmdbStore final : public Store {
 
   Result<void> add_alias(std::string_view source, const std::vector<std::string>& targets) override;
   Result<void> del_alias(std::string_view source) override;
+  Result<void> set_alias(std::string_view source, const std::vector<std::string>& targets) override;
+  Result<Alias> get_alias(std::string_view source) override;
+  void write_alias(Txn& t, const std::string& src, const std::vector<std::string>& targets);
+  void delete_account_txn(Txn& t, AccountRec& a);
   Result<std::vector<Alias>> list_aliases(std::string_view domain) override;
 
   Result<void> add_admin(const Admin& admin) override;

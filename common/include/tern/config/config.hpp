@@ -97,6 +97,7 @@ struct AuthConfig {
   std::size_t cache_size = 10000;        // entries
   unsigned account_failures = 10;        // [auth] failed logins per account per minute, then refused
   std::chrono::seconds failure_delay{1}; // [auth] first throttle delay, doubling (0 = no delay)
+  unsigned password_min_length = 8;      // [auth] ternctl refuses shorter new passwords
 };
 
 struct StoreConfig {

@@ -80,6 +80,13 @@ class Store {
   virtual Result<AccountId> add_account(const NewAccount& account) = 0;
   // Deletes the account, its mailboxes, messages (dropping body refs) and settings.
   virtual Result<void> del_account(std::string_view address) = 0;
+  // What points at the account: "alias SRC", "catch-all @DOM", "archive of DOM", sorted.
+  // With force false and something pointing at it, nothing is changed and the list is
+  // returned (the caller refuses); empty list: deleted. With force true, in ONE
+  // transaction: the address is dropped from every alias (an alias left with no target
+  // is deleted), archives pointing at it are turned off, the account is deleted; the
+  // list says what was removed. Errors as del_account.
+  virtual Result<std::vector<std::string>> del_account_checked(std::string_view address, bool force) = 0;
   // Accounts of one domain (or all if domain is empty), sorted by address.
   virtual Result<std::vector<Account>> list_accounts(std::string_view domain = {}) = 0;
   virtual Result<Account> get_account(std::string_view address) = 0;  // not_found
@@ -98,6 +105,9 @@ class Store {
   static constexpr int kMaxAliasDepth = 8;
   virtual Result<void> add_alias(std::string_view source, const std::vector<std::string>& targets) = 0;
   virtual Result<void> del_alias(std::string_view source) = 0;  // not_found
+  // Replaces the targets of an existing alias (not_found), checked as add_alias.
+  virtual Result<void> set_alias(std::string_view source, const std::vector<std::string>& targets) = 0;
+  virtual Result<Alias> get_alias(std::string_view source) = 0;  // not_found
   virtual Result<std::vector<Alias>> list_aliases(std::string_view domain = {}) = 0;
 
   // ------------------------------------------------------------ admins
