@@ -13,6 +13,7 @@
 #include "tern/log/log.hpp"
 #include "tern/net/server.hpp"
 #include "tern/store/store.hpp"
+#include "tern/util/version.hpp"
 
 namespace {
 
@@ -40,6 +41,7 @@ tern::net::ListenerOptions listener(const tern::config::Config& cfg, const char*
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tern::util::print_version_if_asked(argc, argv, "tern-mta")) return 0;
   std::optional<std::filesystem::path> config_path;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) config_path = argv[++i];
@@ -115,7 +117,7 @@ int main(int argc, char** argv) {
         cv.wait_for(lk, std::chrono::hours(1), [&] { return done; });
       }
     });
-    spdlog::info("tern-mta {} ready: hostname {}, data_dir {}", TERN_VERSION, cfg.hostname, cfg.data_dir.string());
+    spdlog::info("{} ready: hostname {}, data_dir {}", tern::util::version_line("tern-mta"), cfg.hostname, cfg.data_dir.string());
     int rc = server.run();
     {
       std::lock_guard lk(mu);
