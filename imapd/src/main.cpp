@@ -12,6 +12,7 @@
 #include "tern/log/log.hpp"
 #include "tern/net/server.hpp"
 #include "tern/store/store.hpp"
+#include "tern/util/version.hpp"
 
 namespace {
 
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
       usage(stdout);
       return 0;
     } else if (a == "--version") {
-      std::printf("tern-imapd %s\n", TERN_VERSION);
+      std::printf("%s\n", tern::util::version_line("tern-imapd").c_str());
       return 0;
     } else {
       std::fprintf(stderr, "tern-imapd: unknown argument \"%s\"\n", argv[i]);
@@ -91,7 +92,7 @@ int main(int argc, char** argv) {
     };
     add("imap", cfg.imap.plain, false);
     add("imaps", cfg.imap.implicit_tls, true);
-    spdlog::info("tern-imapd {} serving data_dir={}", TERN_VERSION, cfg.data_dir.string());
+    spdlog::info("{} serving data_dir={}", tern::util::version_line("tern-imapd"), cfg.data_dir.string());
     int rc = server.run();
     spdlog::info("tern-imapd stopped");
     return rc;

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "tern/imap/args.hpp"
+#include "tern/mime/message.hpp"
 #include "tern/store/store.hpp"
 
 namespace tern::imapd {
@@ -35,6 +36,8 @@ class MessageContent {
   bool text_contains(std::string_view needle) const;
   // The Date: header as unix time (SENTBEFORE etc.), or internal_date if absent/bad.
   long long sent_date(long long internal_date) const;
+  // The parsed structure (SORT, THREAD).
+  const mime::Message& message() const;
 
  private:
   struct Parsed;

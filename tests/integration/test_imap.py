@@ -261,8 +261,21 @@ def test_store_search_expunge_uidplus_move():
         assert ok(m.search(None, "2:*")) == [b"2 3"]
         assert ok(m.uid("SEARCH", "UID", "1:2")) == [b"1 2"]
         assert ok(m.search("UTF-8", "TEXT", "Alice")) == [b"1"]
-        typ, data = m.search("KOI8-R", "ALL")
-        assert typ == "NO" and b"BADCHARSET" in data[0]
+        assert ok(m.search("KOI8-R", "TEXT", "Alice")) == [b"1"]
+        typ, data = m.search("X-NO-SUCH-CHARSET", "TEXT", "a")
+        assert typ == "NO" and b"BADCHARSET" in data[0], data
+        # SORT and THREAD on the same engine.
+        typ, data = m._simple_command("SORT", "(REVERSE SIZE)", "UTF-8", "ALL")
+        assert typ == "OK" and m.untagged_responses.pop("SORT") == [b"3 1 2"]
+        typ, data = m._simple_command("SORT", "(SUBJECT)", "UTF-8", "ALL")
+        assert m.untagged_responses.pop("SORT") == [b"3 1 2"]  # big, first one, second
+        typ, data = m._simple_command("THREAD", "REFERENCES", "UTF-8", "ALL")
+        assert typ == "OK" and m.untagged_responses.pop("THREAD") == [b"(1)(2)(3)"]
+        # ENVELOPE and BODYSTRUCTURE (tern::mime).
+        data = ok(m.fetch("1", "(ENVELOPE BODYSTRUCTURE)"))
+        flat = data[0] if isinstance(data[0], bytes) else data[0][0]
+        assert b'"first one"' in flat and b'(("Bob" NIL "bob" "example.net"))' in flat, flat
+        assert b'BODYSTRUCTURE ("text" "plain"' in flat, flat
         # ESEARCH
         typ, data = m._simple_command("SEARCH", "RETURN", "(MIN MAX COUNT)", "ALL")
         assert typ == "OK"

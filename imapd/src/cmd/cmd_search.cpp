@@ -5,10 +5,28 @@
 #include "cmd/util.hpp"
 #include "search.hpp"
 #include "tern/imap/response.hpp"
+#include "tern/mime/decode.hpp"
 
 namespace tern::imapd {
 
-bool charset_supported(std::string_view cs) { return cs == "US-ASCII" || cs == "UTF-8"; }
+// SEARCH strings are matched as UTF-8: a CHARSET argument converts them first (iconv
+// through tern::mime); an unknown charset is NO [BADCHARSET] (RFC 9051 §6.4.4).
+bool convert_search_charset(imap::SearchKey& k, std::string_view charset) {
+  if (charset == "US-ASCII" || charset == "UTF-8") return true;
+  using K = imap::SearchKey::Kind;
+  std::string* field = nullptr;
+  if (k.kind == K::Header) field = &k.b;
+  else if (k.kind == K::Body || k.kind == K::Text) field = &k.a;
+  if (field) {
+    auto u = mime::to_utf8(*field, charset);
+    if (!u) return false;
+    *field = std::move(*u);
+  }
+  for (auto& sub : k.sub)
+    if (!convert_search_charset(sub, charset)) return false;
+  if (!field && k.sub.empty() && !mime::to_utf8("", charset)) return false;
+  return true;
+}
 
 asio::awaitable<void> cmd_search(Session& s, imap::Command& c) {
   imap::SearchProgram prog;
@@ -17,7 +35,7 @@ asio::awaitable<void> cmd_search(Session& s, imap::Command& c) {
     s.bad(c, err);
     co_return;
   }
-  if (!charset_supported(prog.charset)) {
+  if (!convert_search_charset(prog.root, prog.charset)) {
     s.no(c, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
     co_return;
   }

@@ -40,6 +40,8 @@ const CommandSpec kCommands[] = {
     {"COPY", kInSelected, cmd_copy, true, false},
     {"MOVE", kInSelected, cmd_copy, true, false},
     {"SEARCH", kInSelected, cmd_search, true, true},
+    {"SORT", kInSelected, cmd_sort, true, true},
+    {"THREAD", kInSelected, cmd_sort, true, true},
 };
 
 }  // namespace

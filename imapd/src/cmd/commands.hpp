@@ -57,6 +57,7 @@ asio::awaitable<void> cmd_fetch(Session&, imap::Command&);
 asio::awaitable<void> cmd_store(Session&, imap::Command&);
 asio::awaitable<void> cmd_copy(Session&, imap::Command&);       // COPY, MOVE
 asio::awaitable<void> cmd_search(Session&, imap::Command&);
+asio::awaitable<void> cmd_sort(Session&, imap::Command&);     // SORT, THREAD
 asio::awaitable<void> cmd_idle(Session&, imap::Command&);
 asio::awaitable<void> cmd_getquota(Session&, imap::Command&);   // GETQUOTA, GETQUOTAROOT
 asio::awaitable<void> cmd_setquota(Session&, imap::Command&);
