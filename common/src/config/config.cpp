@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -493,8 +494,9 @@ Config load_config(const std::filesystem::path& file) {
 }
 
 Config load_config_or_default(const std::optional<std::filesystem::path>& file) {
-  if (file) return load_config(*file);
-  return parse_config(default_config_text(), "<embedded default>");
+  Config c = file ? load_config(*file) : parse_config(default_config_text(), "<embedded default>");
+  if (const char* dir = std::getenv("TERN_DATA_DIR"); dir && dir[0] == '/') c.data_dir = dir;
+  return c;
 }
 
 }  // namespace tern::config

@@ -125,6 +125,9 @@ Config parse_config(std::string_view text, std::string_view source);
 // Read and parse a file; throws ConfigError (also for an unreadable file).
 Config load_config(const std::filesystem::path& file);
 // `--config FILE` given ? load_config(FILE) : parse_config(default_config_text()).
+// Then, when the environment has TERN_DATA_DIR (absolute), it replaces data_dir: tern
+// sets it for the daemons it starts when their user cannot reach data_dir by its path
+// (a clone under /root): they run in data_dir and get "/proc/self/cwd".
 Config load_config_or_default(const std::optional<std::filesystem::path>& file);
 
 // Value syntax helpers (pure; throw ConfigError with the message text only).
