@@ -47,6 +47,7 @@ struct Limits {
   unsigned error_limit = 20;                 // bad commands, then 421 and close
   unsigned junk_limit = 100;                 // NOOP/RSET/VRFY/HELP, then each is an error
   unsigned auth_failures = 5;                // failed logins per IP per minute
+  unsigned ipv6_prefix = 64;                 // IPv6 clients counted per /N (per-IP limits)
   std::size_t command_line = 512;            // RFC 5321 4.5.3.1.4 (SMTP command line)
   std::size_t text_line = 1000;              // RFC 5321 4.5.3.1.6 (text line in DATA)
 };
@@ -111,6 +112,8 @@ struct LogConfig {
 struct AuthConfig {
   std::chrono::seconds cache_ttl{3600};  // [auth] cache_ttl; 0 disables the cache
   std::size_t cache_size = 10000;        // entries
+  unsigned account_failures = 10;        // [auth] failed logins per account per minute, then refused
+  std::chrono::seconds failure_delay{1}; // [auth] first throttle delay, doubling (0 = no delay)
 };
 
 struct StoreConfig {
@@ -144,6 +147,9 @@ Config parse_config(std::string_view text, std::string_view source);
 // Read and parse a file; throws ConfigError (also for an unreadable file).
 Config load_config(const std::filesystem::path& file);
 // `--config FILE` given ? load_config(FILE) : parse_config(default_config_text()).
+// Then, when the environment has TERN_DATA_DIR (absolute), it replaces data_dir: tern
+// sets it for the daemons it starts when their user cannot reach data_dir by its path
+// (a clone under /root): they run in data_dir and get "/proc/self/cwd".
 Config load_config_or_default(const std::optional<std::filesystem::path>& file);
 
 // Value syntax helpers (pure; throw ConfigError with the message text only).
