@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     if (args.has("--config")) file = args.opts.at("--config");
     auto cfg = tern::config::load_config_or_default(file);
     ctx.data_dir = cfg.data_dir;
+    ctx.config = cfg;
   } catch (const std::exception& e) {
     return fail(e.what(), kConfig);
   }
