@@ -81,7 +81,7 @@ std::optional<Hashed> hash_from_stdin(const Context& ctx, int& status) {
     return std::nullopt;
   }
   // Counted in octets; a UTF-8 password is at least as long in characters as it looks.
-  const std::size_t min = ctx.cfg.auth.password_min_length;
+  const std::size_t min = ctx.config.auth.password_min_length;
   if (pw.size() < min) {
     status = fail("password too short: at least " + std::to_string(min) +
                   " characters ([auth] password_min_length)");
@@ -115,6 +115,9 @@ void print_usage() {
       "  autoreply set EMAIL --subject S --body-file F [--days N] | autoreply off EMAIL\n"
       "  autoreply list [DOMAIN] | autoreply show EMAIL\n"
       "  admin add NAME [--password-stdin] [--domains D1,D2] | admin passwd NAME | admin list | admin del NAME\n"
+      "  dkim generate DOMAIN [--selector S] [--algo rsa|ed25519] | dkim list [DOMAIN] [--json]\n"
+      "  dkim rotate DOMAIN | dkim del DOMAIN SELECTOR\n"
+      "  dns DOMAIN [--check] [--json] [--ip ADDR,...]   (the DNS records to publish)\n"
       "  stats | status | check [--repair] | backup DIR | restore DIR (daemons stopped)\n"
       "exit status: 0 ok, 64 usage, 65 bad data, 69 unavailable, 75 temporary, 78 config\n",
       stdout);
@@ -135,16 +138,20 @@ struct Single {
   bool opens_store;  // false: the verb handles the store itself
 };
 
+int dkim_noun(const std::string& verb, const Args& a, Context& ctx) { return dkim_cmd(verb, a, *ctx.store); }
+int dns_single(const Args& a, Context& ctx) { return dns_cmd(a, ctx, *ctx.store); }
+
 // One line per noun; helpers adding verbs add a line here and a cmd_<noun>.cpp.
 const Noun kNouns[] = {
     {"domain", domain_cmd}, {"user", user_cmd}, {"alias", alias_cmd},
-    {"autoreply", autoreply_cmd}, {"admin", admin_cmd},
+    {"autoreply", autoreply_cmd}, {"admin", admin_cmd}, {"dkim", dkim_noun},
 };
 const Single kSingles[] = {
     {"stats", stats_cmd, true},
     {"check", check_cmd, true},
     {"backup", backup_cmd, true},
     {"restore", restore_cmd, false},
+    {"dns", dns_single, true},
 };
 
 bool store_exists(const std::filesystem::path& data_dir) {

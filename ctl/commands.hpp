@@ -35,7 +35,7 @@ struct Args {
 
 struct Context {
   std::filesystem::path data_dir;
-  config::Config cfg;             // the loaded config (data_dir may be overridden)
+  config::Config config;          // the loaded config (ternctl dns: hostname, listeners)
   store::Store* store = nullptr;  // opened by run_command for verbs that need it
 };
 
@@ -68,6 +68,11 @@ int stats_cmd(const Args& a, Context& ctx);
 int check_cmd(const Args& a, Context& ctx);
 int backup_cmd(const Args& a, Context& ctx);
 int restore_cmd(const Args& a, Context& ctx);  // no store opened: it replaces it
+
+// `ternctl dkim generate|list|rotate|del` (ctl/cmd_dkim.cpp).
+int dkim_cmd(const std::string& verb, const Args& args, store::Store& s);
+// `ternctl dns DOMAIN [--check] [--json] [--ip A,B]` (ctl/cmd_dns.cpp).
+int dns_cmd(const Args& args, const Context& ctx, store::Store& s);
 
 // Runs "noun verb args". Returns the exit status.
 int run_command(const std::vector<std::string>& words, const Args& args, Context& ctx);
