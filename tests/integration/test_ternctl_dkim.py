@@ -35,8 +35,8 @@ def test_generate_rsa_and_ed25519():
     assert txt.startswith("v=DKIM1; k=ed25519; p="), txt
     assert len(base64.b64decode(txt.split("p=", 1)[1])) == 32
     # Same selector again: refused; unknown domain: refused; bad algo: usage.
-    assert env.ctl("dkim", "generate", "example.test", "--selector", "s1", check=False).returncode == 1
-    assert env.ctl("dkim", "generate", "nowhere.test", check=False).returncode == 1
+    assert env.ctl("dkim", "generate", "example.test", "--selector", "s1", check=False).returncode == 65  # EX_DATAERR
+    assert env.ctl("dkim", "generate", "nowhere.test", check=False).returncode == 65  # EX_DATAERR
     assert env.ctl("dkim", "generate", "example.test", "--algo", "dsa", check=False).returncode == 64
 
 
@@ -52,7 +52,7 @@ def test_list_json_rotate_del():
     env.ctl("dkim", "del", "example.test", "s1")
     keys = json.loads(env.ctl("dkim", "list", "--json").stdout)
     assert "s1" not in [k["selector"] for k in keys] and len(keys) == 3
-    assert env.ctl("dkim", "del", "example.test", "s1", check=False).returncode == 1
+    assert env.ctl("dkim", "del", "example.test", "s1", check=False).returncode == 65  # EX_DATAERR
 
 
 if __name__ == "__main__":
