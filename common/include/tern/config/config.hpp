@@ -105,7 +105,7 @@ struct StoreConfig {
 
 struct Config {
   std::string hostname = "localhost";
-  std::filesystem::path data_dir = "./var";  // made absolute at load
+  std::filesystem::path data_dir = "/var/lib/tern";  // the embedded dev config sets ./var; made absolute at load
   std::string user = "tern";                 // unprivileged user when started as root
   TlsConfig tls;
   SmtpConfig smtp;
