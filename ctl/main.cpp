@@ -6,9 +6,11 @@
 
 #include "commands.hpp"
 #include "tern/config/config.hpp"
+#include "tern/util/version.hpp"
 
 int main(int argc, char** argv) {
   using namespace tern::ctl;
+  if (tern::util::print_version_if_asked(argc, argv, "ternctl")) return 0;
   static const std::set<std::string> kValued = {"--config", "--password-hash", "--subject", "--body-file",
                                                 "--days", "--domains", "--data-dir"};
   static const std::set<std::string> kFlags = {"--password-stdin", "--repair", "--help", "-h"};

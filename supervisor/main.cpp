@@ -7,6 +7,7 @@
 #include "process_manager.hpp"
 #include "tern/config/config.hpp"
 #include "tern/log/log.hpp"
+#include "tern/util/version.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -150,7 +151,7 @@ int run(const Options& opt, const char* argv0) {
     std::ofstream out(own_pid_file, std::ios::trunc);
     out << ::getpid() << '\n';
   }
-  spdlog::info("tern {} starting: config {}, data_dir {}{}", TERN_VERSION, cfg.source,
+  spdlog::info("{} starting: config {}, data_dir {}{}", util::version_line("tern"), cfg.source,
                cfg.data_dir.string(), run_as ? ", daemons run as " + run_as->name : "");
   int rc = pm.run();
   std::error_code ec;
@@ -172,7 +173,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (opt->version) {
-    std::printf("tern %s\n", TERN_VERSION);
+    std::printf("%s\n", util::version_line("tern").c_str());
     return 0;
   }
   try {

@@ -18,8 +18,9 @@ struct Options {
 std::optional<Options> parse_options(const std::vector<std::string>& args, std::string& error);
 
 inline constexpr const char* kUsage =
-    "usage: tern [--config FILE] [--check-config]\n"
+    "usage: tern [--config FILE] [--check-config] | --version\n"
     "  --config FILE   TOML config (default: the embedded dev config)\n"
-    "  --check-config  validate the config, print the effective config, exit\n";
+    "  --check-config  validate the config, print the effective config, exit\n"
+    "  --version       print the version and git commit, exit\n";
 
 }  // namespace tern::supervisor

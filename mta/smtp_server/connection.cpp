@@ -9,10 +9,11 @@
 #include <cstring>
 
 #include "checks.hpp"
+#include "data_deadline.hpp"
 #include "data_sink.hpp"
 #include "delivery.hpp"
 #include "tern/log/log.hpp"
-#include "tern/sasl/sasl.hpp"
+#include "tern/auth/login_exchange.hpp"
 #include "tern/smtp/data_reader.hpp"
 #include "tern/util/line_framer.hpp"
 
@@ -145,6 +146,8 @@ class Driver {
 
   asio::awaitable<void> run() {
     const auto& lim = ctx_.cfg.limits;
+    // The whole-session limit: every read and write below ends by then.
+    conn_.set_session_deadline(std::chrono::steady_clock::now() + lim.session_timeout);
     session_.greet();
     if (!co_await send_all()) co_return;
     while (session_.state() != State::Closed) {
@@ -177,7 +180,7 @@ class Driver {
           a = session_.on_bare_line_ending();
           break;
         case ReadStatus::Timeout:
-          log::info(conn_.id(), "timeout waiting for a command (state {})", state_name(session_.state()));
+          log_timeout("waiting for a command");
           a = session_.on_timeout();
           break;
         case ReadStatus::Eof:
@@ -189,8 +192,9 @@ class Driver {
       }
       if (!co_await perform(a)) break;
       if (session_.state() != State::Bdat) drop_bdat();
-      // PIPELINING: answer when the client is waiting, i.e. nothing more is buffered.
-      if (!in_.has_buffered() || session_.state() == State::Closed) {
+      // PIPELINING: answer when the client is waiting, i.e. nothing more is buffered,
+      // or when the command ends a pipeline group (the client must wait for it).
+      if (!in_.has_buffered() || session_.must_flush() || session_.state() == State::Closed) {
         if (!co_await send_all()) break;
       }
     }
@@ -214,7 +218,16 @@ class Driver {
     o.max_message_size = ctx.cfg.limits.message_size;
     o.max_recipients = ctx.cfg.limits.recipients;
     o.error_limit = ctx.cfg.limits.error_limit;
+    o.junk_limit = ctx.cfg.limits.junk_limit;
     return o;
+  }
+
+  void log_timeout(std::string_view where) {
+    if (conn_.session_expired())
+      log::info(conn_.id(), "session time limit ({}s) reached {} (state {})", ctx_.cfg.limits.session_timeout.count(),
+                where, state_name(session_.state()));
+    else
+      log::info(conn_.id(), "timeout {} (state {})", where, state_name(session_.state()));
   }
 
   static std::string first_line(const std::string& out) {
@@ -306,108 +319,74 @@ class Driver {
     co_return session_.recipient_checked(res.rejection, std::move(res.route));
   }
 
-  Reply sasl_failure_reply(sasl::FailReason r) {
-    switch (r) {
-      case sasl::FailReason::Cancelled: return Reply(501, "5.0.0", "Authentication cancelled");
-      case sasl::FailReason::Malformed:
-      case sasl::FailReason::TooLong: return Reply(501, esc::syntax_error, "Malformed authentication data");
-      case sasl::FailReason::Unsupported: return Reply(504, esc::bad_args, "Channel binding not supported");
-      default: return Reply(535, esc::auth_invalid, "Authentication credentials invalid");
+  // The client's AUTH responses come through Input (it holds bytes pipelined after
+  // earlier commands).
+  class AuthIo final : public auth::LoginIo {
+   public:
+    AuthIo(net::Connection& c, Input& in) : c_(c), in_(in) {}
+    asio::awaitable<net::LineRead> read_line(std::size_t max) override {
+      co_return co_await in_.read_line(max);
     }
-  }
+    asio::awaitable<bool> send_line(std::string line) override {
+      line += "\r\n";
+      c_.write(line);
+      co_return co_await c_.flush();
+    }
 
+   private:
+    net::Connection& c_;
+    Input& in_;
+  };
+
+  // RFC 4954: the shared login driver with "334 " challenges; the answers come from the
+  // one table of tern/auth/login_outcome.hpp.
   asio::awaitable<Action> auth_action(Action a) {
-    const std::string& ip = conn_.peer_ip();
-    auto pre = ctx_.auth.check_allowed(ip, "");
-    if (pre.refuse) {
-      log::info(conn_.id(), "AUTH refused: too many failures from {}", ip);
-      co_return session_.auth_done(std::nullopt, Reply(454, esc::security_temp, "Too many failed logins, try again later"));
-    }
-    sasl::Options so;
-    auto& authn = ctx_.auth;
-    so.scram_lookup = [&authn](std::string_view login) { return authn.scram_credential(login); };
-    auto mech = sasl::make_mechanism(a.mechanism, so);
-    if (!mech) co_return session_.auth_done(std::nullopt, Reply(504, esc::bad_args, "Unrecognized authentication type"));
-    std::optional<std::string_view> ir;
-    if (a.initial) ir = *a.initial;
-    auto step = mech->start(ir);
-    while (step.kind == sasl::SaslStep::Kind::Challenge) {
-      conn_.write("334 " + step.challenge_b64 + "\r\n");
-      if (!co_await conn_.flush()) co_return Action{Action::Kind::Close};
-      // RFC 4954 §4: the client's response line; 12288 octets covers any SASL blob.
-      auto lr = co_await in_.read_line(12288);
-      if (lr.status == ReadStatus::Timeout) co_return session_.on_timeout();
-      if (lr.status == ReadStatus::Eof || lr.status == ReadStatus::Error) co_return Action{Action::Kind::Close};
-      if (lr.status != ReadStatus::Ok)
-        co_return session_.auth_done(std::nullopt, Reply(500, "5.5.6", "Authentication exchange line is too long"));
-      step = mech->step(lr.line);
-    }
-    std::optional<AuthIdentity> who;
-    Reply reply;
-    if (step.kind == sasl::SaslStep::Kind::NeedVerify) {
-      auto d = ctx_.auth.check_allowed(ip, step.authcid);
-      if (d.refuse) {
-        reply = Reply(454, esc::security_temp, "Too many failed logins, try again later");
-      } else {
-        if (d.delay.count() > 0) {
-          asio::steady_timer t(co_await asio::this_coro::executor);
-          t.expires_after(d.delay);
-          co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-        }
-        std::string login = step.authcid, pw = std::move(step.password), id = conn_.id();
-        auth::AuthResult res;
-        try {
-          res = co_await conn_.run_blocking([&authn, &ip, &login, &pw, &id] { return authn.verify(ip, login, pw, id); });
-        } catch (const std::exception& e) {
-          log::error(conn_.id(), "AUTH verify failed: {}", e.what());
-          res.status = auth::AuthStatus::TempFail;
-        }
-        if (res.ok() && res.account) {
-          who = AuthIdentity{res.account->id, res.account->address, a.mechanism};
-        } else if (res.status == auth::AuthStatus::Refused || res.status == auth::AuthStatus::TempFail) {
-          reply = Reply(454, esc::security_temp, "Temporary authentication failure");
-        } else {
-          reply = Reply(535, esc::auth_invalid, "Authentication credentials invalid");
-        }
-      }
-    } else if (step.kind == sasl::SaslStep::Kind::Success) {
-      std::string login = step.authcid;
-      auto acc = co_await conn_.run_blocking([this, &login] { return ctx_.store.get_account(login); });
-      if (acc && acc->enabled) {
-        ctx_.auth.record_success(ip, login);
-        who = AuthIdentity{acc->id, acc->address, a.mechanism};
-      } else {
-        reply = Reply(535, esc::auth_invalid, "Authentication credentials invalid");
-      }
-    } else {
-      if (!step.authcid.empty() || step.reason == sasl::FailReason::BadCredentials ||
-          step.reason == sasl::FailReason::NoCredential)
-        ctx_.auth.record_failure(ip, step.authcid, sasl::reason_name(step.reason), conn_.id());
-      reply = sasl_failure_reply(step.reason);
-    }
-    if (who) {
-      log::info(conn_.id(), "AUTH {} ok user={}", a.mechanism, who->address);
+    static constexpr auth::LoginProtocol kSmtp{"smtp", "334 ", 12288};
+    AuthIo io(conn_, in_);
+    std::string mech = a.mechanism;
+    std::optional<std::string> ir = a.initial;
+    auth::LoginResult r = co_await auth::sasl_login(conn_, ctx_.auth, kSmtp, std::move(mech), std::move(ir), &io);
+    if (r.outcome == auth::LoginOutcome::Closed) co_return Action{Action::Kind::Close};
+    if (r.outcome == auth::LoginOutcome::Timeout) co_return session_.on_timeout();
+    if (r.ok()) {
+      AuthIdentity who{r.account->id, r.account->address, r.mechanism};
+      log::info(conn_.id(), "AUTH {} ok user={}", r.mechanism, who.address);
       co_return session_.auth_done(who, Reply(235, esc::auth_ok, "Authentication successful"));
     }
-    log::info(conn_.id(), "AUTH {} failed: {}", a.mechanism, reply.summary());
+    const auto& lr = auth::login_reply(r.outcome);
+    Reply reply(lr.smtp_code, std::string(lr.smtp_esc), std::string(lr.text));
+    log::info(conn_.id(), "AUTH {} failed: {} ({})", r.mechanism, reply.summary(), r.detail);
     co_return session_.auth_done(std::nullopt, reply);
   }
 
   std::filesystem::path spool_dir() const { return ctx_.cfg.data_dir / "spool"; }
   static constexpr std::size_t kSpoolMemory = 1 << 20;  // bodies above 1 MiB go to a file
 
+  using Clock = std::chrono::steady_clock;
+
+  // The record deadlines shorten the connection's timeout; replies after the data
+  // (250, 421) get the command timeout again.
+  struct RestoreTimeout {
+    net::Connection& conn;
+    Clock::duration d;
+    ~RestoreTimeout() { conn.set_timeout(d); }
+  };
+
   asio::awaitable<Action> data_action() {
     if (!co_await send_all()) co_return Action{Action::Kind::Close};  // the 354
     const auto& lim = ctx_.cfg.limits;
-    conn_.set_timeout(lim.data_timeout);
     smtp::DataReader reader(smtp::DataMode::Dot, lim.message_size, lim.text_line);
     Spool spool(spool_dir(), kSpoolMemory);
+    // Each line (or text_line octets) must arrive within data_timeout.
+    RecordDeadline deadline(lim.data_timeout, lim.text_line, true, Clock::now());
+    RestoreTimeout restore{conn_, lim.command_timeout};
     std::string buf, out;
     while (!reader.done()) {
       buf.clear();
+      conn_.set_timeout(deadline.remaining(Clock::now()));
       auto st = co_await in_.read_some(buf);
       if (st == ReadStatus::Timeout) {
-        log::info(conn_.id(), "timeout in DATA after {} octets", reader.size());
+        log_timeout(fmt::format("in DATA after {} octets", reader.size()));
         co_return session_.on_timeout();
       }
       if (st != ReadStatus::Ok) {
@@ -415,6 +394,7 @@ class Driver {
         co_return Action{Action::Kind::Close};
       }
       std::size_t n = reader.feed(buf, out);
+      deadline.arrived(std::string_view(buf).substr(0, n), Clock::now());
       if (!out.empty()) {
         spool.append(out);
         out.clear();
@@ -432,23 +412,31 @@ class Driver {
 
   asio::awaitable<Action> bdat_action(Action a) {
     const auto& lim = ctx_.cfg.limits;
-    conn_.set_timeout(lim.data_timeout);
     if (!a.bdat_discard && !bdat_reader_) {
       bdat_reader_ = std::make_unique<smtp::DataReader>(smtp::DataMode::Raw, lim.message_size, lim.text_line);
       bdat_spool_ = std::make_unique<Spool>(spool_dir(), kSpoolMemory);
     }
+    // The chunk's time scales with its size: each text_line octets within data_timeout.
+    RecordDeadline deadline(lim.data_timeout, lim.text_line, false, Clock::now());
+    RestoreTimeout restore{conn_, lim.command_timeout};
     std::uint64_t left = a.bdat_size;
     std::string buf, out;
     while (left > 0) {
-      std::size_t piece = static_cast<std::size_t>(std::min<std::uint64_t>(left, 64 * 1024));
       buf.clear();
-      auto st = co_await in_.read_exact(piece, buf);
+      conn_.set_timeout(deadline.remaining(Clock::now()));
+      auto st = co_await in_.read_some(buf);
       if (st == ReadStatus::Timeout) {
-        log::info(conn_.id(), "timeout in BDAT");
+        log_timeout(fmt::format("in BDAT with {} of {} octets left", left, a.bdat_size));
         co_return session_.on_timeout();
       }
       if (st != ReadStatus::Ok) co_return Action{Action::Kind::Close};
+      if (buf.size() > left) {
+        // Pipelined commands after the chunk: framed later as commands.
+        in_.unread(std::string_view(buf).substr(static_cast<std::size_t>(left)));
+        buf.resize(static_cast<std::size_t>(left));
+      }
       left -= buf.size();
+      deadline.arrived(buf, Clock::now());
       if (a.bdat_discard) continue;
       bdat_reader_->feed(buf, out);
       if (!out.empty()) {

@@ -13,6 +13,7 @@
 #include "tern/pop3d/connection.hpp"
 #include "tern/pop3d/service.hpp"
 #include "tern/store/store.hpp"
+#include "tern/util/version.hpp"
 
 namespace {
 
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
       usage(stdout);
       return 0;
     } else if (a == "--version") {
-      std::printf("tern-pop3d %s\n", TERN_VERSION);
+      std::printf("%s\n", tern::util::version_line("tern-pop3d").c_str());
       return 0;
     } else {
       std::fprintf(stderr, "tern-pop3d: unknown argument \"%s\"\n", argv[i]);
@@ -88,7 +89,7 @@ int main(int argc, char** argv) {
     };
     add("pop3", cfg.pop3.plain, false);
     add("pop3s", cfg.pop3.implicit_tls, true);
-    spdlog::info("tern-pop3d {} serving data_dir={}", TERN_VERSION, cfg.data_dir.string());
+    spdlog::info("{} serving data_dir={}", tern::util::version_line("tern-pop3d"), cfg.data_dir.string());
     int rc = server.run();
     spdlog::info("tern-pop3d stopped");
     return rc;

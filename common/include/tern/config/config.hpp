@@ -42,9 +42,12 @@ struct Limits {
   unsigned connections = 1000;               // per listener; 421 4.7.0
   unsigned connections_per_ip = 20;          // per listener and client IP
   std::chrono::seconds command_timeout{300}; // RFC 5321 4.5.3.2.7
-  std::chrono::seconds data_timeout{600};    // each DATA/BDAT block
+  std::chrono::seconds data_timeout{600};    // each line of DATA / 1000 octets of BDAT
+  std::chrono::seconds session_timeout{3600}; // a whole SMTP session, then 421 4.4.2
   unsigned error_limit = 20;                 // bad commands, then 421 and close
+  unsigned junk_limit = 100;                 // NOOP/RSET/VRFY/HELP, then each is an error
   unsigned auth_failures = 5;                // failed logins per IP per minute
+  unsigned ipv6_prefix = 64;                 // IPv6 clients counted per /N (per-IP limits)
   std::size_t command_line = 512;            // RFC 5321 4.5.3.1.4 (SMTP command line)
   std::size_t text_line = 1000;              // RFC 5321 4.5.3.1.6 (text line in DATA)
 };
@@ -100,6 +103,8 @@ struct LogConfig {
 struct AuthConfig {
   std::chrono::seconds cache_ttl{3600};  // [auth] cache_ttl; 0 disables the cache
   std::size_t cache_size = 10000;        // entries
+  unsigned account_failures = 10;        // [auth] failed logins per account per minute, then refused
+  std::chrono::seconds failure_delay{1}; // [auth] first throttle delay, doubling (0 = no delay)
 };
 
 struct StoreConfig {
