@@ -14,6 +14,7 @@
 #include "tern/log/log.hpp"
 #include "tern/net/server.hpp"
 #include "tern/store/store.hpp"
+#include "tern/util/version.hpp"
 #include "tern/web/app.hpp"
 
 namespace {
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
       usage(stdout);
       return 0;
     } else if (a == "--version") {
-      std::printf("tern-web %s\n", TERN_VERSION);
+      std::printf("%s\n", tern::util::version_line("tern-web").c_str());
       return 0;
     } else {
       std::fprintf(stderr, "tern-web: unknown argument \"%s\"\n", argv[i]);
@@ -98,14 +99,17 @@ int main(int argc, char** argv) {
       o.over_limit_reply =
           "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 5\r\nconnection: close\r\n\r\n";
       tern::web::App* appp = &app;
-      o.session = [appp, limits](tern::net::Connection& c) { return tern::web::serve_http(c, *appp, limits); };
+      tern::auth::Authenticator* authp = auth.get();
+      o.session = [appp, authp, limits](tern::net::Connection& c) {
+        return tern::web::serve_http(c, *appp, *authp, limits);
+      };
       server.add_listener(std::move(o));
     };
     add("web", plain, false);
     add("web-tls", tls, true);
     for (auto& ep : plain) spdlog::info("tern-web: http://{}/ (loopback, plain HTTP)", ep.text());
     for (auto& ep : tls) spdlog::info("tern-web: https://{}/", ep.text());
-    spdlog::info("tern-web {} serving data_dir={}", TERN_VERSION, cfg.data_dir.string());
+    spdlog::info("{} serving data_dir={}", tern::util::version_line("tern-web"), cfg.data_dir.string());
     int rc = server.run();
     spdlog::info("tern-web stopped");
     return rc;

@@ -8,7 +8,7 @@ namespace tern::web::detail {
 
 namespace {
 
-Response need_admin(const Ctx& c) { return c.who->is_admin() ? Response{0, {}, {}, {}} : api_error(403, "administrators only"); }
+Response need_admin(const Ctx& c) { return c.who->is_admin() ? Response{0, {}, {}} : api_error(403, "administrators only"); }
 
 Response list_domains(Impl& app, Ctx& c) {
   if (auto r = need_admin(c); r.status) return r;

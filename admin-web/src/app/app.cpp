@@ -287,10 +287,40 @@ App::~App() = default;
 
 WebMetrics& App::metrics() { return impl_->metrics; }
 
-Response App::handle(const Request& req) {
+std::optional<App::LoginInput> App::login_input(const Request& req) const {
+  if (req.method != "POST") return std::nullopt;
+  auto [path, query] = split_target(req.target);
+  LoginInput in;
+  if (path == "/login") {
+    if (!req.header("content-type").starts_with("application/x-www-form-urlencoded")) return std::nullopt;
+    auto f = parse_form(req.body);
+    if (!f) return std::nullopt;
+    in.login = f.form->get("login");
+    in.password = f.form->get("password");
+  } else if (path == "/api/session" || path == "/api/tokens") {
+    if (!req.header("content-type").starts_with("application/json")) return std::nullopt;
+    std::error_code ec;
+    json::parse_options po;
+    po.max_depth = 16;
+    json::value v = json::parse(req.body, ec, {}, po);
+    if (ec || !v.is_object()) return std::nullopt;
+    auto& o = v.as_object();
+    if (!o.contains("login") || !o.at("login").is_string() || !o.contains("password") || !o.at("password").is_string())
+      return std::nullopt;
+    in.login = std::string(o.at("login").as_string());
+    in.password = std::string(o.at("password").as_string());
+  } else {
+    return std::nullopt;
+  }
+  // The limits the page states; an empty or oversized pair is not sent to the exchange.
+  if (in.login.empty() || in.password.empty() || in.login.size() > 320 || in.password.size() > 1024) return std::nullopt;
+  return in;
+}
+
+Response App::handle(const Request& req, const LoginVerdict* login) {
   Impl& app = *impl_;
   app.metrics.requests++;
-  Ctx c{req, {}, std::nullopt, {}, false, {}, {}};
+  Ctx c{req, {}, std::nullopt, {}, false, {}, {}, login};
   auto [path, query] = split_target(req.target);
   c.api = path == "/api" || path.starts_with("/api/");
   Response res;

@@ -39,6 +39,7 @@ struct Ctx {
   bool api = false;              // /api/...: JSON in and out
   Form form;                     // POST/PUT form fields (pages) or query (GET)
   json::object body;             // API request body (JSON object)
+  const LoginVerdict* login = nullptr;  // login requests: the driver's verification
   std::string p(std::string_view name) const { return param(params, name); }
   // An input value: from the JSON body for the API, the form for pages.
   std::string in(std::string_view name) const;

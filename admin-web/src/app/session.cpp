@@ -1,6 +1,7 @@
 // Logins, sessions and CSRF.
-//  - Passwords go through common/auth's Authenticator: the same throttle (per IP and
-//    per login), cache and hash verification as tern-pop3d/tern-mta.
+//  - Passwords go through common/auth's login exchange (auth::password_login, run by
+//    the driver): the same throttle, delays, failure timing, cache and hash
+//    verification as tern-pop3d/tern-mta/tern-imapd.
 //  - The session cookie holds 32 random bytes (hex); the store keeps only
 //    "s." + SHA-256(cookie), so a copy of the store does not hand out sessions. API
 //    tokens are kept the same way under "api." + SHA-256(token).
@@ -93,46 +94,37 @@ struct LoginAttempt {
   int status = 200;
   std::string message;
   Principal who;
-  std::chrono::milliseconds delay{0};
 };
 
-LoginAttempt try_login(Impl& app, const Request& req, const std::string& login, const std::string& password) {
+// The driver verified the pair with auth::password_login (the mail daemons' exchange:
+// throttle, delay, fixed failure time); this turns its verdict into a principal.
+LoginAttempt try_login(Impl& app, const Ctx& c) {
   LoginAttempt a;
-  if (login.empty() || password.empty() || login.size() > 320 || password.size() > 1024) {
+  if (!c.login) {
     a.status = 422;
     a.message = "Enter your login and password.";
     return a;
   }
-  auto d = app.auth.check_allowed(req.peer_ip, login);
-  if (d.refuse) {
+  using auth::LoginOutcome;
+  if (c.login->outcome == LoginOutcome::Throttled) {
     app.metrics.auth_failures++;
     a.status = 429;
-    a.message = "Too many failed logins from your address. Try again in " +
-                std::to_string(std::max<long>(1, static_cast<long>(d.retry_after.count()))) + " seconds.";
+    a.message = "Too many failed logins. Wait a minute and try again.";
     return a;
   }
-  // The throttle's delay is applied to the answer (the driver waits before sending),
-  // so the client learns the outcome no sooner than with the mail daemons' delay.
-  a.delay = d.delay;
-  auth::AuthResult r = app.auth.verify(req.peer_ip, login, password, "web");
-  if (r.status == auth::AuthStatus::Refused) {
-    app.metrics.auth_failures++;
-    a.status = 429;
-    a.message = "Too many failed logins from your address. Try again later.";
-    return a;
-  }
-  if (r.status == auth::AuthStatus::TempFail) {
+  if (c.login->outcome == LoginOutcome::TempFail) {
     a.status = 503;
     a.message = "The login service is unavailable; try again.";
     return a;
   }
-  if (!r.ok()) {
+  if (c.login->outcome != LoginOutcome::Ok || !c.login->account) {
     app.metrics.auth_failures++;
     a.status = 401;
     a.message = "Wrong login or password.";
     return a;
   }
-  std::string id = r.account->id == 0 ? r.account->address : "user:" + r.account->address;
+  const auto& acc = *c.login->account;
+  std::string id = acc.id == 0 ? acc.address : "user:" + acc.address;
   auto who = load_principal(app, id, nullptr);
   if (!who) {
     a.status = 401;
@@ -168,16 +160,12 @@ Response get_login(Impl& app, Ctx& c) {
 
 Response post_login(Impl& app, Ctx& c) {
   std::string login = c.form.get("login");
-  LoginAttempt a = try_login(app, c.req, login, c.form.get("password"));
+  LoginAttempt a = try_login(app, c);
   if (!a.ok) {
     // The password is never echoed back; the login name is (escaped).
-    Response r = page(app, c, "Sign in", login_form(login, a.message), a.status == 401 ? 200 : a.status);
-    r.delay = a.delay;
-    return r;
+    return page(app, c, "Sign in", login_form(login, a.message), a.status == 401 ? 200 : a.status);
   }
-  Response r = start_session(app, c, a.who, "/");
-  r.delay = a.delay;
-  return r;
+  return start_session(app, c, a.who, "/");
 }
 
 Response post_logout(Impl& app, Ctx& c) {
@@ -193,27 +181,17 @@ Response post_logout(Impl& app, Ctx& c) {
 // API login: JSON {login, password} → session cookie + csrf_token (for browsers and
 // scripts that prefer cookies).
 Response api_login(Impl& app, Ctx& c) {
-  LoginAttempt a = try_login(app, c.req, c.in("login"), c.in("password"));
-  if (!a.ok) {
-    Response r = api_error(a.status, a.message);
-    r.delay = a.delay;
-    return r;
-  }
-  Response r = start_session(app, c, a.who, "/");
-  r.delay = a.delay;
-  return r;
+  LoginAttempt a = try_login(app, c);
+  if (!a.ok) return api_error(a.status, a.message);
+  return start_session(app, c, a.who, "/");
 }
 
 // API token for scripts: JSON {login, password, name?} → {"token": "..."}; shown once.
 // The token stands for the login's rights until it expires (a year) or the password
 // changes.
 Response api_new_token(Impl& app, Ctx& c) {
-  LoginAttempt a = try_login(app, c.req, c.in("login"), c.in("password"));
-  if (!a.ok) {
-    Response r = api_error(a.status, a.message);
-    r.delay = a.delay;
-    return r;
-  }
+  LoginAttempt a = try_login(app, c);
+  if (!a.ok) return api_error(a.status, a.message);
   std::string name = c.in("name");
   if (name.size() > 64 || !is_clean_text(name, true)) return api_error(422, "name: at most 64 characters of text", "name");
   std::string token = "tern_" + random_token(32);
@@ -227,9 +205,7 @@ Response api_new_token(Impl& app, Ctx& c) {
   s.credential = a.who.credential;
   if (!app.store.put_session(s)) return api_error(503, "cannot save the token; try again");
   spdlog::info("web: API token \"{}\" made for {} from {}", name, a.who.id(), c.req.peer_ip);
-  Response r = json_response(201, json::object{{"token", token}, {"expires", s.expires}, {"login", a.who.name}});
-  r.delay = a.delay;
-  return r;
+  return json_response(201, json::object{{"token", token}, {"expires", s.expires}, {"login", a.who.name}});
 }
 
 Response api_whoami(Impl&, Ctx& c) {

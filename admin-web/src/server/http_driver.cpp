@@ -10,6 +10,7 @@
 #include <cctype>
 #include <ctime>
 
+#include "tern/auth/login_exchange.hpp"
 #include "tern/log/log.hpp"
 
 namespace tern::web {
@@ -76,7 +77,7 @@ Request to_request(const http::request<http::string_body>& m, const net::Connect
 
 }  // namespace
 
-asio::awaitable<void> serve_http(net::Connection& conn, App& app, HttpLimits limits) {
+asio::awaitable<void> serve_http(net::Connection& conn, App& app, auth::Authenticator& auth, HttpLimits limits) {
   app.metrics().connections++;
   struct Guard {
     App& a;
@@ -142,16 +143,20 @@ asio::awaitable<void> serve_http(net::Connection& conn, App& app, HttpLimits lim
     auto& msg = parser.get();
     bool keep = msg.keep_alive() && !conn.stopping();
     Request req = to_request(msg, conn);
+    // A login: the mail daemons' exchange verifies it (throttle, delay, failure time).
+    std::optional<LoginVerdict> verdict;
+    if (auto li = app.login_input(req)) {
+      auth::LoginResult lr = co_await auth::password_login(conn, auth, li->login, li->password);
+      verdict.emplace();
+      verdict->outcome = lr.outcome;
+      verdict->account = std::move(lr.account);
+      if (lr.outcome == auth::LoginOutcome::Closed) co_return;
+    }
     App* appp = &app;
     Request* reqp = &req;
-    auto job = [appp, reqp] { return appp->handle(*reqp); };
+    const LoginVerdict* vp = verdict ? &*verdict : nullptr;
+    auto job = [appp, reqp, vp] { return appp->handle(*reqp, vp); };
     Response res = co_await conn.run_blocking(std::move(job));
-    if (res.delay.count() > 0) {
-      asio::steady_timer t(co_await asio::this_coro::executor);
-      t.expires_after(res.delay);
-      boost::system::error_code tec;
-      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, tec));
-    }
     conn.write(serialize(res, keep, req.method == "HEAD"));
     if (!co_await conn.flush()) co_return;
     if (!keep) co_return;

@@ -18,6 +18,6 @@ struct HttpLimits {
   unsigned max_requests = 1000;                 // per connection, then close
 };
 
-asio::awaitable<void> serve_http(net::Connection& conn, App& app, HttpLimits limits);
+asio::awaitable<void> serve_http(net::Connection& conn, App& app, auth::Authenticator& auth, HttpLimits limits);
 
 }  // namespace tern::web

@@ -4,15 +4,22 @@
 // (src/server) parses HTTP with Beast and calls handle(); unit tests call it directly.
 //
 // handle() is BLOCKING (store reads and commits, password hashing): the driver runs it
-// on the blocking pool. Thread-safe. A login response may carry Response::delay (the
-// throttle's delay): the driver waits that long before answering.
+// on the blocking pool. Thread-safe.
+//
+// Logins (POST /login, /api/session, /api/tokens) are verified by the driver with the
+// mail daemons' own exchange, auth::password_login (throttle, delays and the fixed
+// failure time on the io thread, hash on the pool): login_input() names the pair,
+// the driver verifies it and passes the LoginResult to handle(). The App never checks
+// a password itself.
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "tern/auth/authenticator.hpp"
+#include "tern/auth/login_outcome.hpp"
 #include "tern/config/config.hpp"
 #include "tern/store/store.hpp"
 #include "tern/web/http.hpp"
@@ -34,6 +41,12 @@ struct WebMetrics {
 
 using NowFn = std::function<std::int64_t()>;  // Unix seconds; empty = the system clock
 
+// What the driver's auth::password_login said about a login request.
+struct LoginVerdict {
+  auth::LoginOutcome outcome = auth::LoginOutcome::Failed;
+  std::optional<auth::AccountRecord> account;  // Ok: id 0 + "admin:NAME" for admins
+};
+
 class App {
  public:
   // `auth` looks logins up in `store` (admins by name, then mailbox users by address),
@@ -43,7 +56,16 @@ class App {
   App(const App&) = delete;
   App& operator=(const App&) = delete;
 
-  Response handle(const Request& req);
+  // The login and password of a login request (see above), or nullopt: not a login
+  // request, or no usable pair in it. Cheap, non-blocking.
+  struct LoginInput {
+    std::string login;
+    std::string password;
+  };
+  std::optional<LoginInput> login_input(const Request& req) const;
+
+  // `login`: the verification of login_input(req) (nullptr for other requests).
+  Response handle(const Request& req, const LoginVerdict* login = nullptr);
 
   WebMetrics& metrics();
 

@@ -33,8 +33,6 @@ struct Response {
   int status = 200;
   std::vector<Header> headers;        // besides the security headers the server adds
   std::string body;
-  // The server waits this long before sending (login throttle delay, see auth.cpp).
-  std::chrono::milliseconds delay{0};
 
   Response& set(std::string name, std::string value);  // replaces a header of that name
   Response& add(std::string name, std::string value);  // Set-Cookie may repeat
