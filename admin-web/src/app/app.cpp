@@ -246,7 +246,9 @@ void security_headers(Response& r, bool tls) {
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'");
   r.set("x-content-type-options", "nosniff");
   r.set("x-frame-options", "DENY");
-  r.set("referrer-policy", "no-referrer");
+  // same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on
+  // form posts, which the Origin check must refuse.
+  r.set("referrer-policy", "same-origin");
   r.set("cross-origin-opener-policy", "same-origin");
   r.set("cross-origin-resource-policy", "same-origin");
   r.set("permissions-policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()");

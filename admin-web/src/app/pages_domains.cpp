@@ -138,7 +138,7 @@ Response domain_page(Impl& app, Ctx& c, const PageMessages& m, const Form& value
                       {"frows", join(frows)}, {"fempty", frows.empty() ? Html(R"(<p class="muted">No forwarders yet.</p>)") : Html()},
                       {"fferr", field_error(m, "forwarder")}, {"flocal", values.get("flocal")}, {"flerr", field_error(m, "flocal")},
                       {"targets", values.get("targets")}, {"terr", field_error(m, "targets")},
-                      {"arch", archive ? *archive : std::string()}, {"aerr", field_error(m, "archive")}, {"del", del}});
+                      {"arch", values.has("archive") ? values.get("archive") : (archive ? *archive : std::string())}, {"aerr", field_error(m, "archive")}, {"del", del}});
   return page(app, c, d, body, m.errors.empty() ? 200 : 422);
 }
 

@@ -402,3 +402,44 @@ TEST_CASE("web: autoconfig from one generator", "[web][autoconfig]") {
   CHECK(r.header("content-type") == "application/x-apple-aspen-config");
   CHECK(r.body.find("<string>com.apple.mail.managed</string>") != std::string::npos);
 }
+
+TEST_CASE("web: dashboard and lists under 100 ms with 1,000 domains and 10,000 mailboxes", "[web][app][scale]") {
+  Web w;
+  for (int d = 0; d < 1000; ++d) REQUIRE(w.store->add_domain("d" + std::to_string(d) + ".test"));
+  store::NewAccount a;
+  a.password_hash = "$y$j9T$fake$fake";  // no hashing: this measures the pages, not yescrypt
+  for (int i = 0; i < 10000; ++i) {
+    a.address = "u" + std::to_string(i) + "@d" + std::to_string(i % 1000) + ".test";
+    a.quota.bytes = 1ull << 30;
+    REQUIRE(w.store->add_account(a));
+  }
+  std::vector<store::DeliveryEvent> ev;
+  for (int i = 0; i < 20000; ++i)
+    ev.push_back(store::DeliveryEvent{w.now - (i % (7 * 86400)), "m" + std::to_string(i), "s@remote.example",
+                                      "u" + std::to_string(i % 10000) + "@d" + std::to_string(i % 1000) + ".test",
+                                      i % 10 == 0 ? store::EventAction::rejected : store::EventAction::delivered,
+                                      "550 5.7.1 spam: score"});
+  REQUIRE(w.store->add_events(ev));
+  std::string s = w.login("root", "rootpassword1");
+  auto best = [&](const std::string& target) {
+    double ms = 1e9;
+    for (int i = 0; i < 5; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      auto r = w.req("GET", target, {}, s);
+      auto t1 = std::chrono::steady_clock::now();
+      REQUIRE(r.status == 200);
+      ms = std::min(ms, std::chrono::duration<double, std::milli>(t1 - t0).count());
+    }
+    return ms;
+  };
+  double dash = best("/"), domains = best("/domains"), one = best("/domains/d7.test"), dom_dash = best("/?domain=d7.test");
+  INFO("dashboard " << dash << " ms, domains " << domains << " ms, one domain " << one << " ms, domain dashboard "
+                    << dom_dash << " ms");
+  CHECK(dash < 100);
+  CHECK(domains < 100);
+  CHECK(one < 100);
+  CHECK(dom_dash < 100);
+  auto r = w.req("GET", "/", {}, s);
+  CHECK(r.body.find("d999.test") != std::string::npos);
+  CHECK(r.body.find("550 5.7.1 spam") != std::string::npos);  // rejected by reason
+}
