@@ -28,7 +28,7 @@ main{max-width:1100px;margin:1.25rem auto;padding:0 1rem}
 footer{max-width:1100px;margin:2rem auto;padding:0 1rem;color:var(--muted);font-size:.8rem}
 h1{font-size:1.45rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:1.4rem 0 .6rem}h3{font-size:1rem;margin:1rem 0 .4rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:var(--radius);padding:1rem 1.2rem;margin:0 0 1rem;box-shadow:0 1px 2px rgba(16,24,40,.04)}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:1rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:1rem;margin-bottom:1rem}.grid .card{margin:0}
 .stat{display:flex;flex-direction:column}.stat .n{font-size:1.6rem;font-weight:650}.stat .l{color:var(--muted);font-size:.85rem}
 .muted{color:var(--muted)}
 .table-wrap{overflow-x:auto;-webkit-overflow-scrolling:touch}
@@ -80,10 +80,12 @@ button.small{padding:.2rem .55rem;font-size:.82rem}
 details summary{cursor:pointer;font-weight:600}
 @media (max-width:640px){
 header.top{padding:.6rem .8rem}main{padding:0 .6rem}.card{padding:.8rem}
+header.top nav{order:3;flex-basis:100%;gap:.2rem 1rem}form.logout{margin-left:auto}
 th,td{padding:.45rem .4rem}h1{font-size:1.25rem}
 table.responsive thead{display:none}
 table.responsive tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}
-table.responsive td{display:flex;justify-content:space-between;gap:1rem;border:0;padding:.2rem .2rem;text-align:right}
+table.responsive td{display:flex;flex-wrap:wrap;justify-content:space-between;gap:.2rem 1rem;border:0;padding:.2rem .2rem;text-align:right;overflow-wrap:anywhere;min-width:0}
+table.responsive td>div{flex-basis:100%}table.responsive td:before{flex:0 0 auto}
 table.responsive td:before{content:attr(data-label);font-weight:600;color:var(--muted);text-align:left}
 }
 )CSS";

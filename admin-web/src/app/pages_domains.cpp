@@ -1,5 +1,7 @@
 // Domains: list, add, delete, archive setting; one domain's page (mailboxes,
 // forwarders, links to DNS and tracking).
+#include <unordered_map>
+
 #include "app_impl.hpp"
 
 namespace tern::web::detail {
@@ -26,15 +28,20 @@ std::vector<std::string> visible_domains(Impl& app, const Principal& who) {
 
 Response domains_page(Impl& app, Ctx& c, const PageMessages& m, const std::string& value) {
   auto doms = visible_domains(app, *c.who);
+  // One pass over the accounts for every domain's count and usage (1,000 domains).
+  std::unordered_map<std::string, std::pair<std::size_t, std::uint64_t>> per;
+  if (auto accts = app.store.list_accounts()) {
+    for (auto& a : *accts) {
+      auto& e = per[domain_of(a.address)];
+      e.first++;
+      e.second += a.usage.bytes;
+    }
+  }
   std::vector<Html> rows;
   for (auto& d : doms) {
-    auto accts = app.store.list_accounts(d);
-    std::uint64_t used = 0;
-    std::size_t n = 0;
-    if (accts) {
-      n = accts->size();
-      for (auto& a : *accts) used += a.usage.bytes;
-    }
+    auto it = per.find(d);
+    std::size_t n = it == per.end() ? 0 : it->second.first;
+    std::uint64_t used = it == per.end() ? 0 : it->second.second;
     auto archive = app.store.get_domain_archive(d);
     std::string href = "/domains/" + percent_encode(d);
     rows.push_back(render(R"(<tr><td data-label="Domain"><a href="{{href}}">{{d}}</a></td><td data-label="Mailboxes" class="num">{{n}}</td><td data-label="Storage" class="num">{{used}}</td><td data-label="Archive">{{arch}}</td></tr>)",
