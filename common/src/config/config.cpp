@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -381,7 +382,15 @@ Config parse_config(std::string_view text, std::string_view source) {
       sub("submissions", {{"listen", set_listen(c.smtp.submissions)}}),
       sub("imap",
           {{"listen", set_listen(c.imap.plain)},
-           {"allow_plaintext_auth", set_bool(c.imap.allow_plaintext_auth)}}),
+           {"allow_plaintext_auth", set_bool(c.imap.allow_plaintext_auth)},
+           {"command_line",
+            [&](const toml::node& n, const Where& w) {
+              c.imap.command_line = get_size(n, w, 8192, 16ull << 20);
+            }},
+           {"nesting", set_uint(c.imap.nesting, 4, 1000)},
+           {"sequence_ranges", set_uint(c.imap.sequence_ranges, 100, 10000000)},
+           {"idle_timeout", set_duration(c.imap.idle_timeout, 1800s, 86400s)},
+           {"login_timeout", set_duration(c.imap.login_timeout, 10s, 3600s)}}),
       sub("imaps", {{"listen", set_listen(c.imap.implicit_tls)}}),
       sub("pop3",
           {{"listen", set_listen(c.pop3.plain)},
@@ -429,6 +438,7 @@ Config parse_config(std::string_view text, std::string_view source) {
            {"error_limit", set_uint(c.limits.error_limit, 1, 100000)},
            {"junk_limit", set_uint(c.limits.junk_limit, 0, 1000000)},
            {"auth_failures", set_uint(c.limits.auth_failures, 1, 100000)},
+           {"ipv6_prefix", set_uint(c.limits.ipv6_prefix, 32, 128)},
            // RFC 5321 §4.5.3.1.4 / §4.5.3.1.6: these are minimums a server must accept.
            {"command_line", set_uint(c.limits.command_line, 512, 65536)},
            {"text_line", set_uint(c.limits.text_line, 1000, 1 << 20)}}),
@@ -443,7 +453,9 @@ Config parse_config(std::string_view text, std::string_view source) {
                    }}}),
       sub("auth",
           {{"cache_ttl", set_duration(c.auth.cache_ttl, 0s, 30 * 86400s)},
-           {"cache_size", set_uint(c.auth.cache_size, 0, 10000000)}}),
+           {"cache_size", set_uint(c.auth.cache_size, 0, 10000000)},
+           {"account_failures", set_uint(c.auth.account_failures, 1, 100000)},
+           {"failure_delay", set_duration(c.auth.failure_delay, 0s, 60s)}}),
       sub("store", {{"events_retention",
                      set_duration(c.store.events_retention, 3600s, 3650 * 86400s)}}),
   };
@@ -495,8 +507,9 @@ Config load_config(const std::filesystem::path& file) {
 }
 
 Config load_config_or_default(const std::optional<std::filesystem::path>& file) {
-  if (file) return load_config(*file);
-  return parse_config(default_config_text(), "<embedded default>");
+  Config c = file ? load_config(*file) : parse_config(default_config_text(), "<embedded default>");
+  if (const char* dir = std::getenv("TERN_DATA_DIR"); dir && dir[0] == '/') c.data_dir = dir;
+  return c;
 }
 
 }  // namespace tern::config

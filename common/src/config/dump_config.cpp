@@ -94,6 +94,11 @@ std::string dump_config(const Config& c) {
   table("imap");
   kv("listen", endpoints(c.imap.plain.listen));
   kv("allow_plaintext_auth", boolean(c.imap.allow_plaintext_auth));
+  kv("command_line", size(c.imap.command_line));
+  kv("nesting", std::to_string(c.imap.nesting));
+  kv("sequence_ranges", std::to_string(c.imap.sequence_ranges));
+  kv("idle_timeout", duration(c.imap.idle_timeout));
+  kv("login_timeout", duration(c.imap.login_timeout));
   table("imaps");
   kv("listen", endpoints(c.imap.implicit_tls.listen));
   table("pop3");
@@ -125,6 +130,7 @@ std::string dump_config(const Config& c) {
   kv("error_limit", std::to_string(c.limits.error_limit));
   kv("junk_limit", std::to_string(c.limits.junk_limit));
   kv("auth_failures", std::to_string(c.limits.auth_failures));
+  kv("ipv6_prefix", std::to_string(c.limits.ipv6_prefix));
   kv("command_line", std::to_string(c.limits.command_line));
   kv("text_line", std::to_string(c.limits.text_line));
   table("log");
@@ -132,6 +138,8 @@ std::string dump_config(const Config& c) {
   table("auth");
   kv("cache_ttl", duration(c.auth.cache_ttl));
   kv("cache_size", std::to_string(c.auth.cache_size));
+  kv("account_failures", std::to_string(c.auth.account_failures));
+  kv("failure_delay", duration(c.auth.failure_delay));
   table("store");
   kv("events_retention", duration(c.store.events_retention));
   return o;
