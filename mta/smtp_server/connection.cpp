@@ -15,6 +15,7 @@
 #include "return_path_filter.hpp"
 #include "delivery.hpp"
 #include "tern/authres/authres.hpp"
+#include "tern/log/assert.hpp"
 #include "tern/log/log.hpp"
 #include "tern/auth/login_exchange.hpp"
 #include "tern/smtp/address.hpp"
@@ -585,7 +586,7 @@ class Driver {
   asio::awaitable<void> finish_message(const smtp::DataReader& reader, Spool& spool) {
     const auto& tx = session_.transaction();
     MessageContext m;
-    if (tx_id_.empty()) tx_id_ = log::next_id();  // TERN_ASSERT-worthy: MAIL always sets it
+    TERN_ASSERT(!tx_id_.empty());  // set when MAIL was accepted; DATA/BDAT need that
     m.message_id = tx_id_;
     m.session_id = conn_.id();
     m.hostname = ctx_.cfg.hostname;
