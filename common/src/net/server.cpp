@@ -258,9 +258,10 @@ struct Server::Impl {
     co_await conn->close_gracefully();
     const double secs = std::chrono::duration<double>(Clock::now() - start).count();
     TlsInfo tls = conn->tls_info();
-    spdlog::info("{} disconnect listener={} peer={} tls={}{}{} duration={:.3f}s", conn->id(),
+    spdlog::info("{} disconnect listener={} peer={} tls={}{}{} duration={:.3f}s{}{}", conn->id(),
                  ls.opts.name, conn->peer_text(), tls.version.empty() ? "none" : tls.version,
-                 tls.cipher.empty() ? "" : "/", tls.cipher, secs);
+                 tls.cipher.empty() ? "" : "/", tls.cipher, secs, conn->summary().empty() ? "" : " ",
+                 conn->summary());
   }
 
   static asio::awaitable<void> refuse(tcp::socket sock, std::string reply) {
