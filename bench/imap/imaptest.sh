@@ -36,7 +36,7 @@ PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT
 for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
 if [[ "$MODE" == scripted ]]; then
-  "$IMAPTEST" host=127.0.0.1 port=$PORT user=u@example.test pass=secret test="$TESTS" | tail -3
+  "$IMAPTEST" host=127.0.0.1 port=$PORT user=u@example.test pass=secret test="$TESTS" 2>&1 | tee "${IMAPTEST_LOG:-/dev/null}" | tail -3
 else
   # Default workload on a mailbox filled from imaptest's own test mbox.
   "$IMAPTEST" host=127.0.0.1 port=$PORT user=u@example.test pass=secret \

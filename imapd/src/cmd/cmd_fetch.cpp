@@ -255,7 +255,9 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
     }
   }
   s.sync_mailbox(s.cmd_uid);
-  if (expunge_issue) s.no(c, "[EXPUNGEISSUED] Some messages were expunged");
+  // RFC 5530 EXPUNGEISSUED: another session expunged some of the messages; what is
+  // still there was sent (RFC 2180 §4.1.3: the rest is omitted, the command succeeds).
+  if (expunge_issue) s.ok(c, "[EXPUNGEISSUED] Some messages were expunged");
   else s.ok(c, s.cmd_uid ? "UID FETCH completed" : "FETCH completed");
 }
 
