@@ -212,12 +212,17 @@ QueueEntry decode_queue(QueueId id, std::string_view v) {
   q.next_attempt = r.i64();
   q.attempts = r.u32();
   q.last_error = r.str();
+  if (!r.empty()) {  // fields added later; older records end here
+    q.message_id = r.str();
+    q.flags = r.u32();
+  }
   return q;
 }
 std::string encode_queue(const QueueEntry& q) {
   Writer w;
   w.str(q.sender).str(q.recipient).str(q.dsn.notify).str(q.dsn.orcpt).str(q.dsn.ret).str(q.dsn.envid);
   w.u64(q.blob).u64(q.size).i64(q.created).i64(q.next_attempt).u32(q.attempts).str(q.last_error);
+  w.str(q.message_id).u32(q.flags);
   return w.take();
 }
 

@@ -253,6 +253,7 @@ void LmdbStore::deliver_txn(Txn& t, const PreparedBody& body, DeliveryResult& ou
     for (auto& [id, m] : boxes) save_mailbox(t, m);
     for (auto& [id, a] : accounts) save_account(t, a);
   }
+  for (const auto& c : req.queue_changes) apply_queue_change(t, c);
   put_events(t, req.events, now);
 }
 

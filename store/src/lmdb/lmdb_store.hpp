@@ -223,6 +223,10 @@ class LmdbStore final : public Store {
   Result<std::vector<QueueId>> enqueue(const DeliveryRequest& request) override;
   Result<std::vector<QueueEntry>> due_queue(UnixTime now, std::size_t limit) override;
   Result<void> reschedule(QueueId id, UnixTime next, std::string_view error) override;
+  Result<void> update_queue(const std::vector<QueueChange>& changes,
+                            const std::vector<DeliveryEvent>& events) override;
+  Result<std::size_t> flush_queue(QueueId id) override;
+  Result<std::string> srs_secret() override;
   Result<void> remove_queue(QueueId id) override;
   Result<QueueEntry> get_queue(QueueId id) override;
   Result<std::vector<QueueEntry>> list_queue() override;
@@ -284,6 +288,7 @@ class LmdbStore final : public Store {
   void record_vanished(Txn& t, MailboxId mailbox, ModSeq modseq, const std::vector<Uid>& uids);
   void put_events(Txn& t, const std::vector<DeliveryEvent>& events, UnixTime now);
   QueueId put_queue(Txn& t, const OutboundEntry& e, BlobId blob, std::uint64_t size, UnixTime now);
+  void apply_queue_change(Txn& t, const QueueChange& c);
   void deliver_txn(Txn& t, const PreparedBody& body, DeliveryResult& out);
   // The local hops of one address for resolution/loop detection (see resolve()).
   struct Hops {

@@ -185,6 +185,16 @@ class Store {
   virtual Result<void> remove_queue(QueueId id) = 0;  // drops the body ref; not_found
   virtual Result<QueueEntry> get_queue(QueueId id) = 0;
   virtual Result<std::vector<QueueEntry>> list_queue() = 0;  // by id
+  // Queue changes and events in one commit (a deliver() with no body): the outbound
+  // worker removes the entries a peer accepted and records the attempt at once.
+  virtual Result<void> update_queue(const std::vector<QueueChange>& changes,
+                                    const std::vector<DeliveryEvent>& events) = 0;
+  // Makes every entry due now (ternctl queue flush); one id or all (id 0). Returns how
+  // many were changed; not_found for an unknown id.
+  virtual Result<std::size_t> flush_queue(QueueId id) = 0;
+  // The SRS secret (32 random bytes), created on first use and kept in the store so
+  // every daemon and restart agree on it.
+  virtual Result<std::string> srs_secret() = 0;
 
   // ------------------------------------------------------------ settings
   virtual Result<void> set_autoreply(std::string_view address, const AutoReply& reply) = 0;
