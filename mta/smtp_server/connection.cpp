@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "checks.hpp"
+#include "data_deadline.hpp"
 #include "data_sink.hpp"
 #include "delivery.hpp"
 #include "tern/log/log.hpp"
@@ -145,6 +146,8 @@ class Driver {
 
   asio::awaitable<void> run() {
     const auto& lim = ctx_.cfg.limits;
+    // The whole-session limit: every read and write below ends by then.
+    conn_.set_session_deadline(std::chrono::steady_clock::now() + lim.session_timeout);
     session_.greet();
     if (!co_await send_all()) co_return;
     while (session_.state() != State::Closed) {
@@ -177,7 +180,7 @@ class Driver {
           a = session_.on_bare_line_ending();
           break;
         case ReadStatus::Timeout:
-          log::info(conn_.id(), "timeout waiting for a command (state {})", state_name(session_.state()));
+          log_timeout("waiting for a command");
           a = session_.on_timeout();
           break;
         case ReadStatus::Eof:
@@ -189,8 +192,9 @@ class Driver {
       }
       if (!co_await perform(a)) break;
       if (session_.state() != State::Bdat) drop_bdat();
-      // PIPELINING: answer when the client is waiting, i.e. nothing more is buffered.
-      if (!in_.has_buffered() || session_.state() == State::Closed) {
+      // PIPELINING: answer when the client is waiting, i.e. nothing more is buffered,
+      // or when the command ends a pipeline group (the client must wait for it).
+      if (!in_.has_buffered() || session_.must_flush() || session_.state() == State::Closed) {
         if (!co_await send_all()) break;
       }
     }
@@ -214,7 +218,16 @@ class Driver {
     o.max_message_size = ctx.cfg.limits.message_size;
     o.max_recipients = ctx.cfg.limits.recipients;
     o.error_limit = ctx.cfg.limits.error_limit;
+    o.junk_limit = ctx.cfg.limits.junk_limit;
     return o;
+  }
+
+  void log_timeout(std::string_view where) {
+    if (conn_.session_expired())
+      log::info(conn_.id(), "session time limit ({}s) reached {} (state {})", ctx_.cfg.limits.session_timeout.count(),
+                where, state_name(session_.state()));
+    else
+      log::info(conn_.id(), "timeout {} (state {})", where, state_name(session_.state()));
   }
 
   static std::string first_line(const std::string& out) {
@@ -396,18 +409,31 @@ class Driver {
   std::filesystem::path spool_dir() const { return ctx_.cfg.data_dir / "spool"; }
   static constexpr std::size_t kSpoolMemory = 1 << 20;  // bodies above 1 MiB go to a file
 
+  using Clock = std::chrono::steady_clock;
+
+  // The record deadlines shorten the connection's timeout; replies after the data
+  // (250, 421) get the command timeout again.
+  struct RestoreTimeout {
+    net::Connection& conn;
+    Clock::duration d;
+    ~RestoreTimeout() { conn.set_timeout(d); }
+  };
+
   asio::awaitable<Action> data_action() {
     if (!co_await send_all()) co_return Action{Action::Kind::Close};  // the 354
     const auto& lim = ctx_.cfg.limits;
-    conn_.set_timeout(lim.data_timeout);
     smtp::DataReader reader(smtp::DataMode::Dot, lim.message_size, lim.text_line);
     Spool spool(spool_dir(), kSpoolMemory);
+    // Each line (or text_line octets) must arrive within data_timeout.
+    RecordDeadline deadline(lim.data_timeout, lim.text_line, true, Clock::now());
+    RestoreTimeout restore{conn_, lim.command_timeout};
     std::string buf, out;
     while (!reader.done()) {
       buf.clear();
+      conn_.set_timeout(deadline.remaining(Clock::now()));
       auto st = co_await in_.read_some(buf);
       if (st == ReadStatus::Timeout) {
-        log::info(conn_.id(), "timeout in DATA after {} octets", reader.size());
+        log_timeout(fmt::format("in DATA after {} octets", reader.size()));
         co_return session_.on_timeout();
       }
       if (st != ReadStatus::Ok) {
@@ -415,6 +441,7 @@ class Driver {
         co_return Action{Action::Kind::Close};
       }
       std::size_t n = reader.feed(buf, out);
+      deadline.arrived(std::string_view(buf).substr(0, n), Clock::now());
       if (!out.empty()) {
         spool.append(out);
         out.clear();
@@ -432,23 +459,31 @@ class Driver {
 
   asio::awaitable<Action> bdat_action(Action a) {
     const auto& lim = ctx_.cfg.limits;
-    conn_.set_timeout(lim.data_timeout);
     if (!a.bdat_discard && !bdat_reader_) {
       bdat_reader_ = std::make_unique<smtp::DataReader>(smtp::DataMode::Raw, lim.message_size, lim.text_line);
       bdat_spool_ = std::make_unique<Spool>(spool_dir(), kSpoolMemory);
     }
+    // The chunk's time scales with its size: each text_line octets within data_timeout.
+    RecordDeadline deadline(lim.data_timeout, lim.text_line, false, Clock::now());
+    RestoreTimeout restore{conn_, lim.command_timeout};
     std::uint64_t left = a.bdat_size;
     std::string buf, out;
     while (left > 0) {
-      std::size_t piece = static_cast<std::size_t>(std::min<std::uint64_t>(left, 64 * 1024));
       buf.clear();
-      auto st = co_await in_.read_exact(piece, buf);
+      conn_.set_timeout(deadline.remaining(Clock::now()));
+      auto st = co_await in_.read_some(buf);
       if (st == ReadStatus::Timeout) {
-        log::info(conn_.id(), "timeout in BDAT");
+        log_timeout(fmt::format("in BDAT with {} of {} octets left", left, a.bdat_size));
         co_return session_.on_timeout();
       }
       if (st != ReadStatus::Ok) co_return Action{Action::Kind::Close};
+      if (buf.size() > left) {
+        // Pipelined commands after the chunk: framed later as commands.
+        in_.unread(std::string_view(buf).substr(static_cast<std::size_t>(left)));
+        buf.resize(static_cast<std::size_t>(left));
+      }
       left -= buf.size();
+      deadline.arrived(buf, Clock::now());
       if (a.bdat_discard) continue;
       bdat_reader_->feed(buf, out);
       if (!out.empty()) {

@@ -38,29 +38,70 @@ std::string_view state_name(State s) {
   return "?";
 }
 
-// The dispatch table {verb, handler, pre_tls_ok, counts_as_junk, ends_pipeline_group}.
+namespace {
+constexpr unsigned in(State s) { return 1u << static_cast<unsigned>(s); }
+constexpr unsigned kAny = in(State::Connected) | in(State::Ready) | in(State::Mail) | in(State::Rcpt) |
+                          in(State::Bdat);
+constexpr unsigned kGreeted = in(State::Ready) | in(State::Mail) | in(State::Rcpt);
+constexpr unsigned kNotInBdat = kAny & ~in(State::Bdat);
+}  // namespace
+
+// The dispatch table. states: RFC 5321 §4.1.4 (order of commands), RFC 3030 §2 (BDAT).
 // pre_tls_ok: on the submission listener a client must STARTTLS before anything that
-// leads to a login or a message (RFC 8314 §3.3 / RFC 6409 §4.3 policy).
+// leads to a login or a message (RFC 8314 §3.3 / RFC 6409 §4.3 policy). counts_as_junk:
+// Postfix's smtpd_junk_command_limit set (commands that make no progress).
+// ends_pipeline_group: RFC 2920 §3.1 (EHLO, DATA, VRFY, EXPN, NOOP, QUIT; STARTTLS and
+// AUTH by RFC 3207 §4.2 / RFC 4954 §4), plus HELP, which also waits for its answer.
 const SmtpSession::CommandSpec* SmtpSession::find(Verb v) {
+  using S = SmtpSession;
   static const std::array<CommandSpec, 14> table{{
-      {Verb::Helo, &SmtpSession::cmd_helo, true, true, true},
-      {Verb::Ehlo, &SmtpSession::cmd_ehlo, true, true, true},
-      {Verb::Mail, &SmtpSession::cmd_mail, false, true, false},
-      {Verb::Rcpt, &SmtpSession::cmd_rcpt, false, true, false},
-      {Verb::Data, &SmtpSession::cmd_data, false, true, true},
-      {Verb::Bdat, &SmtpSession::cmd_bdat, false, true, false},
-      {Verb::Rset, &SmtpSession::cmd_rset, true, false, false},
-      {Verb::Noop, &SmtpSession::cmd_noop, true, false, true},
-      {Verb::Quit, &SmtpSession::cmd_quit, true, false, true},
-      {Verb::Vrfy, &SmtpSession::cmd_vrfy, true, true, true},
-      {Verb::Expn, &SmtpSession::cmd_vrfy, true, true, true},
-      {Verb::Help, &SmtpSession::cmd_help, true, false, true},
-      {Verb::Starttls, &SmtpSession::cmd_starttls, true, true, true},
-      {Verb::Auth, &SmtpSession::cmd_auth, false, true, true},
+      // verb          handler          states                         offered              pre_tls junk  flush  payload
+      {Verb::Helo, &S::cmd_helo, kNotInBdat, nullptr, true, false, true, false},
+      {Verb::Ehlo, &S::cmd_ehlo, kNotInBdat, nullptr, true, false, true, false},
+      {Verb::Mail, &S::cmd_mail, in(State::Ready), nullptr, false, false, false, false},
+      {Verb::Rcpt, &S::cmd_rcpt, in(State::Mail) | in(State::Rcpt), nullptr, false, false, false, false},
+      {Verb::Data, &S::cmd_data, in(State::Rcpt), nullptr, false, false, true, false},
+      {Verb::Bdat, &S::cmd_bdat, in(State::Rcpt) | in(State::Bdat), nullptr, false, false, false, true},
+      {Verb::Rset, &S::cmd_rset, kAny, nullptr, true, true, false, false},
+      {Verb::Noop, &S::cmd_noop, kAny, nullptr, true, true, true, false},
+      {Verb::Quit, &S::cmd_quit, kAny, nullptr, true, false, true, false},
+      {Verb::Vrfy, &S::cmd_vrfy, kAny, nullptr, true, true, true, false},
+      {Verb::Expn, &S::cmd_vrfy, kAny, nullptr, true, true, true, false},
+      {Verb::Help, &S::cmd_help, kAny, nullptr, true, true, true, false},
+      {Verb::Starttls, &S::cmd_starttls, kGreeted, &S::starttls_offered, true, false, true, false},
+      {Verb::Auth, &S::cmd_auth, in(State::Ready), &S::auth_offered, false, false, true, false},
   }};
   for (const auto& e : table)
     if (e.verb == v) return &e;
   return nullptr;
+}
+
+Reply SmtpSession::sequence_refusal(Verb v) const {
+  const bool needs_ehlo = v == Verb::Starttls || v == Verb::Auth;
+  if (state_ == State::Connected)
+    return Reply(503, esc::invalid_command, needs_ehlo ? "Send EHLO first" : "Send HELO/EHLO first");
+  if (v == Verb::Mail) return Reply(503, esc::invalid_command, "Nested MAIL command");
+  if (state_ == State::Bdat) {
+    if (v == Verb::Data) return Reply(503, esc::invalid_command, "DATA not allowed after BDAT");
+    if (v == Verb::Rcpt) return Reply(503, esc::invalid_command, "RCPT not allowed during BDAT");
+  }
+  if (v == Verb::Rcpt || v == Verb::Data || v == Verb::Bdat) {
+    if (state_ == State::Ready) return Reply(503, esc::invalid_command, "Need MAIL command");
+    if (state_ == State::Mail) return Reply(554, esc::invalid_command, "No valid recipients");
+  }
+  if (v == Verb::Auth) return Reply(503, esc::invalid_command, "AUTH not allowed during a mail transaction");
+  return Reply(503, esc::invalid_command, "Bad sequence of commands");
+}
+
+Reply SmtpSession::starttls_offered() const {
+  if (tls_) return Reply(503, esc::invalid_command, "Already running TLS");
+  if (!opts_.starttls_available) return Reply(454, esc::security_temp, "TLS not available");
+  return {};
+}
+
+Reply SmtpSession::auth_offered() const {
+  if (!opts_.auth_enabled) return Reply(503, esc::invalid_command, "AUTH not available");
+  return {};
 }
 
 SmtpSession::SmtpSession(SessionOptions opts) : opts_(std::move(opts)), tls_(opts_.tls) {}
@@ -89,6 +130,10 @@ void SmtpSession::reset_transaction() {
 
 Action SmtpSession::fail(const Reply& r) {
   send(r);
+  return count_error();
+}
+
+Action SmtpSession::count_error() {
   if (++errors_ >= opts_.error_limit) {
     // Postfix "hard error limit", Dovecot's bad-command limit: a client that keeps
     // sending bad commands is broken or hostile.
@@ -100,15 +145,39 @@ Action SmtpSession::fail(const Reply& r) {
 }
 
 Action SmtpSession::on_line(std::string_view line) {
+  must_flush_ = false;
   if (state_ == State::Closed) return {Action::Kind::Close};
   auto parsed = smtp::parse_smtp_command(line);
   if (auto* e = std::get_if<smtp::ParseError>(&parsed)) return fail(smtp::reply_for(*e));
   const auto& cmd = std::get<SmtpCommand>(parsed);
   const CommandSpec* spec = find(cmd.verb);
   if (!spec) return fail(Reply(502, esc::invalid_command, "Command not implemented"));
-  if (opts_.kind == ListenerKind::Submission && !tls_ && !spec->pre_tls_ok && opts_.starttls_available)
-    return fail(Reply(530, esc::auth_required, "Must issue a STARTTLS command first"));
-  return (this->*spec->handler)(cmd);
+  must_flush_ = spec->ends_pipeline_group;
+  Reply refusal;
+  if (spec->offered) refusal = (this->*spec->offered)();
+  if (refusal.empty() && opts_.kind == ListenerKind::Submission && !tls_ && !spec->pre_tls_ok &&
+      opts_.starttls_available)
+    refusal = Reply(530, esc::auth_required, "Must issue a STARTTLS command first");
+  if (refusal.empty() && !(spec->states & in(state_))) refusal = sequence_refusal(cmd.verb);
+  if (!refusal.empty()) {
+    Action a = refusal.temporary() ? (send(refusal), Action{}) : fail(refusal);
+    if (spec->reads_payload && a.kind != Action::Kind::Close) {
+      // RFC 3030 §2/§4: the chunk follows the command whatever we answer, so even a
+      // refused BDAT has its octets read and dropped.
+      a.kind = Action::Kind::ReadBdat;
+      a.bdat_size = cmd.bdat_size;
+      a.bdat_last = cmd.bdat_last;
+      a.bdat_discard = true;
+    }
+    return a;
+  }
+  Action a = (this->*spec->handler)(cmd);
+  if (spec->counts_as_junk && ++junk_ > opts_.junk_limit && a.kind != Action::Kind::Close) {
+    // Postfix smtpd_junk_command_limit: past the limit each junk command is an error.
+    Action e = count_error();
+    if (e.kind == Action::Kind::Close) return e;
+  }
+  return a;
 }
 
 Action SmtpSession::on_line_too_long() {
@@ -150,7 +219,6 @@ Reply SmtpSession::ehlo_reply() const {
 }
 
 Action SmtpSession::cmd_helo(const SmtpCommand& c) {
-  if (state_ == State::Bdat || state_ == State::Data) return fail(Reply(503, esc::invalid_command, "Bad sequence of commands"));
   reset_transaction();
   helo_ = c.domain;
   esmtp_ = false;
@@ -160,7 +228,6 @@ Action SmtpSession::cmd_helo(const SmtpCommand& c) {
 }
 
 Action SmtpSession::cmd_ehlo(const SmtpCommand& c) {
-  if (state_ == State::Bdat || state_ == State::Data) return fail(Reply(503, esc::invalid_command, "Bad sequence of commands"));
   // RFC 5321 §4.1.4: EHLO in a transaction resets it, like RSET.
   reset_transaction();
   helo_ = c.domain;
@@ -171,8 +238,6 @@ Action SmtpSession::cmd_ehlo(const SmtpCommand& c) {
 }
 
 Action SmtpSession::cmd_mail(const SmtpCommand& c) {
-  if (state_ == State::Connected) return fail(Reply(503, esc::invalid_command, "Send HELO/EHLO first"));
-  if (state_ != State::Ready) return fail(Reply(503, esc::invalid_command, "Nested MAIL command"));
   if (opts_.auth_required && !identity_) return fail(Reply(530, esc::auth_required, "Authentication required"));
   const auto& p = c.mail;
   // ESMTP parameters exist only after EHLO (RFC 5321 §4.1.1.11 / §2.2.1).
@@ -201,9 +266,6 @@ Action SmtpSession::sender_checked(const Reply& rejection) {
 }
 
 Action SmtpSession::cmd_rcpt(const SmtpCommand& c) {
-  if (state_ == State::Connected) return fail(Reply(503, esc::invalid_command, "Send HELO/EHLO first"));
-  if (state_ == State::Ready) return fail(Reply(503, esc::invalid_command, "Need MAIL command"));
-  if (state_ == State::Bdat) return fail(Reply(503, esc::invalid_command, "RCPT not allowed during BDAT"));
   if (tx_.recipients.size() >= opts_.max_recipients) {
     // RFC 5321 §4.5.3.1.8: 452 for too many recipients (the client retries the rest).
     send(Reply(452, esc::too_many_rcpts, "Too many recipients"));
@@ -235,10 +297,6 @@ Action SmtpSession::recipient_checked(const Reply& rejection, RecipientRoute rou
 }
 
 Action SmtpSession::cmd_data(const SmtpCommand&) {
-  if (state_ == State::Connected) return fail(Reply(503, esc::invalid_command, "Send HELO/EHLO first"));
-  if (state_ == State::Ready) return fail(Reply(503, esc::invalid_command, "Need MAIL command"));
-  if (state_ == State::Mail) return fail(Reply(554, esc::invalid_command, "No valid recipients"));
-  if (state_ == State::Bdat) return fail(Reply(503, esc::invalid_command, "DATA not allowed after BDAT"));
   enter_state(State::Data);
   send(Reply(354, esc::none, "End data with <CR><LF>.<CR><LF>"));
   return {Action::Kind::ReadData};
@@ -246,25 +304,20 @@ Action SmtpSession::cmd_data(const SmtpCommand&) {
 
 void SmtpSession::message_done(const Reply& reply) {
   send(reply);
+  if (reply.code / 100 == 2) junk_ = 0;  // progress: the junk count starts again
   reset_transaction();
   enter_state(State::Ready);
 }
 
 Action SmtpSession::cmd_bdat(const SmtpCommand& c) {
-  // RFC 3030 §2/§4: the chunk follows the command whatever we answer, so even a
-  // refused BDAT has its octets read and dropped.
-  Action discard{Action::Kind::ReadBdat};
-  discard.bdat_size = c.bdat_size;
-  discard.bdat_last = c.bdat_last;
-  discard.bdat_discard = true;
-  Reply refusal;
-  if (!esmtp_ && state_ != State::Connected) refusal = Reply(503, esc::invalid_command, "BDAT needs EHLO");
-  else if (state_ == State::Connected) refusal = Reply(503, esc::invalid_command, "Send HELO/EHLO first");
-  else if (state_ == State::Ready) refusal = Reply(503, esc::invalid_command, "Need MAIL command");
-  else if (state_ == State::Mail) refusal = Reply(554, esc::invalid_command, "No valid recipients");
-  if (!refusal.empty()) {
-    Action a = fail(refusal);
-    return a.kind == Action::Kind::Close ? a : discard;
+  if (!esmtp_) {
+    Action a = fail(Reply(503, esc::invalid_command, "BDAT needs EHLO"));
+    if (a.kind == Action::Kind::Close) return a;
+    a.kind = Action::Kind::ReadBdat;  // RFC 3030 §2: the octets follow anyway
+    a.bdat_size = c.bdat_size;
+    a.bdat_last = c.bdat_last;
+    a.bdat_discard = true;
+    return a;
   }
   enter_state(State::Bdat);
   Action a{Action::Kind::ReadBdat};
@@ -314,10 +367,6 @@ Action SmtpSession::cmd_help(const SmtpCommand&) {
 }
 
 Action SmtpSession::cmd_starttls(const SmtpCommand&) {
-  if (tls_) return fail(Reply(503, esc::invalid_command, "Already running TLS"));
-  if (!opts_.starttls_available) return fail(Reply(454, esc::security_temp, "TLS not available"));
-  if (state_ == State::Connected) return fail(Reply(503, esc::invalid_command, "Send EHLO first"));
-  if (state_ == State::Bdat) return fail(Reply(503, esc::invalid_command, "Bad sequence of commands"));
   send(Reply(220, esc::ok, "Ready to start TLS"));
   return {Action::Kind::StartTls};
 }
@@ -333,12 +382,9 @@ void SmtpSession::tls_started() {
 }
 
 Action SmtpSession::cmd_auth(const SmtpCommand& c) {
-  if (!opts_.auth_enabled) return fail(Reply(503, esc::invalid_command, "AUTH not available"));
-  if (state_ == State::Connected) return fail(Reply(503, esc::invalid_command, "Send EHLO first"));
   // RFC 4954 §4: the mechanisms we offer send passwords; refuse them before TLS.
   if (!tls_) return fail(Reply(538, esc::encryption_required, "Encryption required for requested authentication mechanism"));
   if (identity_) return fail(Reply(503, esc::invalid_command, "Already authenticated"));
-  if (state_ != State::Ready) return fail(Reply(503, esc::invalid_command, "AUTH not allowed during a mail transaction"));
   if (c.auth_mechanism != "PLAIN" && c.auth_mechanism != "LOGIN" && c.auth_mechanism != "SCRAM-SHA-256")
     return fail(Reply(504, esc::bad_args, "Unrecognized authentication type"));
   Action a{Action::Kind::Auth};

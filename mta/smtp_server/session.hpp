@@ -36,6 +36,10 @@ struct SessionOptions {
   std::uint64_t max_message_size = 50ull << 20;
   unsigned max_recipients = 100;
   unsigned error_limit = 20;
+  // Postfix smtpd_junk_command_limit: NOOP/RSET/VRFY/EXPN/HELP beyond this many in a
+  // session each count as an error too (a NOOP loop ends at error_limit). A delivered
+  // message starts the count again.
+  unsigned junk_limit = 100;
 };
 
 // Where one accepted recipient goes (filled by the RCPT check).
@@ -141,6 +145,10 @@ class SmtpSession {
   bool tls() const { return tls_; }
   const std::optional<AuthIdentity>& identity() const { return identity_; }
   unsigned errors() const { return errors_; }
+  unsigned junk_commands() const { return junk_; }
+  // The last command ends a pipeline group (RFC 2920 §3.1: the client waits for its
+  // reply): send the replies now even if more input is buffered.
+  bool must_flush() const { return must_flush_; }
   // AUTH is advertised/accepted now (listener allows it and the connection is TLS).
   bool auth_available() const { return opts_.auth_enabled && tls_ && !identity_; }
   // Relaying to remote domains is allowed for this client.
@@ -152,14 +160,27 @@ class SmtpSession {
 
  private:
   using Handler = Action (SmtpSession::*)(const smtp::SmtpCommand&);
+  // Why a command is not offered at all now (empty = offered): checked first.
+  using Offered = smtp::Reply (SmtpSession::*)() const;
+  // One row of the dispatch table; on_line() applies the columns in this order:
+  // offered, pre_tls_ok, states, then the handler; counts_as_junk after it.
   struct CommandSpec {
     smtp::Verb verb;
     Handler handler;
-    bool pre_tls_ok;         // allowed on the submission listener before TLS
-    bool counts_as_junk;     // refusals of this command count toward error_limit
+    unsigned states;           // bit set of the States the command is valid in
+    Offered offered;           // nullptr = always offered
+    bool pre_tls_ok;           // allowed on the submission listener before TLS
+    bool counts_as_junk;       // NOOP-like: counts toward junk_limit
     bool ends_pipeline_group;  // RFC 2920 §3.1: the client waits for this reply
+    bool reads_payload;        // octets follow the command even when refused (BDAT)
   };
   static const CommandSpec* find(smtp::Verb v);
+  // The 503/554 for a command given in a state its row does not allow.
+  smtp::Reply sequence_refusal(smtp::Verb v) const;
+  smtp::Reply starttls_offered() const;
+  smtp::Reply auth_offered() const;
+  // Counts one error (the reply is already queued); 421 and Close at error_limit.
+  Action count_error();
 
   Action cmd_helo(const smtp::SmtpCommand& c);
   Action cmd_ehlo(const smtp::SmtpCommand& c);
@@ -190,6 +211,8 @@ class SmtpSession {
   bool tls_ = false;
   std::optional<AuthIdentity> identity_;
   unsigned errors_ = 0;
+  unsigned junk_ = 0;
+  bool must_flush_ = false;
   std::string out_;
 };
 

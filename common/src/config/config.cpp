@@ -439,7 +439,9 @@ Config parse_config(std::string_view text, std::string_view source) {
            {"connections_per_ip", set_uint(c.limits.connections_per_ip, 1, 1000000)},
            {"command_timeout", set_duration(c.limits.command_timeout, 1s, 86400s)},
            {"data_timeout", set_duration(c.limits.data_timeout, 1s, 86400s)},
+           {"session_timeout", set_duration(c.limits.session_timeout, 1s, 7 * 86400s)},
            {"error_limit", set_uint(c.limits.error_limit, 1, 100000)},
+           {"junk_limit", set_uint(c.limits.junk_limit, 0, 1000000)},
            {"auth_failures", set_uint(c.limits.auth_failures, 1, 100000)},
            // RFC 5321 §4.5.3.1.4 / §4.5.3.1.6: these are minimums a server must accept.
            {"command_line", set_uint(c.limits.command_line, 512, 65536)},

@@ -129,7 +129,9 @@ std::string dump_config(const Config& c) {
   kv("connections_per_ip", std::to_string(c.limits.connections_per_ip));
   kv("command_timeout", duration(c.limits.command_timeout));
   kv("data_timeout", duration(c.limits.data_timeout));
+  kv("session_timeout", duration(c.limits.session_timeout));
   kv("error_limit", std::to_string(c.limits.error_limit));
+  kv("junk_limit", std::to_string(c.limits.junk_limit));
   kv("auth_failures", std::to_string(c.limits.auth_failures));
   kv("command_line", std::to_string(c.limits.command_line));
   kv("text_line", std::to_string(c.limits.text_line));

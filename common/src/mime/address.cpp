@@ -153,7 +153,7 @@ class Reader {
       ++i_;
     }
     if (at_end() || special(',') || special(';')) {
-      if (special(',')) ++i_;
+      if (special(',') || (special(';') && !in_group)) ++i_;  // a stray ';' outside a group: skipped
       if (words == 0) return;  // empty element
       Address a;
       a.mailbox = phrase;  // a lone word: mailbox without domain

@@ -76,6 +76,10 @@ ConnectionImpl::ConnectionImpl(Server& server, const std::atomic<bool>& stopping
 
 ConnectionImpl::~ConnectionImpl() = default;
 
+Clock::time_point ConnectionImpl::io_deadline() const {
+  return std::min(deadline_after(timeout_), session_deadline_);
+}
+
 std::string ConnectionImpl::peer_text() const {
   if (peer_ip_.find(':') != std::string::npos)
     return "[" + peer_ip_ + "]:" + std::to_string(peer_port_);
@@ -121,7 +125,7 @@ asio::awaitable<ReadStatus> ConnectionImpl::fill(Clock::time_point deadline) {
 
 asio::awaitable<LineRead> ConnectionImpl::read_line(std::size_t max) {
   framer_.set_max(max);
-  const auto deadline = deadline_after(timeout_);
+  const auto deadline = io_deadline();
   for (;;) {
     util::LineResult r = framer_.next();
     switch (r.status) {
@@ -142,7 +146,7 @@ asio::awaitable<LineRead> ConnectionImpl::read_line(std::size_t max) {
 }
 
 asio::awaitable<ReadStatus> ConnectionImpl::read_exact(std::size_t n, std::string& out) {
-  const auto deadline = deadline_after(timeout_);
+  const auto deadline = io_deadline();
   while (n > 0) {
     std::string_view b = framer_.buffered();
     if (!b.empty()) {
@@ -160,7 +164,7 @@ asio::awaitable<ReadStatus> ConnectionImpl::read_exact(std::size_t n, std::strin
 
 asio::awaitable<ReadStatus> ConnectionImpl::read_some(std::string& out) {
   if (framer_.empty()) {
-    const auto deadline = deadline_after(timeout_);
+    const auto deadline = io_deadline();
     while (framer_.empty()) {
       ReadStatus st = co_await fill(deadline);
       if (st != ReadStatus::Ok) co_return st;
@@ -178,6 +182,8 @@ asio::awaitable<bool> ConnectionImpl::flush() {
     co_return false;
   }
   if (out_.empty()) co_return true;
+  // Not bounded by the session deadline: the 421 that ends an expired session must
+  // still go out (a client that does not read is cut off by the timeout).
   timer_.expires_at(deadline_after(timeout_));
   auto buf = asio::buffer(out_);
   auto w = tls_ ? asio::async_write(*tls_, buf, asio::as_tuple(asio::use_awaitable))
@@ -202,7 +208,7 @@ asio::awaitable<bool> ConnectionImpl::handshake(Clock::duration timeout) {
   if (tls_ || broken_ || !sock_.is_open()) co_return false;
   tls_ctx_ = server_.tls().current();
   tls_.emplace(sock_, *tls_ctx_);
-  timer_.expires_at(deadline_after(timeout));
+  timer_.expires_at(std::min(deadline_after(timeout), session_deadline_));
   auto r = co_await (
       tls_->async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable)) ||
       timer_.async_wait(asio::as_tuple(asio::use_awaitable)));
@@ -234,7 +240,7 @@ asio::awaitable<bool> ConnectionImpl::start_tls() {
   // RFC 3207 §4.2 / RFC 2595 §4: anything the client pipelined after STARTTLS
   // (read before the handshake) was sent in plaintext and must not be trusted.
   framer_.clear();
-  co_return co_await handshake(timeout_);
+  co_return co_await handshake(std::min<Clock::duration>(timeout_, kTlsHandshakeTimeout));
 }
 
 asio::awaitable<void> ConnectionImpl::close_gracefully() {

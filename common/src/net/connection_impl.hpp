@@ -31,6 +31,8 @@ class ConnectionImpl final : public Connection {
   bool is_tls() const override { return tls_.has_value() && tls_ok_; }
   TlsInfo tls_info() const override;
   void set_timeout(Clock::duration d) override { timeout_ = d; }
+  void set_session_deadline(Clock::time_point t) override { session_deadline_ = t; }
+  bool session_expired() const override { return Clock::now() >= session_deadline_; }
 
   asio::awaitable<LineRead> read_line(std::size_t max) override;
   asio::awaitable<ReadStatus> read_exact(std::size_t n, std::string& out) override;
@@ -75,6 +77,9 @@ class ConnectionImpl final : public Connection {
   std::string peer_ip_;
   std::uint16_t peer_port_;
   Clock::duration timeout_;
+  Clock::time_point session_deadline_ = Clock::time_point::max();
+  // min(now + timeout_, session_deadline_)
+  Clock::time_point io_deadline() const;
   asio::steady_timer timer_;
   util::LineFramer framer_{512};
   std::string out_;

@@ -279,3 +279,80 @@ TEST_CASE("protocol keyword for Received (RFC 3848, 6531)", "[smtp][session]") {
   say(s, "MAIL FROM:<a@b> SMTPUTF8", Action::Kind::CheckSender);
   CHECK(s.protocol_keyword() == "UTF8SMTP");
 }
+
+TEST_CASE("junk commands: past junk_limit each NOOP/RSET/VRFY/HELP is an error", "[smtp][session][limits]") {
+  auto o = mx();
+  o.junk_limit = 3;
+  o.error_limit = 3;
+  SmtpSession s(o);
+  say(s, "EHLO c");
+  for (int i = 0; i < 3; ++i) CHECK(say(s, i % 2 ? "RSET" : "NOOP") == "250 2.0.0 Ok\r\n");
+  CHECK(s.errors() == 0);
+  CHECK(say(s, "VRFY x").rfind("252 ", 0) == 0);  // the 4th: still answered, now counted
+  CHECK(s.errors() == 1);
+  CHECK(say(s, "HELP").rfind("214", 0) == 0);
+  CHECK(s.errors() == 2);
+  auto a = s.on_line("NOOP");
+  CHECK(a.kind == Action::Kind::Close);
+  CHECK(s.take_output() == "250 2.0.0 Ok\r\n421 4.7.0 mx.example.test Too many errors, closing connection\r\n");
+  CHECK(s.state() == State::Closed);
+}
+
+TEST_CASE("junk count starts again after a delivered message; EHLO/MAIL are not junk", "[smtp][session][limits]") {
+  auto o = mx();
+  o.junk_limit = 2;
+  SmtpSession s(o);
+  say(s, "EHLO c");
+  say(s, "NOOP");
+  say(s, "NOOP");
+  CHECK(s.junk_commands() == 2);
+  say(s, "EHLO c");
+  say(s, "MAIL FROM:<a@b>", Action::Kind::CheckSender);
+  s.sender_checked({});
+  CHECK(s.junk_commands() == 2);
+  say(s, "RCPT TO:<a@example.test>", Action::Kind::CheckRecipient);
+  s.recipient_checked({}, local_route());
+  say(s, "DATA", Action::Kind::ReadData);
+  s.message_done(Reply(250, "2.0.0", "Ok"));
+  CHECK(s.junk_commands() == 0);
+  CHECK(s.errors() == 0);
+}
+
+TEST_CASE("the command table: allowed states, pipeline groups, BDAT payload", "[smtp][session]") {
+  SmtpSession s(mx());
+  // ends_pipeline_group: EHLO, NOOP, DATA wait for their reply; MAIL and RCPT do not.
+  s.on_line("EHLO c");
+  CHECK(s.must_flush());
+  s.take_output();
+  s.on_line("MAIL FROM:<a@b>");
+  CHECK_FALSE(s.must_flush());
+  s.sender_checked({});
+  s.on_line("RCPT TO:<a@example.test>");
+  CHECK_FALSE(s.must_flush());
+  s.recipient_checked({}, local_route());
+  s.take_output();
+  // HELO in the middle of BDAT is out of sequence.
+  CHECK(s.on_line("BDAT 3").kind == Action::Kind::ReadBdat);
+  s.bdat_chunk_done(3);
+  s.take_output();
+  CHECK(say(s, "HELO c") == "503 5.5.1 Bad sequence of commands\r\n");
+  CHECK(say(s, "STARTTLS") == "503 5.5.1 Bad sequence of commands\r\n");
+  CHECK(say(s, "MAIL FROM:<a@b>") == "503 5.5.1 Nested MAIL command\r\n");
+  // A refused BDAT (state) still reads its octets.
+  SmtpSession t(mx());
+  auto a = t.on_line("BDAT 7 LAST");
+  CHECK(a.kind == Action::Kind::ReadBdat);
+  CHECK(a.bdat_discard);
+  CHECK(a.bdat_size == 7);
+  CHECK(t.take_output() == "503 5.5.1 Send HELO/EHLO first\r\n");
+  // BDAT after HELO (not EHLO) in a transaction: refused, octets read.
+  say(t, "HELO c");
+  say(t, "MAIL FROM:<a@b>", Action::Kind::CheckSender);
+  t.sender_checked({});
+  say(t, "RCPT TO:<a@example.test>", Action::Kind::CheckRecipient);
+  t.recipient_checked({}, local_route());
+  t.take_output();
+  a = t.on_line("BDAT 2");
+  CHECK(a.bdat_discard);
+  CHECK(t.take_output() == "503 5.5.1 BDAT needs EHLO\r\n");
+}

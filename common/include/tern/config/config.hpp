@@ -42,8 +42,10 @@ struct Limits {
   unsigned connections = 1000;               // per listener; 421 4.7.0
   unsigned connections_per_ip = 20;          // per listener and client IP
   std::chrono::seconds command_timeout{300}; // RFC 5321 4.5.3.2.7
-  std::chrono::seconds data_timeout{600};    // each DATA/BDAT block
+  std::chrono::seconds data_timeout{600};    // each line of DATA / 1000 octets of BDAT
+  std::chrono::seconds session_timeout{3600}; // a whole SMTP session, then 421 4.4.2
   unsigned error_limit = 20;                 // bad commands, then 421 and close
+  unsigned junk_limit = 100;                 // NOOP/RSET/VRFY/HELP, then each is an error
   unsigned auth_failures = 5;                // failed logins per IP per minute
   std::size_t command_line = 512;            // RFC 5321 4.5.3.1.4 (SMTP command line)
   std::size_t text_line = 1000;              // RFC 5321 4.5.3.1.6 (text line in DATA)

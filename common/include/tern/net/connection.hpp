@@ -16,6 +16,10 @@ namespace tern::net {
 
 class Server;
 
+// Longest TLS handshake, implicit TLS and STARTTLS/STLS alike: a client that stalls it
+// holds a session before any command timeout applies.
+inline constexpr std::chrono::seconds kTlsHandshakeTimeout{30};
+
 struct TlsInfo {
   std::string version;  // "TLSv1.3"
   std::string cipher;   // "TLS_AES_256_GCM_SHA384"
@@ -55,6 +59,13 @@ class Connection {
   // (a slow sender cannot stretch one line by trickling bytes) and for each
   // flush(). Default: [limits] command_timeout.
   virtual void set_timeout(std::chrono::steady_clock::duration d) = 0;
+  // A deadline for the whole session: every later read ends by then (Timeout) whatever
+  // set_timeout() says; flush() keeps its own timeout so the goodbye can be sent.
+  // Default: none.
+  virtual void set_session_deadline(std::chrono::steady_clock::time_point t) = 0;
+  // True once the session deadline has passed (tells a Timeout of the whole session
+  // apart from one of a single read).
+  virtual bool session_expired() const = 0;
 
   // Reads never wait on the socket with output queued: they flush() first, so
   // a driver may call flush() only when !has_buffered_input() (pipelining) and
@@ -75,7 +86,8 @@ class Connection {
 
   // Server-side TLS handshake on this connection (STARTTLS/STLS). Discards any input
   // buffered before the upgrade (RFC 3207 §4.2). false (and the connection is
-  // unusable) when the handshake fails.
+  // unusable) when the handshake fails or takes longer than kTlsHandshakeTimeout (or
+  // the current timeout, when shorter), as for implicit TLS.
   virtual asio::awaitable<bool> start_tls() = 0;
 
   // True once the server is shutting down: finish the current command, say goodbye.
