@@ -174,7 +174,7 @@ std::shared_ptr<asio::ssl::context> make_client_tls_context(bool verify, const s
 
 asio::awaitable<ConnectionReport> run_client_connection(std::string ip, std::uint16_t port,
                                                         Policy policy, ClientTls tls,
-                                                        NextMessage next) {
+                                                        MessageSource& source) {
   ConnectionReport rep;
   auto ex = co_await asio::this_coro::executor;
   Wire wire(ex, *tls.ctx);
@@ -200,7 +200,7 @@ asio::awaitable<ConnectionReport> run_client_connection(std::string ip, std::uin
     if (a.kind == Action::close) break;
     if (a.kind == Action::ready) {
       rep.connected = true;
-      cur = next ? next() : nullptr;
+      cur = co_await source.next();
       if (!cur) {
         a = s.quit();
         continue;
@@ -211,7 +211,13 @@ asio::awaitable<ConnectionReport> run_client_connection(std::string ip, std::uin
       continue;
     }
     if (a.kind == Action::message_done) {
-      if (cur) cur->result = s.message_result();
+      if (cur) {
+        cur->result = s.message_result();
+        OutMessage* finished = cur;
+        finished->tls = wire.tls_version();
+        cur = nullptr;
+        source.done(finished);
+      }
       a = Action{Action::ready, {}, false};
       continue;
     }
@@ -248,10 +254,14 @@ asio::awaitable<ConnectionReport> run_client_connection(std::string ip, std::uin
     }
     a = s.on_reply(*r);
   }
-  // A message cut off mid-transaction keeps the failure as its result.
-  if (cur && s.state() == ClientSession::State::closed && !s.failure().empty() &&
-      !s.message_result().rcpt.empty())
+  // A message cut off mid-transaction gets the failure as its result.
+  if (cur) {
     cur->result = s.message_result();
+    for (auto& r : cur->result.rcpt)
+      if (r.empty()) r = s.failure().empty() ? smtp::Reply(451, "4.4.2", "connection lost") : s.failure();
+    cur->tls = wire.tls_version();
+    source.done(cur);
+  }
   rep.connected = rep.connected || s.extensions().esmtp;
   rep.tls = wire.tls_version();
   rep.failure = s.failure();

@@ -11,9 +11,9 @@
 //     (or ca_file) and the name (RFC 6125) given in verify_name; a failure ends
 //     the connection with a temporary error (the message is deferred, not sent in
 //     clear). Without verify any certificate is accepted (opportunistic TLS).
-//   - Messages come from `next()` until it returns nullptr: several messages per
-//     connection. A message whose transaction had started when the connection
-//     failed keeps the failure as its (temporary) result.
+//   - Messages come from source.next() until it returns nullptr: several messages
+//     per connection. A message whose transaction had started when the connection
+//     failed gets the failure as its (temporary) result and is passed to done().
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,6 +28,7 @@ struct OutMessage {
   std::string body;      // the exact message bytes (CRLF lines), not dot-stuffed
   MessageResult result;
   bool attempted = false;  // the session produced a result for it
+  std::string tls;         // TLS version it went over ("" = none), set before done()
   void* cookie = nullptr;  // the caller's
 };
 
@@ -45,13 +46,21 @@ struct ConnectionReport {
   std::size_t messages = 0;   // messages attempted on this connection
 };
 
-using NextMessage = std::function<OutMessage*()>;
+// Where a connection gets its messages: next() is awaited each time the session is
+// ready (nullptr = none left: QUIT); done() is called as soon as a message has its
+// results (the peer's final reply), so the caller can commit at once.
+class MessageSource {
+ public:
+  virtual ~MessageSource() = default;
+  virtual asio::awaitable<OutMessage*> next() = 0;
+  virtual void done(OutMessage* m) = 0;
+};
 
 // Runs one connection. Never throws for network or protocol errors (they are in
 // the report); the coroutine must run on a single-threaded executor (a strand).
 asio::awaitable<ConnectionReport> run_client_connection(std::string ip, std::uint16_t port,
                                                         Policy policy, ClientTls tls,
-                                                        NextMessage next);
+                                                        MessageSource& source);
 
 // A client TLS context: TLS 1.2+, system CA paths plus ca_file when given;
 // verify = peer verification on (callers set the name per connection).

@@ -175,6 +175,7 @@ struct DsnParams {  // RFC 3461; empty = not given
 // QueueEntry::flags / OutboundEntry::flags bits.
 inline constexpr std::uint32_t kQueueDelayNotified = 1;  // the "delayed" DSN was sent
 inline constexpr std::uint32_t kQueueIsBounce = 2;       // a DSN/notice we generated
+inline constexpr std::uint32_t kQueueForwarded = 4;      // an alias forwarded it (not signed)
 
 struct OutboundEntry {
   std::string sender;     // envelope MAIL FROM ("" = null sender)
