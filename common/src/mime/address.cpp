@@ -130,8 +130,9 @@ class Reader {
 
   // local-part and domain up to `end` special (or ',' ';' end); i_ at the first token.
   void addr_spec(Address& a, char end) {
+    // A quoted local part is shown without its quotes ("\"a b\"@x" → a b), as Dovecot.
     while (!at_end() && !special('@') && !special(end) && !special(',') && !special(';') && !special('>'))
-      a.mailbox += l_.toks[i_++].raw;
+      a.mailbox += l_.toks[i_++].text;
     if (special('@')) {
       ++i_;
       while (!at_end() && !special(end) && !special(',') && !special(';') && !special('>') && !special('<'))

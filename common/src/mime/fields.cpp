@@ -153,7 +153,7 @@ void parse_params(Lexer& lx, std::vector<Param>& params) {
 }  // namespace
 
 bool parse_content_type(std::string_view value, std::string& type, std::string& subtype,
-                        std::vector<Param>& params) {
+                        std::vector<Param>& params, std::string* type_as_sent, std::string* subtype_as_sent) {
   Lexer lx(value);
   auto t = lx.token();
   bool ok = false;
@@ -162,6 +162,8 @@ bool parse_content_type(std::string_view value, std::string& type, std::string& 
     if (s) {
       type = lower(*t);
       subtype = lower(*s);
+      if (type_as_sent) *type_as_sent = *t;
+      if (subtype_as_sent) *subtype_as_sent = *s;
       ok = true;
     }
   }
@@ -174,7 +176,7 @@ bool parse_disposition(std::string_view value, std::string& disposition, std::ve
   Lexer lx(value);
   auto t = lx.token();
   if (!t) return false;
-  disposition = lower(*t);
+  disposition = *t;
   parse_params(lx, params);
   return true;
 }

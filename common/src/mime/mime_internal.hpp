@@ -57,7 +57,8 @@ class Lexer {
 // "type/subtype; a=b" → type, subtype (lower-cased) and params; false if type/subtype
 // are missing (params are still returned).
 bool parse_content_type(std::string_view value, std::string& type, std::string& subtype,
-                        std::vector<Param>& params);
+                        std::vector<Param>& params, std::string* type_as_sent = nullptr,
+                        std::string* subtype_as_sent = nullptr);
 // "attachment; filename=x" → disposition (lower-cased) and params.
 bool parse_disposition(std::string_view value, std::string& disposition, std::vector<Param>& params);
 // "en, de-CH" → tags.

@@ -94,9 +94,16 @@ struct Ctx {
         p.has_content_type = true;
         std::string t, s;
         std::vector<Param> params;
-        if (detail::parse_content_type(v, t, s, params)) {
+        std::string ts, ss;
+        if (detail::parse_content_type(v, t, s, params, &ts, &ss)) {
           p.type = std::move(t);
           p.subtype = std::move(s);
+          p.type_as_sent = std::move(ts);
+          p.subtype_as_sent = std::move(ss);
+        } else {
+          // XXX: RFC 2045 5.2 recommends text/plain for an invalid Content-Type; Dovecot
+          // shows the broken value instead. We follow the RFC (clients then show text).
+          p.invalid_content_type = true;
         }
         p.params = std::move(params);
       } else if (iequals(rest, "transfer-encoding")) {
@@ -122,8 +129,8 @@ struct Ctx {
       }
     }
     if (!p.has_content_type && digest_child) {  // RFC 2046 5.1.5
-      p.type = "message";
-      p.subtype = "rfc822";
+      p.type = p.type_as_sent = "message";
+      p.subtype = p.subtype_as_sent = "rfc822";
     }
   }
 
@@ -140,24 +147,27 @@ struct Ctx {
 
     bool multipart = p.type == "multipart";
     bool message = p.type == "message" && (p.subtype == "rfc822" || p.subtype == "global");
-    if (message && p.encoding) {
-      // RFC 2046 5.2.1: only 7bit, 8bit or binary; an encoded one is opaque (a leaf).
-      std::string e = detail::lower(*p.encoding);
-      if (e != "7bit" && e != "8bit" && e != "binary") message = false;
-    }
     const std::string* boundary = multipart ? p.param("boundary") : nullptr;
-    if (multipart && (!boundary || boundary->empty())) multipart = false;
     if ((multipart || message) && (depth + 1 >= limits.max_depth || parts >= limits.max_parts)) {
       limit_hit = true;
       multipart = message = false;
+    }
+    if (multipart && (!boundary || boundary->empty())) {
+      // No boundary: a multipart without parts (its bytes stay in its body).
+      p.kind = PartKind::multipart;
+      std::size_t stop = scan_to_boundary(p.body_begin, hit);
+      p.body_end = before_boundary(stop, floor, hit);
+      p.body_lines = count_lines(p.body_begin, p.body_end);
+      return stop;
     }
 
     if (message) {
       p.kind = PartKind::message;
       p.children.resize(1);
       std::size_t stop = entity(p.children[0], p.body_begin, depth + 1, false, hit);
-      p.body_end = before_boundary(stop, floor, hit);
-      p.children[0].body_end = std::max(p.children[0].body_begin, std::min(p.children[0].body_end, p.body_end));
+      // The embedded message decides where the content ends: a line break consumed by
+      // its header or its close delimiter is not given back to the boundary (Dovecot).
+      p.body_end = p.children[0].body_end;
       p.body_lines = count_lines(p.body_begin, p.body_end);
       return stop;
     }
@@ -185,7 +195,9 @@ struct Ctx {
     }
     bounds.pop_back();
     if (hit.index == own && hit.close) {
-      // The epilogue: up to an enclosing boundary or the end.
+      // The epilogue: up to an enclosing boundary or the end. The close delimiter's own
+      // line break is not the one "preceding" the next boundary.
+      floor = hit.next;
       stop = scan_to_boundary(hit.next, hit);
     }
     p.body_end = before_boundary(stop, floor, hit);

@@ -391,3 +391,235 @@ for name, text in M.items():
     data = text.encode('latin-1') if name.startswith('09') else text.encode('utf-8')
     data = data.replace(b'\r\n', b'\n').replace(b'\n', b'\r\n')
     open(name, 'wb').write(data)
+
+# ---- second batch: shapes real clients send
+M2 = {}
+M2['28-signed.eml'] = """From: Alice <alice@example.test>
+To: bob@example.test
+Subject: signed
+Date: Sat, 26 Dec 2026 10:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/signed; micalg=pgp-sha256;
+ protocol="application/pgp-signature"; boundary="sig"
+
+This is an OpenPGP/MIME signed message (RFC 4880 and 3156)
+--sig
+Content-Type: text/plain; charset=UTF-8; format=flowed
+Content-Transfer-Encoding: 7bit
+
+signed text
+--sig
+Content-Type: application/pgp-signature; name="OpenPGP_signature.asc"
+Content-Description: OpenPGP digital signature
+Content-Disposition: attachment; filename="OpenPGP_signature.asc"
+
+-----BEGIN PGP SIGNATURE-----
+wsF5BAABCAAjFiEE
+-----END PGP SIGNATURE-----
+
+--sig--
+"""
+M2['29-dsn.eml'] = """From: MAILER-DAEMON@example.test
+To: alice@example.test
+Subject: Undelivered Mail Returned to Sender
+Date: Sun, 27 Dec 2026 11:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status;
+	boundary="dsn.1"
+Auto-Submitted: auto-replied
+
+--dsn.1
+Content-Description: Notification
+Content-Type: text/plain; charset=us-ascii
+
+Your message could not be delivered.
+
+--dsn.1
+Content-Description: Delivery report
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.test
+Final-Recipient: rfc822; nobody@example.test
+Action: failed
+Status: 5.1.1
+
+--dsn.1
+Content-Description: Undelivered Message Headers
+Content-Type: text/rfc822-headers
+
+From: alice@example.test
+Subject: lost
+
+--dsn.1--
+"""
+M2['30-calendar.eml'] = """From: organizer@example.test
+To: bob@example.test
+Subject: Invitation: meeting
+Date: Mon, 28 Dec 2026 12:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/alternative; boundary="cal"
+
+--cal
+Content-Type: text/plain; charset="UTF-8"
+
+Meeting at noon.
+--cal
+Content-Type: text/calendar; charset="UTF-8"; method=REQUEST
+Content-Transfer-Encoding: 7bit
+
+BEGIN:VCALENDAR
+METHOD:REQUEST
+END:VCALENDAR
+--cal--
+"""
+M2['31-apple-inline.eml'] = """From: Carol <carol@example.test>
+Content-Type: multipart/alternative;
+	boundary="Apple-Mail=_1"
+Mime-Version: 1.0 (Mac OS X Mail 16.0)
+Subject: photo
+Date: Tue, 29 Dec 2026 13:00:00 +0100
+To: bob@example.test
+Message-Id: <apple@example.test>
+
+--Apple-Mail=_1
+Content-Transfer-Encoding: 7bit
+Content-Type: text/plain;
+	charset=us-ascii
+
+see photo
+--Apple-Mail=_1
+Content-Type: multipart/related;
+	type="text/html";
+	boundary="Apple-Mail=_2"
+
+--Apple-Mail=_2
+Content-Transfer-Encoding: 7bit
+Content-Type: text/html;
+	charset=us-ascii
+
+<html><body>see <img src="cid:p1"></body></html>
+--Apple-Mail=_2
+Content-Transfer-Encoding: base64
+Content-Disposition: inline;
+	filename=photo.jpg
+Content-Type: image/jpeg;
+	x-unix-mode=0644;
+	name="photo.jpg"
+Content-Id: <p1>
+
+/9j/4AAQSkZJRgABAQ==
+--Apple-Mail=_2--
+
+--Apple-Mail=_1--
+"""
+M2['32-outlook-encoded-filename.eml'] = """From: =?iso-8859-1?Q?J=F6rg_M=FCller?= <joerg@example.test>
+To: "Bob" <bob@example.test>
+Subject: =?iso-8859-1?Q?Angebot_f=FCr_M=E4rz?=
+Date: Wed, 30 Dec 2026 14:00:00 +0100
+Message-ID: <outlook@example.test>
+Content-Language: de-DE
+MIME-Version: 1.0
+Content-Type: multipart/mixed;
+	boundary="----=_NextPart_000_0001_01D00000.00000000"
+
+This is a multi-part message in MIME format.
+
+------=_NextPart_000_0001_01D00000.00000000
+Content-Type: text/plain;
+	charset="iso-8859-1"
+Content-Transfer-Encoding: quoted-printable
+
+Gr=FC=DFe
+
+------=_NextPart_000_0001_01D00000.00000000
+Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet;
+	name="=?iso-8859-1?Q?Preis=FCbersicht.xlsx?="
+Content-Transfer-Encoding: base64
+Content-Disposition: attachment;
+	filename="=?iso-8859-1?Q?Preis=FCbersicht.xlsx?="
+
+UEsDBBQABgAIAAAAIQA=
+
+------=_NextPart_000_0001_01D00000.00000000--
+"""
+M2['33-list-headers.eml'] = """From: "List Member via list" <list@example.test>
+Reply-To: list@example.test, member@example.test
+To: list@example.test
+Cc: "A" <a@example.test>, "B" <b@example.test>, c@example.test
+Subject: [list] Re: [list] weekly
+Date: Thu, 31 Dec 2026 15:00:00 -0800
+Message-ID: <reply-2@example.test>
+In-Reply-To: <reply-1@example.test>
+References: <root@example.test> <reply-1@example.test>
+List-Id: <list.example.test>
+
+reply text
+"""
+M2['34-empty-subject-and-addresses.eml'] = """From:
+To:
+Subject:
+Date: Fri, 01 Jan 2027 00:00:00 +0000
+Message-ID:
+
+x
+"""
+M2['35-lf-header-crlf-body-mixed-params.eml'] = """From: alice@example.test
+Subject: params with odd spacing
+Date: Sat, 02 Jan 2027 01:00:00 +0000
+MIME-Version: 1.0
+Content-Type: text/plain ; charset = "utf-8" ; format = flowed
+Content-Disposition: attachment ; filename = "a b.txt"
+
+body
+"""
+M2['36-message-in-message-in-multipart.eml'] = """From: a@example.test
+Subject: nested forwards
+Date: Sun, 03 Jan 2027 02:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="L1"
+
+--L1
+Content-Type: message/rfc822
+
+From: b@example.test
+Subject: level 2
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="L2"
+
+--L2
+Content-Type: message/rfc822
+
+From: c@example.test
+Subject: level 3
+
+level 3 body
+--L2--
+--L1--
+"""
+M2['37-8bit-no-cte.eml'] = "From: a@example.test\nSubject: 8bit body without CTE\nDate: Mon, 04 Jan 2027 03:00:00 +0000\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nna\u00efve \u2013 caf\u00e9\n"
+M2['38-long-header-line.eml'] = "From: a@example.test\nSubject: " + ("very long subject " * 60) + "\nDate: Tue, 05 Jan 2027 04:00:00 +0000\n\nx\n"
+M2['39-html-only-quoted-boundary-with-spaces.eml'] = """From: a@example.test
+Subject: boundary with spaces
+Date: Wed, 06 Jan 2027 05:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="has spaces in it"
+
+--has spaces in it
+Content-Type: text/html; charset=us-ascii
+
+<p>x</p>
+--has spaces in it--
+"""
+M2['40-comments-everywhere.eml'] = """From: (comment) Alice (more) <alice(x)@example.test> (trailing)
+To: bob@example.test (Bob the Builder)
+Subject: comments
+Date: Thu, 07 Jan 2027 06:00:00 +0000 (UTC)
+MIME-Version: 1.0 (generated)
+Content-Type: text/plain (plain text); charset=us-ascii (ascii)
+Content-Transfer-Encoding: 7bit (seven)
+
+x
+"""
+for name, text in M2.items():
+    data = text.encode('utf-8').replace(b'\r\n', b'\n').replace(b'\n', b'\r\n')
+    open(name, 'wb').write(data)

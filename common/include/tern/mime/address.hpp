@@ -19,7 +19,7 @@ struct Address {
   enum class Kind { mailbox, group_start, group_end } kind = Kind::mailbox;
   std::optional<std::string> name;     // display name (phrase or the trailing comment)
   std::optional<std::string> route;    // obsolete source route "@a,@b" (adl), if any
-  std::string mailbox;                 // local part; quotes kept as sent ("\"a b\"")
+  std::string mailbox;                 // local part, quotes removed ("\"a b\"@x" → "a b")
   std::string host;                    // domain ("[1.2.3.4]" for a domain literal)
 };
 

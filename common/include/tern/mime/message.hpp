@@ -13,9 +13,11 @@
 // and used later with a message read back from the store.
 //
 // Broken MIME is tolerated, never rejected: a header line without a colon is skipped, a
-// multipart without a boundary parameter or whose boundary never appears is a part with
-// no children (rendered as text/plain would be misleading; it keeps its type and is
-// treated as a leaf), a missing closing boundary ends at the end of the enclosing part.
+// multipart without a boundary parameter, or whose boundary never appears, is a
+// multipart with no children (BODYSTRUCTURE then shows one empty text/plain part, as
+// Dovecot does); a missing closing boundary ends at the end of the enclosing part; a
+// message/rfc822 with a base64/QP encoding (RFC 2046 5.2.1 forbids it) is still parsed
+// as a message, as Dovecot does, so clients always get the message/rfc822 fields.
 // Limits (as Dovecot's message parser): nesting depth 100 and 10,000 parts in total;
 // a multipart or message/rfc822 beyond either limit is kept as a leaf (its bytes are
 // still there for BODY[n]), and Message::limit_hit says so.
@@ -79,12 +81,15 @@ struct Part {
   // Content-Type (RFC 2045 5); when absent or unparsable: text/plain, and in a
   // multipart/digest message/rfc822 (RFC 2046 5.1.5). Lower-cased.
   std::string type = "text", subtype = "plain";
+  // The same as written in the header (BODYSTRUCTURE shows them so, as Dovecot does).
+  std::string type_as_sent = "text", subtype_as_sent = "plain";
   std::vector<Param> params;  // as given; empty if the header is absent
   bool has_content_type = false;
+  bool invalid_content_type = false;  // present but unparsable (then text/plain)
   // Other Content-* fields: nullopt when absent. Values unfolded and trimmed (comments
   // removed where the syntax allows them).
   std::optional<std::string> id, description, encoding, md5, location;
-  std::optional<std::string> disposition;  // lower-cased disposition type
+  std::optional<std::string> disposition;  // disposition type as written (compare with iequals)
   std::vector<Param> disposition_params;
   std::vector<std::string> language;       // Content-Language tags
 
