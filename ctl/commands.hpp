@@ -38,6 +38,9 @@ int fail_store(std::error_code ec, const std::string& subject);
 int run_command(const std::vector<std::string>& words, const Args& args, Context& ctx);
 void print_usage();
 
+// `ternctl queue list [--json] | show ID | flush [ID] | delete ID` (cmd_queue.cpp).
+int queue_cmd(const std::string& verb, const Args& a, store::Store& s);
+
 // `ternctl status`: data_dir/run/<binary>.pid of each daemon.
 int cmd_status(const Context& ctx);
 

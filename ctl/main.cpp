@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   if (tern::util::print_version_if_asked(argc, argv, "ternctl")) return 0;
   static const std::set<std::string> kValued = {"--config", "--password-hash", "--subject", "--body-file",
                                                 "--days", "--domains", "--data-dir"};
-  static const std::set<std::string> kFlags = {"--password-stdin", "--repair", "--help", "-h"};
+  static const std::set<std::string> kFlags = {"--password-stdin", "--repair", "--help", "-h", "--json"};
   std::vector<std::string> words;
   Args args;
   for (int i = 1; i < argc; ++i) {

@@ -108,7 +108,8 @@ int main(int argc, char** argv) {
     });
     // The outbound queue: its own io thread; store work on the delivery pool.
     tern::mta::queue::QueueWorker outbound(cfg, store, delivery_pool);
-    outbound.start();
+    if (cfg.outbound.enabled) outbound.start();
+    else spdlog::info("outbound delivery is off ([outbound] enabled = false): mail stays queued");
     spdlog::info("{} ready: hostname {}, data_dir {}", tern::util::version_line("tern-mta"), cfg.hostname, cfg.data_dir.string());
     int rc = server.run();
     outbound.stop();

@@ -404,7 +404,8 @@ Config parse_config(std::string_view text, std::string_view source) {
                      c.dns.servers = get_endpoints(n, w, true);
                    }}}),
       sub("outbound",
-          {{"port", set_uint(c.outbound.port, 1, 65535)},
+          {{"enabled", set_bool(c.outbound.enabled)},
+           {"port", set_uint(c.outbound.port, 1, 65535)},
            {"tls",
             [&](const toml::node& n, const Where& w) {
               c.outbound.tls = get_string(n, w);

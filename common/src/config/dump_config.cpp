@@ -109,6 +109,7 @@ std::string dump_config(const Config& c) {
   table("dns");
   kv("servers", endpoints(c.dns.servers));
   table("outbound");
+  kv("enabled", boolean(c.outbound.enabled));
   kv("port", std::to_string(c.outbound.port));
   kv("tls", str(c.outbound.tls));
   kv("ca_file", str(c.outbound.ca_file));

@@ -79,6 +79,7 @@ struct DnsConfig {
 };
 
 struct OutboundConfig {
+  bool enabled = true;      // false: tern-mta queues but sends nothing (hold)
   std::uint16_t port = 25;  // remote MX port (tests override)
   // "may" = opportunistic STARTTLS (Postfix's default); "verify" = STARTTLS with a
   // valid certificate for the MX name, else defer (never send in clear).
