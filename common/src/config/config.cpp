@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -314,7 +315,38 @@ Handler set_listen(Listener& l) {
 
 using namespace std::chrono_literals;
 
+Handler set_action(CheckAction& field) {
+  return [&field](const toml::node& n, const Where& w) {
+    std::string v = get_string(n, w);
+    if (v == "accept") field = CheckAction::accept;
+    else if (v == "junk") field = CheckAction::junk;
+    else if (v == "reject") field = CheckAction::reject;
+    else w.fail("bad action " + qstr(v) + " (use accept, junk or reject)");
+  };
+}
+
+std::vector<Field> policy_fields(CheckPolicy& p) {
+  return {{"dmarc_reject", set_action(p.dmarc_reject)},
+          {"dmarc_quarantine", set_action(p.dmarc_quarantine)},
+          {"spf_fail", set_action(p.spf_fail)}};
+}
+
 }  // namespace
+
+std::string_view check_action_name(CheckAction a) {
+  switch (a) {
+    case CheckAction::accept: return "accept";
+    case CheckAction::junk: return "junk";
+    case CheckAction::reject: return "reject";
+  }
+  return "accept";
+}
+
+const CheckPolicy& ChecksConfig::policy_for(std::string_view domain) const {
+  for (const auto& [d, p] : domains)
+    if (d == domain) return p;
+  return policy;
+}
 
 Config parse_config(std::string_view text, std::string_view source) {
   Config c;
@@ -381,7 +413,15 @@ Config parse_config(std::string_view text, std::string_view source) {
       sub("submissions", {{"listen", set_listen(c.smtp.submissions)}}),
       sub("imap",
           {{"listen", set_listen(c.imap.plain)},
-           {"allow_plaintext_auth", set_bool(c.imap.allow_plaintext_auth)}}),
+           {"allow_plaintext_auth", set_bool(c.imap.allow_plaintext_auth)},
+           {"command_line",
+            [&](const toml::node& n, const Where& w) {
+              c.imap.command_line = get_size(n, w, 8192, 16ull << 20);
+            }},
+           {"nesting", set_uint(c.imap.nesting, 4, 1000)},
+           {"sequence_ranges", set_uint(c.imap.sequence_ranges, 100, 10000000)},
+           {"idle_timeout", set_duration(c.imap.idle_timeout, 1800s, 86400s)},
+           {"login_timeout", set_duration(c.imap.login_timeout, 10s, 3600s)}}),
       sub("imaps", {{"listen", set_listen(c.imap.implicit_tls)}}),
       sub("pop3",
           {{"listen", set_listen(c.pop3.plain)},
@@ -462,6 +502,43 @@ Config parse_config(std::string_view text, std::string_view source) {
            {"cache_size", set_uint(c.auth.cache_size, 0, 10000000)},
            {"account_failures", set_uint(c.auth.account_failures, 1, 100000)},
            {"failure_delay", set_duration(c.auth.failure_delay, 0s, 60s)}}),
+      {"checks",
+       [&](const toml::node& n, const Where& w) {
+         const toml::table& t = as_table(n, w);
+         std::vector<Field> f = policy_fields(c.checks.policy);
+         f.push_back({"enabled", set_bool(c.checks.enabled)});
+         f.push_back({"authserv_id",
+                      [&](const toml::node& v, const Where& wv) {
+                        c.checks.authserv_id = get_string(v, wv);
+                        if (!c.checks.authserv_id.empty() && !valid_hostname(c.checks.authserv_id))
+                          wv.fail("bad authserv_id " + qstr(c.checks.authserv_id) + " (a host name)");
+                      }});
+         f.push_back({"timeout", set_duration(c.checks.timeout, 1s, 600s)});
+         // [checks.domain."example.com"]: the same three actions for one recipient domain,
+         // starting from the [checks] defaults (so they are read after the other keys).
+         const toml::node* domain_node = nullptr;
+         Where domain_where{};
+         f.push_back({"domain", [&](const toml::node& v, const Where& wv) {
+                        domain_node = &v;
+                        domain_where = wv;
+                      }});
+         apply(t, source, "checks", f);
+         if (domain_node) {
+           [&](const toml::node& v, const Where& wv) {
+                        const toml::table& doms = as_table(v, wv);
+                        for (auto&& [dk, dv] : doms) {
+                          std::string d(dk.str());
+                          for (char& ch : d)
+                            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+                          Where wd{source, "checks.domain", d, dk.source().begin.line};
+                          if (!valid_hostname(d)) wd.fail("bad domain");
+                          c.checks.domains.emplace_back(d, c.checks.policy);
+                          auto& pol = c.checks.domains.back().second;
+                          apply(as_table(dv, wd), source, "checks.domain", policy_fields(pol));
+                        }
+           }(*domain_node, domain_where);
+         }
+       }},
       sub("store", {{"events_retention",
                      set_duration(c.store.events_retention, 3600s, 3650 * 86400s)}}),
   };
@@ -513,8 +590,9 @@ Config load_config(const std::filesystem::path& file) {
 }
 
 Config load_config_or_default(const std::optional<std::filesystem::path>& file) {
-  if (file) return load_config(*file);
-  return parse_config(default_config_text(), "<embedded default>");
+  Config c = file ? load_config(*file) : parse_config(default_config_text(), "<embedded default>");
+  if (const char* dir = std::getenv("TERN_DATA_DIR"); dir && dir[0] == '/') c.data_dir = dir;
+  return c;
 }
 
 }  // namespace tern::config

@@ -390,3 +390,52 @@ TEST_CASE("load_config: unreadable file", "[config]") {
   CHECK_THROWS_WITH(load_config("/nonexistent/tern.toml"),
                     "/nonexistent/tern.toml: cannot read: No such file or directory");
 }
+
+TEST_CASE("[checks] defaults, actions and per-domain policy", "[config][checks]") {
+  Config d = parse_config("hostname = \"mx.example.test\"\n", "tern.toml");
+  CHECK(d.checks.enabled);
+  CHECK(d.checks.timeout == std::chrono::seconds(20));
+  CHECK(d.checks.policy.dmarc_reject == CheckAction::reject);
+  CHECK(d.checks.policy.dmarc_quarantine == CheckAction::junk);
+  CHECK(d.checks.policy.spf_fail == CheckAction::accept);
+  Config c = parse_config(R"(
+[checks]
+authserv_id = "auth.example.test"
+timeout = "5s"
+spf_fail = "junk"
+[checks.domain."Lists.Example.Test"]
+dmarc_reject = "junk"
+[checks.domain."strict.example.test"]
+dmarc_quarantine = "reject"
+)", "tern.toml");
+  CHECK(c.checks.authserv_id == "auth.example.test");
+  CHECK(c.checks.timeout == std::chrono::seconds(5));
+  const auto& lists = c.checks.policy_for("lists.example.test");
+  CHECK(lists.dmarc_reject == CheckAction::junk);
+  CHECK(lists.spf_fail == CheckAction::junk);  // inherited from [checks]
+  CHECK(c.checks.policy_for("strict.example.test").dmarc_quarantine == CheckAction::reject);
+  CHECK(c.checks.policy_for("other.test").dmarc_reject == CheckAction::reject);
+  // The dump parses back to the same policy.
+  Config back = parse_config(dump_config(c), "dump");
+  CHECK(back.checks.policy_for("lists.example.test").dmarc_reject == CheckAction::junk);
+  CHECK_THROWS_WITH(parse_config("[checks]\nspf_fail = \"bounce\"\n", "tern.toml"),
+                    Catch::Contains("[checks] spf_fail: bad action"));
+  CHECK_THROWS_WITH(parse_config("[checks]\nfoo = 1\n", "tern.toml"), Catch::Contains("unknown key"));
+}
+
+TEST_CASE("[imap] limits", "[config]") {
+  auto c = tern::config::parse_config("[imap]\ncommand_line = \"16K\"\nnesting = 8\n"
+                                      "sequence_ranges = 500\nidle_timeout = \"45m\"\n", "t.toml");
+  CHECK(c.imap.command_line == 16384);
+  CHECK(c.imap.nesting == 8);
+  CHECK(c.imap.sequence_ranges == 500);
+  CHECK(c.imap.idle_timeout == std::chrono::minutes(45));
+  auto d = tern::config::parse_config("", "t.toml");
+  CHECK(d.imap.command_line == 65536);
+  CHECK(d.imap.idle_timeout == std::chrono::minutes(30));
+  // RFC 9051 §5.4: the autologout timer is at least 30 minutes.
+  CHECK_THROWS_AS(tern::config::parse_config("[imap]\nidle_timeout = \"10m\"\n", "t.toml"),
+                  tern::config::ConfigError);
+  CHECK_THROWS_AS(tern::config::parse_config("[imap]\ncommand_line = \"1K\"\n", "t.toml"),
+                  tern::config::ConfigError);
+}
