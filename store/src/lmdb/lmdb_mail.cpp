@@ -624,7 +624,50 @@ void read_chunks(Txn& t, MDB_dbi chunks, BlobId blob, const std::function<bool(s
   for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
     if (!fn(c.val())) break;
 }
+// [offset, offset+length) of a blob. store_blob writes every chunk but the last with the
+// same size, so chunk 0's size says which chunk holds `offset`: seek there directly.
+void read_chunks_range(Txn& t, MDB_dbi chunks, BlobId blob, std::uint64_t offset, std::uint64_t length,
+                       const std::function<bool(std::string_view)>& fn) {
+  if (length == 0) return;
+  auto first = t.get(chunks, key_u64_u32(blob, 0));
+  if (!first) return;
+  std::uint64_t csize = first->size();
+  std::uint64_t index = csize ? offset / csize : 0;
+  if (index > 0xffffffffu) return;
+  std::uint64_t pos = index * csize;  // the offset of chunk `index` in the blob
+  Cursor c(t, chunks);
+  std::string prefix = key_u64(blob);
+  std::uint64_t left = length;
+  for (bool ok = c.seek(key_u64_u32(blob, static_cast<std::uint32_t>(index))); ok && c.key().starts_with(prefix);
+       ok = c.next()) {
+    std::string_view v = c.val();
+    std::uint64_t here = pos;
+    pos += v.size();
+    if (pos <= offset) continue;
+    if (offset > here) v.remove_prefix(static_cast<std::size_t>(offset - here));
+    if (v.size() > left) v = v.substr(0, static_cast<std::size_t>(left));
+    left -= v.size();
+    if (!fn(v) || left == 0) break;
+  }
+}
 }  // namespace
+
+Result<void> LmdbStore::read_message_range(MailboxId mailbox, Uid uid, std::uint64_t offset, std::uint64_t length,
+                                           const std::function<bool(std::string_view)>& fn) {
+  return run_read([&](Txn& t) {
+    auto v = t.get(db_.messages, key_u64_u32(mailbox, uid));
+    if (!v) fail(Errc::not_found);
+    read_chunks_range(t, db_.chunks, MsgRec::decode(*v).blob, offset, length, fn);
+  });
+}
+
+Result<void> LmdbStore::read_blob_range(BlobId blob, std::uint64_t offset, std::uint64_t length,
+                                        const std::function<bool(std::string_view)>& fn) {
+  return run_read([&](Txn& t) {
+    if (!t.get(db_.blobs, key_u64(blob))) fail(Errc::not_found);
+    read_chunks_range(t, db_.chunks, blob, offset, length, fn);
+  });
+}
 
 Result<void> LmdbStore::read_message(MailboxId mailbox, Uid uid, const std::function<bool(std::string_view)>& fn) {
   return run_read([&](Txn& t) {

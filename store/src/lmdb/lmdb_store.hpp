@@ -213,6 +213,10 @@ class LmdbStore final : public Store {
   Result<void> read_message(MailboxId mailbox, Uid uid,
                             const std::function<bool(std::string_view)>& fn) override;
   Result<void> read_blob(BlobId blob, const std::function<bool(std::string_view)>& fn) override;
+  Result<void> read_message_range(MailboxId mailbox, Uid uid, std::uint64_t offset, std::uint64_t length,
+                                  const std::function<bool(std::string_view)>& fn) override;
+  Result<void> read_blob_range(BlobId blob, std::uint64_t offset, std::uint64_t length,
+                               const std::function<bool(std::string_view)>& fn) override;
   Result<std::string> read_message_string(MailboxId mailbox, Uid uid) override;
   Result<FlagResult> set_flags(MailboxId mailbox, const UidSet& uids, const FlagUpdate& update) override;
   Result<std::vector<Uid>> expunge(MailboxId mailbox, const std::optional<UidSet>& uids, bool only_deleted) override;

@@ -158,6 +158,16 @@ class Store {
   virtual Result<void> read_message(MailboxId mailbox, Uid uid,
                                     const std::function<bool(std::string_view chunk)>& fn) = 0;
   virtual Result<void> read_blob(BlobId blob, const std::function<bool(std::string_view chunk)>& fn) = 0;
+  // The octets [offset, offset + length) of the stored message (length clipped at its
+  // end; kToEnd = everything from offset), for partial FETCH (BODY[]<o.n>, a part's
+  // bytes at known offsets) and POP3's segmented RETR. Seeks straight to the chunk that
+  // holds `offset` (one lookup, no walk from chunk 0). Same rules as read_message; an
+  // offset at or past the end gives no chunk and success.
+  static constexpr std::uint64_t kToEnd = ~std::uint64_t{0};
+  virtual Result<void> read_message_range(MailboxId mailbox, Uid uid, std::uint64_t offset, std::uint64_t length,
+                                          const std::function<bool(std::string_view chunk)>& fn) = 0;
+  virtual Result<void> read_blob_range(BlobId blob, std::uint64_t offset, std::uint64_t length,
+                                       const std::function<bool(std::string_view chunk)>& fn) = 0;
   // Convenience: the whole message as a string (tests, small messages).
   virtual Result<std::string> read_message_string(MailboxId mailbox, Uid uid) = 0;
 
