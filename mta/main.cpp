@@ -12,6 +12,7 @@
 #include "tern/config/config.hpp"
 #include "tern/log/log.hpp"
 #include "tern/net/server.hpp"
+#include "tern/store/login_source.hpp"
 #include "tern/store/store.hpp"
 #include "tern/util/version.hpp"
 
@@ -71,21 +72,8 @@ int main(int argc, char** argv) {
       if (e.path().filename().string().rfind("msg-", 0) == 0) std::filesystem::remove(e.path(), ec);
   }
 
-  tern::auth::AccountLookup lookup = [&store](std::string_view login) -> std::optional<tern::auth::AccountRecord> {
-    auto a = store.get_account(login);
-    if (!a) {
-      if (tern::store::is_temporary(a.error())) throw std::runtime_error(a.error().message());
-      return std::nullopt;
-    }
-    tern::auth::AccountRecord r;
-    r.id = a->id;
-    r.address = a->address;
-    r.password_hash = a->password_hash;
-    r.enabled = a->enabled;
-    if (a->scram) r.scram = tern::auth::ScramCredential{a->scram->salt, a->scram->iterations, a->scram->stored_key, a->scram->server_key};
-    return r;
-  };
-  tern::auth::Authenticator authenticator(lookup, tern::auth::AuthenticatorOptions::from_config(cfg));
+  tern::auth::Authenticator authenticator(tern::store::account_lookup(store),
+                                          tern::store::authenticator_options(cfg, store));
   // Deliveries wait on fsync (group commit), not CPU: 16 threads let up to 16 sessions
   // share one commit. Password hashing stays on the server's (CPU-sized) blocking pool.
   asio::thread_pool delivery_pool(16);

@@ -13,7 +13,7 @@
 #include "data_sink.hpp"
 #include "delivery.hpp"
 #include "tern/log/log.hpp"
-#include "tern/sasl/sasl.hpp"
+#include "tern/auth/login_exchange.hpp"
 #include "tern/smtp/data_reader.hpp"
 #include "tern/util/line_framer.hpp"
 
@@ -319,90 +319,43 @@ class Driver {
     co_return session_.recipient_checked(res.rejection, std::move(res.route));
   }
 
-  Reply sasl_failure_reply(sasl::FailReason r) {
-    switch (r) {
-      case sasl::FailReason::Cancelled: return Reply(501, "5.0.0", "Authentication cancelled");
-      case sasl::FailReason::Malformed:
-      case sasl::FailReason::TooLong: return Reply(501, esc::syntax_error, "Malformed authentication data");
-      case sasl::FailReason::Unsupported: return Reply(504, esc::bad_args, "Channel binding not supported");
-      default: return Reply(535, esc::auth_invalid, "Authentication credentials invalid");
+  // The client's AUTH responses come through Input (it holds bytes pipelined after
+  // earlier commands).
+  class AuthIo final : public auth::LoginIo {
+   public:
+    AuthIo(net::Connection& c, Input& in) : c_(c), in_(in) {}
+    asio::awaitable<net::LineRead> read_line(std::size_t max) override {
+      co_return co_await in_.read_line(max);
     }
-  }
+    asio::awaitable<bool> send_line(std::string line) override {
+      line += "\r\n";
+      c_.write(line);
+      co_return co_await c_.flush();
+    }
 
+   private:
+    net::Connection& c_;
+    Input& in_;
+  };
+
+  // RFC 4954: the shared login driver with "334 " challenges; the answers come from the
+  // one table of tern/auth/login_outcome.hpp.
   asio::awaitable<Action> auth_action(Action a) {
-    const std::string& ip = conn_.peer_ip();
-    auto pre = ctx_.auth.check_allowed(ip, "");
-    if (pre.refuse) {
-      log::info(conn_.id(), "AUTH refused: too many failures from {}", ip);
-      co_return session_.auth_done(std::nullopt, Reply(454, esc::security_temp, "Too many failed logins, try again later"));
-    }
-    sasl::Options so;
-    auto& authn = ctx_.auth;
-    so.scram_lookup = [&authn](std::string_view login) { return authn.scram_credential(login); };
-    auto mech = sasl::make_mechanism(a.mechanism, so);
-    if (!mech) co_return session_.auth_done(std::nullopt, Reply(504, esc::bad_args, "Unrecognized authentication type"));
-    std::optional<std::string_view> ir;
-    if (a.initial) ir = *a.initial;
-    auto step = mech->start(ir);
-    while (step.kind == sasl::SaslStep::Kind::Challenge) {
-      conn_.write("334 " + step.challenge_b64 + "\r\n");
-      if (!co_await conn_.flush()) co_return Action{Action::Kind::Close};
-      // RFC 4954 §4: the client's response line; 12288 octets covers any SASL blob.
-      auto lr = co_await in_.read_line(12288);
-      if (lr.status == ReadStatus::Timeout) co_return session_.on_timeout();
-      if (lr.status == ReadStatus::Eof || lr.status == ReadStatus::Error) co_return Action{Action::Kind::Close};
-      if (lr.status != ReadStatus::Ok)
-        co_return session_.auth_done(std::nullopt, Reply(500, "5.5.6", "Authentication exchange line is too long"));
-      step = mech->step(lr.line);
-    }
-    std::optional<AuthIdentity> who;
-    Reply reply;
-    if (step.kind == sasl::SaslStep::Kind::NeedVerify) {
-      auto d = ctx_.auth.check_allowed(ip, step.authcid);
-      if (d.refuse) {
-        reply = Reply(454, esc::security_temp, "Too many failed logins, try again later");
-      } else {
-        if (d.delay.count() > 0) {
-          asio::steady_timer t(co_await asio::this_coro::executor);
-          t.expires_after(d.delay);
-          co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-        }
-        std::string login = step.authcid, pw = std::move(step.password), id = conn_.id();
-        auth::AuthResult res;
-        try {
-          res = co_await conn_.run_blocking([&authn, &ip, &login, &pw, &id] { return authn.verify(ip, login, pw, id); });
-        } catch (const std::exception& e) {
-          log::error(conn_.id(), "AUTH verify failed: {}", e.what());
-          res.status = auth::AuthStatus::TempFail;
-        }
-        if (res.ok() && res.account) {
-          who = AuthIdentity{res.account->id, res.account->address, a.mechanism};
-        } else if (res.status == auth::AuthStatus::Refused || res.status == auth::AuthStatus::TempFail) {
-          reply = Reply(454, esc::security_temp, "Temporary authentication failure");
-        } else {
-          reply = Reply(535, esc::auth_invalid, "Authentication credentials invalid");
-        }
-      }
-    } else if (step.kind == sasl::SaslStep::Kind::Success) {
-      std::string login = step.authcid;
-      auto acc = co_await conn_.run_blocking([this, &login] { return ctx_.store.get_account(login); });
-      if (acc && acc->enabled) {
-        ctx_.auth.record_success(ip, login);
-        who = AuthIdentity{acc->id, acc->address, a.mechanism};
-      } else {
-        reply = Reply(535, esc::auth_invalid, "Authentication credentials invalid");
-      }
-    } else {
-      if (!step.authcid.empty() || step.reason == sasl::FailReason::BadCredentials ||
-          step.reason == sasl::FailReason::NoCredential)
-        ctx_.auth.record_failure(ip, step.authcid, sasl::reason_name(step.reason), conn_.id());
-      reply = sasl_failure_reply(step.reason);
-    }
-    if (who) {
-      log::info(conn_.id(), "AUTH {} ok user={}", a.mechanism, who->address);
+    static constexpr auth::LoginProtocol kSmtp{"smtp", "334 ", 12288};
+    AuthIo io(conn_, in_);
+    std::string mech = a.mechanism;
+    std::optional<std::string> ir = a.initial;
+    auth::LoginResult r = co_await auth::sasl_login(conn_, ctx_.auth, kSmtp, std::move(mech), std::move(ir), &io);
+    if (r.outcome == auth::LoginOutcome::Closed) co_return Action{Action::Kind::Close};
+    if (r.outcome == auth::LoginOutcome::Timeout) co_return session_.on_timeout();
+    if (r.ok()) {
+      AuthIdentity who{r.account->id, r.account->address, r.mechanism};
+      log::info(conn_.id(), "AUTH {} ok user={}", r.mechanism, who.address);
       co_return session_.auth_done(who, Reply(235, esc::auth_ok, "Authentication successful"));
     }
-    log::info(conn_.id(), "AUTH {} failed: {}", a.mechanism, reply.summary());
+    const auto& lr = auth::login_reply(r.outcome);
+    Reply reply(lr.smtp_code, std::string(lr.smtp_esc), std::string(lr.text));
+    log::info(conn_.id(), "AUTH {} failed: {} ({})", r.mechanism, reply.summary(), r.detail);
     co_return session_.auth_done(std::nullopt, reply);
   }
 

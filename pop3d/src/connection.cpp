@@ -8,7 +8,7 @@
 #include "tern/pop3/message_encoder.hpp"
 #include "tern/pop3/response.hpp"
 #include "tern/pop3/session.hpp"
-#include "tern/sasl/sasl.hpp"
+#include "tern/auth/login_exchange.hpp"
 
 namespace tern::pop3d {
 
@@ -33,11 +33,11 @@ class Driver {
   asio::awaitable<void> do_login(const std::string& user, const std::string& password,
                                  std::string_view method, std::string& out);
   asio::awaitable<void> do_authenticate(const Action& a, std::string& out);
+  asio::awaitable<void> finish_login(auth::LoginResult& r, std::string_view method, std::string& out);
   asio::awaitable<void> open_maildrop(const auth::AccountRecord& acct, std::string_view method,
                                       std::string& out);
   asio::awaitable<void> do_retrieve(const Action& a, std::string& out);
   asio::awaitable<void> do_update(const Action& a, std::string& out);
-  asio::awaitable<void> sleep(std::chrono::milliseconds d);
   void login_failed(RespCode code, std::string_view text, std::string& out) {
     if (s_.on_login_failed(code, text, out).kind == Kind::Close) close_ = true;
   }
@@ -53,23 +53,20 @@ class Driver {
   std::uint64_t deleted_ = 0;
 };
 
-asio::awaitable<void> Driver::sleep(std::chrono::milliseconds d) {
-  if (d.count() <= 0) co_return;
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  t.expires_after(d);
-  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-}
-
 asio::awaitable<void> Driver::run() {
   c_.set_timeout(kIdleTimeout);
   log::session(c_.id(), peer_, "pop3 connect listener={} tls={}", c_.listener(),
                c_.is_tls() ? c_.tls_info().version : "no");
   c_.write(s_.greeting());
   while (!close_) {
-    // PIPELINING (RFC 2449 §6.6): answer everything already received, then send once.
-    if (!c_.has_buffered_input() && !co_await c_.flush()) {
-      end_reason_ = "write error";
-      break;
+    // PIPELINING (RFC 2449 §6.6): answer everything already received, then send once;
+    // and send as soon as kMaxQueuedOutput is queued (backpressure on a non-reader).
+    if (!c_.has_buffered_input() || c_.queued_output() >= kMaxQueuedOutput) {
+      bool sent = co_await c_.flush();
+      if (!sent) {
+        end_reason_ = "write error";
+        break;
+      }
     }
     if (c_.stopping() && !c_.has_buffered_input()) {
       std::string out;
@@ -148,47 +145,33 @@ asio::awaitable<void> Driver::perform(Action& a, std::string& out) {
   }
 }
 
-asio::awaitable<void> Driver::do_login(const std::string& user, const std::string& password,
-                                       std::string_view method, std::string& out) {
-  auto& auth = svc_->authenticator();
-  const std::string ip = c_.peer_ip();
-  auto d = auth.check_allowed(ip, user);
-  if (d.refuse) {
-    log::info(c_.id(), "pop3 login refused user={} method={}: too many failures from {}",
-              pop3::sanitise_text(user), method, ip);
-    login_failed(RespCode::SysTemp, "too many failed logins, try again later", out);
+// USER/PASS and AUTH both go through the shared login driver (tern/auth/login_exchange.hpp);
+// the answers come from its one table (RFC 3206 [AUTH] / [SYS/TEMP]).
+asio::awaitable<void> Driver::finish_login(auth::LoginResult& r, std::string_view method,
+                                           std::string& out) {
+  if (r.ok()) {
+    co_await open_maildrop(*r.account, method, out);
     co_return;
   }
-  co_await sleep(d.delay);
-  // The lambdas given to run_blocking capture only pointers into this frame (alive:
-  // we await the result). XXX: g++ 12 destroyed a by-value lambda temporary with
-  // std::string captures twice inside `co_await f(lambda)` (free(): invalid pointer),
-  // so every argument of a co_await expression here is trivially destructible or a
-  // reference.
-  Pop3Service* svc = svc_.get();
-  const std::string* pip = &ip;
-  const std::string* puser = &user;
-  const std::string* ppw = &password;
-  const std::string* pid = &c_.id();
-  auto r = co_await c_.run_blocking([svc, pip, puser, ppw, pid]() {
-    return svc->authenticator().verify(*pip, *puser, *ppw, *pid);
-  });
-  if (r.status == auth::AuthStatus::Ok) {
-    co_await open_maildrop(*r.account, method, out);
-  } else if (r.status == auth::AuthStatus::BadCredentials ||
-             r.status == auth::AuthStatus::Disabled) {
-    // RFC 3206 §5 [AUTH]: the credentials are at fault. A disabled account gets the
-    // same answer as a wrong password (no account probing).
-    log::info(c_.id(), "pop3 login failed user={} method={} reason={}", pop3::sanitise_text(user),
-              method, auth::status_name(r.status));
-    login_failed(RespCode::Auth, "authentication failed", out);
-  } else if (r.status == auth::AuthStatus::Refused) {
-    log::info(c_.id(), "pop3 login refused user={} method={}", pop3::sanitise_text(user), method);
-    login_failed(RespCode::SysTemp, "too many failed logins, try again later", out);
-  } else {
-    log::warn(c_.id(), "pop3 login user={} temporary failure (store)", pop3::sanitise_text(user));
-    login_failed(RespCode::SysTemp, "temporary failure, try again later", out);
+  if (r.outcome == auth::LoginOutcome::Closed || r.outcome == auth::LoginOutcome::Timeout) {
+    close_ = true;
+    end_reason_ = r.outcome == auth::LoginOutcome::Timeout ? "timeout during AUTH" : "dropped during AUTH";
+    co_return;
   }
+  const auto& lr = auth::login_reply(r.outcome);
+  RespCode code = RespCode::None;
+  if (lr.pop3_code == "AUTH") code = RespCode::Auth;
+  else if (lr.pop3_code == "SYS/TEMP") code = RespCode::SysTemp;
+  log::info(c_.id(), "pop3 login {} user={} method={} reason={}", auth::outcome_name(r.outcome),
+            pop3::sanitise_text(r.login), method, r.detail);
+  login_failed(code, lr.text, out);
+}
+
+asio::awaitable<void> Driver::do_login(const std::string& user, const std::string& password,
+                                       std::string_view method, std::string& out) {
+  std::string u = user, pw = password;
+  auth::LoginResult r = co_await auth::password_login(c_, svc_->authenticator(), std::move(u), std::move(pw));
+  co_await finish_login(r, method, out);
 }
 
 asio::awaitable<void> Driver::open_maildrop(const auth::AccountRecord& acct, std::string_view method,
@@ -215,84 +198,14 @@ asio::awaitable<void> Driver::open_maildrop(const auth::AccountRecord& acct, std
 }
 
 asio::awaitable<void> Driver::do_authenticate(const Action& a, std::string& out) {
-  auto& auth = svc_->authenticator();
-  const std::string ip = c_.peer_ip();
-  if (auth.check_allowed(ip, "").refuse) {
-    login_failed(RespCode::SysTemp, "too many failed logins, try again later", out);
-    co_return;
-  }
-  sasl::Options opts;
-  opts.scram_lookup = [svc = svc_](std::string_view login) {
-    return svc->authenticator().scram_credential(login);
-  };
-  auto mech = sasl::make_mechanism(a.mechanism, std::move(opts));
-  if (!mech) {
-    login_failed(RespCode::None, "unsupported authentication mechanism", out);
-    co_return;
-  }
-  std::optional<std::string_view> ir;
-  if (a.initial_response) ir = *a.initial_response;
-  sasl::SaslStep st = mech->start(ir);
-  while (st.kind == sasl::SaslStep::Kind::Challenge) {
-    // RFC 5034 §4: a challenge is "+ " and base64 (possibly empty).
-    c_.write("+ " + st.challenge_b64 + "\r\n");
-    if (!co_await c_.flush()) {
-      close_ = true;
-      end_reason_ = "write error";
-      co_return;
-    }
-    auto l = co_await c_.read_line(kMaxSaslLine);
-    if (l.status == net::ReadStatus::TooLong) {
-      st = sasl::SaslStep::failure(sasl::FailReason::TooLong);
-      break;
-    }
-    if (l.status != net::ReadStatus::Ok) {
-      close_ = true;
-      end_reason_ = "dropped during AUTH";
-      co_return;
-    }
-    st = mech->step(l.line);  // never logged: it carries credentials
-  }
-  const std::string method = "AUTH " + a.mechanism;
-  if (st.kind == sasl::SaslStep::Kind::NeedVerify) {
-    co_await do_login(st.authcid, st.password, method, out);
-    co_return;
-  }
-  if (st.kind == sasl::SaslStep::Kind::Success) {
-    auto d = auth.check_allowed(ip, st.authcid);
-    if (d.refuse) {
-      login_failed(RespCode::SysTemp, "too many failed logins, try again later", out);
-      co_return;
-    }
-    co_await sleep(d.delay);
-    auth.record_success(ip, st.authcid);
-    Pop3Service* svc = svc_.get();
-    const std::string* login = &st.authcid;
-    auto acct = co_await c_.run_blocking(
-        [svc, login]() { return Pop3Service::lookup_account(svc->store(), *login); });
-    if (!acct || !acct->enabled) {
-      login_failed(RespCode::Auth, "authentication failed", out);
-      co_return;
-    }
-    co_await open_maildrop(*acct, method, out);
-    co_return;
-  }
-  if (st.reason == sasl::FailReason::Cancelled) {
-    // RFC 5034 §4: "*" cancels; the server answers -ERR.
-    login_failed(RespCode::None, "authentication cancelled", out);
-  } else if (st.reason == sasl::FailReason::BadCredentials ||
-             st.reason == sasl::FailReason::NoCredential ||
-             st.reason == sasl::FailReason::AuthzDenied) {
-    auto d = auth.check_allowed(ip, st.authcid);
-    co_await sleep(d.delay);
-    auth.record_failure(ip, st.authcid, sasl::reason_name(st.reason), c_.id());
-    log::info(c_.id(), "pop3 login failed user={} method={} reason={}",
-              pop3::sanitise_text(st.authcid), method, sasl::reason_name(st.reason));
-    login_failed(RespCode::Auth, "authentication failed", out);
-  } else {
-    log::info(c_.id(), "pop3 AUTH {} failed: {}", a.mechanism, sasl::reason_name(st.reason));
-    login_failed(RespCode::None, "invalid authentication exchange", out);
-  }
+  // RFC 5034 §4: challenges are "+ " and base64 (possibly empty).
+  static constexpr auth::LoginProtocol kPop3{"pop3", "+ ", kMaxSaslLine};
+  std::string mech = a.mechanism;
+  std::optional<std::string> ir = a.initial_response;
+  auth::LoginResult r =
+      co_await auth::sasl_login(c_, svc_->authenticator(), kPop3, std::move(mech), std::move(ir));
+  const std::string method = "AUTH " + r.mechanism;
+  co_await finish_login(r, method, out);
 }
 
 asio::awaitable<void> Driver::do_retrieve(const Action& a, std::string& out) {

@@ -42,10 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const char* names[] = {"PLAIN", "LOGIN", "SCRAM-SHA-256", "scram-sha-256"};
   tern::sasl::Options opts;
   opts.max_decoded = 512;
-  opts.scram_lookup = [](std::string_view user) -> std::optional<tern::auth::ScramCredential> {
-    if (user == "nobody") return std::nullopt;
-    return credential();
-  };
+  opts.fake_salt_secret = "fuzz secret";
   if (data[0] & 8) opts.test_server_nonce = "fixed-nonce";
   auto m = tern::sasl::make_mechanism(names[data[0] & 3], opts);
   if (!m) std::abort();
@@ -58,14 +55,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return line;
   };
   using Kind = tern::sasl::SaslStep::Kind;
+  // The driver's part: SCRAM asks for the credential (NeedCredential); "nobody" is
+  // unknown and gets the fake exchange.
+  auto resolve = [&](tern::sasl::SaslStep s) {
+    if (s.kind != Kind::NeedCredential) return s;
+    if (s.authcid.empty()) std::abort();
+    if (s.authcid == "nobody") return m->credential(std::nullopt);
+    return m->credential(credential());
+  };
   tern::sasl::SaslStep s =
-      (data[0] & 4) ? m->start(next_line()) : m->start(std::nullopt);
+      resolve((data[0] & 4) ? m->start(next_line()) : m->start(std::nullopt));
   int steps = 0;
   while (s.kind == Kind::Challenge && !rest.empty() && steps++ < 8) {
     // A challenge is always valid base64.
     if (!tern::util::base64_decode(s.challenge_b64)) std::abort();
-    s = m->step(next_line());
+    s = resolve(m->step(next_line()));
   }
+  if (s.kind == Kind::NeedCredential) std::abort();  // resolve() answered it
   if (s.kind == Kind::Failure && s.reason == tern::sasl::FailReason::None) std::abort();
   if (s.kind == Kind::NeedVerify && (s.authcid.empty() || s.password.empty())) std::abort();
   return 0;

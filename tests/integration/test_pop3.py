@@ -232,7 +232,7 @@ def test_auth_sasl_raw():
         assert r.cmd("AUTH CRAM-MD5") == "-ERR unsupported authentication mechanism\r\n"
         # Cancel with "*" (RFC 5034 §4).
         assert r.cmd("AUTH PLAIN") == "+ \r\n"
-        assert r.cmd("*") == "-ERR authentication cancelled\r\n"
+        assert r.cmd("*") == "-ERR Authentication cancelled\r\n"
         # Malformed base64.
         assert r.cmd("AUTH PLAIN") == "+ \r\n"
         assert r.cmd("!!!notbase64").startswith("-ERR")
@@ -375,7 +375,7 @@ def test_wrong_passwords_throttled_and_disabled():
         p = env.pop()
         p.user(USER)
         t0 = time.time()
-        expect_err(p.pass_, "wrong", contains="-ERR [AUTH] authentication failed")
+        expect_err(p.pass_, "wrong", contains="-ERR [AUTH] Authentication credentials invalid")
         p.user(USER)
         expect_err(p.pass_, "wrong again", contains="-ERR [AUTH]")
         assert time.time() - t0 >= 0.9, "second failure must be delayed (throttle)"

@@ -11,6 +11,8 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
+#include "tern/util/ip_prefix.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -124,10 +126,27 @@ std::vector<AuthCache::Entry> AuthCache::entries() const {
   return {lru_.begin(), lru_.end()};
 }
 
+// ============================================================== canonical keys
+std::string canonical_login(std::string_view login) {
+  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; };
+  while (!login.empty() && ws(login.front())) login.remove_prefix(1);
+  while (!login.empty() && ws(login.back())) login.remove_suffix(1);
+  // The store drops one trailing dot of the domain (an absolute name); more cannot be a
+  // login, but must not make a fresh key either.
+  while (!login.empty() && login.back() == '.') login.remove_suffix(1);
+  return lower(login.substr(0, kMaxLoginKey));
+}
+
 // ============================================================== Throttle
-Throttle::Throttle(ThrottleConfig cfg, Clock clock) : cfg_(cfg), clock_(std::move(clock)) {}
+Throttle::Throttle(ThrottleConfig cfg, Clock clock) : cfg_(cfg), clock_(std::move(clock)) {
+  if (cfg_.max_tracked == 0) cfg_.max_tracked = 1;
+}
 
 TimePoint Throttle::now() const { return clock_ ? clock_() : std::chrono::steady_clock::now(); }
+
+std::string Throttle::ip_key(std::string_view ip) const {
+  return util::ip_limit_key(ip.substr(0, 64), cfg_.ipv6_prefix);
+}
 
 void Throttle::prune(Counter& c, TimePoint now) const {
   auto first_live = std::find_if(c.failures.begin(), c.failures.end(),
@@ -135,20 +154,33 @@ void Throttle::prune(Counter& c, TimePoint now) const {
   c.failures.erase(c.failures.begin(), first_live);
 }
 
-void Throttle::evict_if_full(std::unordered_map<std::string, Counter>& t) {
-  if (t.size() < cfg_.max_tracked) return;
-  TimePoint n = now();
-  for (auto it = t.begin(); it != t.end();) {
-    prune(it->second, n);
-    it = it->second.failures.empty() ? t.erase(it) : std::next(it);
+Throttle::Counter* Throttle::Table::find(std::string_view key) {
+  auto it = index.find(key);
+  return it == index.end() ? nullptr : &*it->second;
+}
+
+Throttle::Counter& Throttle::Table::touch(std::string key, std::size_t max_tracked) {
+  if (auto it = index.find(key); it != index.end()) {
+    lru.splice(lru.begin(), lru, it->second);
+    return lru.front();
   }
-  // Still full (an attack from very many sources): drop the least recently seen.
-  while (!t.empty() && t.size() >= cfg_.max_tracked) {
-    auto oldest = std::min_element(t.begin(), t.end(), [](const auto& a, const auto& b) {
-      return a.second.last_seen < b.second.last_seen;
-    });
-    t.erase(oldest);
+  // Full: the key that failed least recently goes (its failures are the oldest, so the
+  // least likely to still count).
+  while (index.size() >= max_tracked && !lru.empty()) {
+    index.erase(lru.back().key);
+    lru.pop_back();
   }
+  lru.push_front(Counter{std::move(key), {}});
+  index.emplace(lru.front().key, lru.begin());
+  return lru.front();
+}
+
+void Throttle::Table::erase(std::string_view key) {
+  auto it = index.find(key);
+  if (it == index.end()) return;
+  auto node = it->second;
+  index.erase(it);
+  lru.erase(node);
 }
 
 AuthDecision Throttle::check(std::string_view ip, std::string_view login) {
@@ -156,23 +188,32 @@ AuthDecision Throttle::check(std::string_view ip, std::string_view login) {
   TimePoint n = now();
   std::size_t ip_n = 0, acct_n = 0;
   AuthDecision d;
-  if (auto it = by_ip_.find(std::string(ip)); it != by_ip_.end()) {
-    prune(it->second, n);
-    ip_n = it->second.failures.size();
+  auto refuse_until = [&](const Counter& c, unsigned limit) {
+    // Refused until the oldest failure that counts leaves the window.
+    TimePoint frees = c.failures[c.failures.size() - limit] + cfg_.window;
+    d.refuse = true;
+    d.retry_after = std::chrono::ceil<std::chrono::seconds>(frees - n);
+  };
+  if (Counter* c = by_ip_.find(ip_key(ip))) {
+    prune(*c, n);
+    ip_n = c->failures.size();
     if (cfg_.ip_failures > 0 && ip_n >= cfg_.ip_failures) {
-      // Refused until the oldest failure that counts leaves the window.
-      TimePoint frees = it->second.failures[ip_n - cfg_.ip_failures] + cfg_.window;
-      d.refuse = true;
-      d.retry_after = std::chrono::ceil<std::chrono::seconds>(frees - n);
+      refuse_until(*c, cfg_.ip_failures);
       return d;
     }
   }
-  if (auto it = by_account_.find(lower(login)); it != by_account_.end()) {
-    prune(it->second, n);
-    acct_n = it->second.failures.size();
+  if (!login.empty()) {
+    if (Counter* c = by_account_.find(canonical_login(login))) {
+      prune(*c, n);
+      acct_n = c->failures.size();
+      if (cfg_.account_failures > 0 && acct_n >= cfg_.account_failures) {
+        refuse_until(*c, cfg_.account_failures);
+        return d;
+      }
+    }
   }
   std::size_t f = std::max(ip_n, acct_n);
-  if (f > 0) {
+  if (f > 0 && cfg_.base_delay.count() > 0) {
     auto delay = cfg_.base_delay;
     for (std::size_t i = 1; i < f && delay < cfg_.max_delay; ++i) delay *= 2;
     d.delay = std::min(delay, cfg_.max_delay);
@@ -183,44 +224,50 @@ AuthDecision Throttle::check(std::string_view ip, std::string_view login) {
 void Throttle::record_failure(std::string_view ip, std::string_view login) {
   std::lock_guard lock(mu_);
   TimePoint n = now();
-  auto add = [&](std::unordered_map<std::string, Counter>& t, std::string key) {
-    auto it = t.find(key);
-    if (it == t.end()) {
-      evict_if_full(t);
-      it = t.emplace(std::move(key), Counter{}).first;
-    }
-    prune(it->second, n);
-    it->second.failures.push_back(n);
-    it->second.last_seen = n;
-    // Bound one key's memory: older failures beyond what any rule looks at are dropped.
-    std::size_t keep = std::max<std::size_t>(cfg_.ip_failures, 64);
-    if (it->second.failures.size() > keep)
-      it->second.failures.erase(it->second.failures.begin(),
-                                it->second.failures.end() - static_cast<std::ptrdiff_t>(keep));
+  // Bound one key's memory: older failures beyond what any rule looks at are dropped
+  // (the delay stops growing at 8 failures: 2^(8-1) s is beyond any max_delay we use).
+  const std::size_t keep = std::max<std::size_t>({cfg_.ip_failures, cfg_.account_failures, 8});
+  auto add = [&](Table& t, std::string key) {
+    Counter& c = t.touch(std::move(key), cfg_.max_tracked);
+    prune(c, n);
+    c.failures.push_back(n);
+    if (c.failures.size() > keep)
+      c.failures.erase(c.failures.begin(),
+                       c.failures.end() - static_cast<std::ptrdiff_t>(keep));
   };
-  add(by_ip_, std::string(ip));
-  if (!login.empty()) add(by_account_, lower(login));
+  add(by_ip_, ip_key(ip));
+  if (std::string k = canonical_login(login); !k.empty()) add(by_account_, std::move(k));
 }
 
 void Throttle::record_success(std::string_view /*ip*/, std::string_view login) {
   std::lock_guard lock(mu_);
-  by_account_.erase(lower(login));
+  by_account_.erase(canonical_login(login));
 }
 
 unsigned Throttle::ip_failures(std::string_view ip) {
   std::lock_guard lock(mu_);
-  auto it = by_ip_.find(std::string(ip));
-  if (it == by_ip_.end()) return 0;
-  prune(it->second, now());
-  return static_cast<unsigned>(it->second.failures.size());
+  Counter* c = by_ip_.find(ip_key(ip));
+  if (!c) return 0;
+  prune(*c, now());
+  return static_cast<unsigned>(c->failures.size());
 }
 
 unsigned Throttle::account_failures(std::string_view login) {
   std::lock_guard lock(mu_);
-  auto it = by_account_.find(lower(login));
-  if (it == by_account_.end()) return 0;
-  prune(it->second, now());
-  return static_cast<unsigned>(it->second.failures.size());
+  Counter* c = by_account_.find(canonical_login(login));
+  if (!c) return 0;
+  prune(*c, now());
+  return static_cast<unsigned>(c->failures.size());
+}
+
+std::size_t Throttle::tracked_ips() {
+  std::lock_guard lock(mu_);
+  return by_ip_.index.size();
+}
+
+std::size_t Throttle::tracked_accounts() {
+  std::lock_guard lock(mu_);
+  return by_account_.index.size();
 }
 
 // ============================================================== Authenticator
@@ -240,25 +287,53 @@ AuthenticatorOptions AuthenticatorOptions::from_config(const tern::config::Confi
   o.cache_ttl = c.auth.cache_ttl;
   o.cache_size = c.auth.cache_size;
   o.throttle.ip_failures = c.limits.auth_failures;
+  o.throttle.ipv6_prefix = c.limits.ipv6_prefix;
+  o.throttle.account_failures = c.auth.account_failures;
+  o.throttle.base_delay = c.auth.failure_delay;
   return o;
 }
 
 Authenticator::Authenticator(AccountLookup lookup, AuthenticatorOptions opts, Clock clock)
     : lookup_(std::move(lookup)),
       cache_(opts.cache_ttl, opts.cache_size, clock),
-      throttle_(opts.throttle, clock) {}
+      throttle_(opts.throttle, clock),
+      canonical_(std::move(opts.canonical)),
+      failure_time_(opts.failure_time),
+      fake_salt_secret_(std::move(opts.fake_salt_secret)) {}
+
+std::string Authenticator::canonical(std::string_view login) const {
+  if (!canonical_) return canonical_login(login);
+  return canonical_login(canonical_(login.substr(0, 2 * kMaxLoginKey)));
+}
+
+std::chrono::nanoseconds Authenticator::failure_time() {
+  std::call_once(failure_time_once_, [this] {
+    if (failure_time_.count() > 0) return;
+    // The slowest scheme we make is yescrypt; imported $6$ and $2b$ hashes with default
+    // costs are faster. Twice one measured verification leaves room for load.
+    const std::string h = hash_password("tern-calibration");
+    auto best = std::chrono::nanoseconds::max();
+    for (int i = 0; i < 3; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      (void)verify_password("tern-calibration-wrong", h);
+      best = std::min(best, std::chrono::steady_clock::now() - t0);
+    }
+    failure_time_ = std::max<std::chrono::nanoseconds>(2 * best, std::chrono::milliseconds(10));
+  });
+  return failure_time_;
+}
 
 AuthDecision Authenticator::check_allowed(std::string_view ip, std::string_view login) {
-  return throttle_.check(ip, login);
+  return throttle_.check(ip, login.empty() ? std::string() : canonical(login));
 }
 
 void Authenticator::record_success(std::string_view ip, std::string_view login) {
-  throttle_.record_success(ip, login);
+  throttle_.record_success(ip, canonical(login));
 }
 
 void Authenticator::record_failure(std::string_view ip, std::string_view login,
                                    std::string_view reason, std::string_view session) {
-  throttle_.record_failure(ip, login);
+  throttle_.record_failure(ip, login.empty() ? std::string() : canonical(login));
   spdlog::warn("{}: auth failed: login=<{}> ip={} reason={}", session.empty() ? "-" : session,
                printable(login), printable(ip), reason);
 }
@@ -266,9 +341,11 @@ void Authenticator::record_failure(std::string_view ip, std::string_view login,
 AuthResult Authenticator::verify(std::string_view ip, std::string_view login,
                                  std::string_view password, std::string_view session) {
   AuthResult r;
-  AuthDecision d = throttle_.check(ip, login);
+  const std::string key = canonical(login);
+  AuthDecision d = throttle_.check(ip, key);
   if (d.refuse) {
     r.status = AuthStatus::Refused;
+    r.detail = "throttled";
     spdlog::warn("{}: auth refused: login=<{}> ip={} reason=throttled retry_after={}s",
                  session.empty() ? "-" : session, printable(login), printable(ip),
                  d.retry_after.count());
@@ -279,51 +356,70 @@ AuthResult Authenticator::verify(std::string_view ip, std::string_view login,
     rec = lookup_ ? lookup_(login) : std::nullopt;
   } catch (const std::exception& e) {
     r.status = AuthStatus::TempFail;
+    r.detail = "lookup failed";
     spdlog::error("{}: auth lookup error: login=<{}> ip={}: {}", session.empty() ? "-" : session,
                   printable(login), printable(ip), e.what());
     return r;
   }
+  // No hash is computed for an unknown or disabled login: the caller answers every
+  // failure after failure_time() (login_exchange does), which hides the difference.
   if (!rec) {
-    // Spend the time a real verification would, so a reply's timing does not tell
-    // whether the account exists.
-    static const std::string dummy = hash_password("tern-dummy-password");
-    (void)verify_password(password, dummy);
     r.status = AuthStatus::BadCredentials;
-    record_failure(ip, login, "unknown user", session);
+    r.detail = "unknown user";
+    record_failure(ip, login, r.detail, session);
     return r;
   }
   if (!rec->enabled) {
     r.status = AuthStatus::Disabled;
-    record_failure(ip, login, status_name(r.status), session);
+    r.detail = std::string(status_name(r.status));
+    record_failure(ip, login, r.detail, session);
     return r;
   }
-  if (cache_.lookup(rec->address.empty() ? login : rec->address, password, rec->password_hash)) {
+  const std::string& who = rec->address.empty() ? key : rec->address;
+  if (cache_.lookup(who, password, rec->password_hash)) {
     r.status = AuthStatus::Ok;
     r.cache_hit = true;
   } else if (verify_password(password, rec->password_hash)) {
-    cache_.remember(rec->address.empty() ? login : rec->address, password, rec->password_hash);
+    cache_.remember(who, password, rec->password_hash);
     r.status = AuthStatus::Ok;
   } else {
     r.status = AuthStatus::BadCredentials;
-    record_failure(ip, login, "wrong password", session);
+    r.detail = "wrong password";
+    record_failure(ip, login, r.detail, session);
     return r;
   }
-  throttle_.record_success(ip, login);
-  if (!rec->address.empty() && lower(rec->address) != lower(login))
-    throttle_.record_success(ip, rec->address);
+  throttle_.record_success(ip, key);
+  if (!rec->address.empty()) throttle_.record_success(ip, canonical(rec->address));
   r.account = std::move(rec);
   return r;
 }
 
 std::optional<ScramCredential> Authenticator::scram_credential(std::string_view login) {
+  auto r = lookup_scram(login);
+  if (r.status != ScramLookupResult::Status::Found) return std::nullopt;
+  return r.account->scram;
+}
+
+ScramLookupResult Authenticator::lookup_scram(std::string_view login, std::string_view session) {
+  ScramLookupResult r;
+  std::optional<AccountRecord> rec;
   try {
-    auto rec = lookup_ ? lookup_(login) : std::nullopt;
-    if (!rec || !rec->enabled) return std::nullopt;
-    return rec->scram;
+    rec = lookup_ ? lookup_(login) : std::nullopt;
   } catch (const std::exception& e) {
-    spdlog::error("-: scram lookup error: login=<{}>: {}", printable(login), e.what());
-    return std::nullopt;
+    spdlog::error("{}: scram lookup error: login=<{}>: {}", session.empty() ? "-" : session,
+                  printable(login), e.what());
+    r.status = ScramLookupResult::Status::TempFail;
+    r.detail = "lookup failed";
+    return r;
   }
+  if (!rec) r.detail = "unknown user";
+  else if (!rec->enabled) r.detail = std::string(status_name(AuthStatus::Disabled));
+  else if (!rec->scram) r.detail = "no SCRAM credential";
+  else {
+    r.status = ScramLookupResult::Status::Found;
+    r.account = std::move(rec);
+  }
+  return r;
 }
 
 }  // namespace tern::auth

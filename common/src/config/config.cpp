@@ -429,6 +429,7 @@ Config parse_config(std::string_view text, std::string_view source) {
            {"error_limit", set_uint(c.limits.error_limit, 1, 100000)},
            {"junk_limit", set_uint(c.limits.junk_limit, 0, 1000000)},
            {"auth_failures", set_uint(c.limits.auth_failures, 1, 100000)},
+           {"ipv6_prefix", set_uint(c.limits.ipv6_prefix, 32, 128)},
            // RFC 5321 §4.5.3.1.4 / §4.5.3.1.6: these are minimums a server must accept.
            {"command_line", set_uint(c.limits.command_line, 512, 65536)},
            {"text_line", set_uint(c.limits.text_line, 1000, 1 << 20)}}),
@@ -443,7 +444,9 @@ Config parse_config(std::string_view text, std::string_view source) {
                    }}}),
       sub("auth",
           {{"cache_ttl", set_duration(c.auth.cache_ttl, 0s, 30 * 86400s)},
-           {"cache_size", set_uint(c.auth.cache_size, 0, 10000000)}}),
+           {"cache_size", set_uint(c.auth.cache_size, 0, 10000000)},
+           {"account_failures", set_uint(c.auth.account_failures, 1, 100000)},
+           {"failure_delay", set_duration(c.auth.failure_delay, 0s, 60s)}}),
       sub("store", {{"events_retention",
                      set_duration(c.store.events_retention, 3600s, 3650 * 86400s)}}),
   };

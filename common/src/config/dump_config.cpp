@@ -125,6 +125,7 @@ std::string dump_config(const Config& c) {
   kv("error_limit", std::to_string(c.limits.error_limit));
   kv("junk_limit", std::to_string(c.limits.junk_limit));
   kv("auth_failures", std::to_string(c.limits.auth_failures));
+  kv("ipv6_prefix", std::to_string(c.limits.ipv6_prefix));
   kv("command_line", std::to_string(c.limits.command_line));
   kv("text_line", std::to_string(c.limits.text_line));
   table("log");
@@ -132,6 +133,8 @@ std::string dump_config(const Config& c) {
   table("auth");
   kv("cache_ttl", duration(c.auth.cache_ttl));
   kv("cache_size", std::to_string(c.auth.cache_size));
+  kv("account_failures", std::to_string(c.auth.account_failures));
+  kv("failure_delay", duration(c.auth.failure_delay));
   table("store");
   kv("events_retention", duration(c.store.events_retention));
   return o;

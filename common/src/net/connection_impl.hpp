@@ -39,6 +39,7 @@ class ConnectionImpl final : public Connection {
   asio::awaitable<ReadStatus> read_some(std::string& out) override;
   bool has_buffered_input() const override { return !framer_.empty(); }
   void write(std::string_view bytes) override { out_.append(bytes); }
+  std::size_t queued_output() const override { return out_.size(); }
   asio::awaitable<bool> flush() override;
   asio::awaitable<bool> start_tls() override;
   bool stopping() const override { return stopping_.load(std::memory_order_relaxed); }

@@ -40,7 +40,7 @@ Action Session::fail(std::string& out, RespCode code, std::string_view text) {
     // Like Dovecot's and Postfix's hard error limit: a client sending only junk is cut
     // off. The session does not expunge anything (RFC 1939 §6: only QUIT updates).
     append_err(out, RespCode::SysPerm, "too many errors, closing connection");
-    state_ = State::Closed;
+    enter_state(State::Closed);
     a.kind = Action::Kind::Close;
     return a;
   }
@@ -59,83 +59,124 @@ Action Session::handle_line(std::string_view line, std::string& out) {
     a.kind = Action::Kind::Close;
     return a;
   }
-  auto parsed = parse_command(line);
-  if (auto* e = std::get_if<ParseError>(&parsed)) {
-    pending_user_.reset();
-    return fail(out, RespCode::None, describe(*e));
-  }
-  return dispatch(std::get<Command>(parsed), out);
-}
-
-Action Session::dispatch(const Command& cmd, std::string& out) {
-  // Commands valid in every state.
-  if (cmd.verb == Verb::Capa) {
-    pending_user_.reset();
-    out += capabilities();
-    return {};
-  }
-  if (state_ == State::Authorization) return auth_state(cmd, out);
-  return transaction_state(cmd, out);
-}
-
-Action Session::auth_state(const Command& cmd, std::string& out) {
   // RFC 1939 §7: PASS "may only be given in the AUTHORIZATION state immediately after a
-  // successful USER command"; any other command forgets the USER name.
-  std::optional<std::string> user = std::move(pending_user_);
+  // successful USER command"; any other command (or a bad line) forgets the USER name.
+  last_user_ = std::move(pending_user_);
   pending_user_.reset();
+  auto parsed = parse_command(line);
+  if (auto* e = std::get_if<ParseError>(&parsed)) return fail(out, RespCode::None, describe(*e));
+  const Command& cmd = std::get<Command>(parsed);
+  const CommandSpec* spec = find(cmd.verb);
+  if (!spec || !(spec->states & (1u << static_cast<unsigned>(state_))))
+    return fail(out, RespCode::None, kWrongState);
+  return (this->*spec->handler)(cmd, out);
+}
+
+namespace {
+constexpr unsigned in(State s) { return 1u << static_cast<unsigned>(s); }
+constexpr unsigned kAuthz = in(State::Authorization);
+constexpr unsigned kTrans = in(State::Transaction);
+}  // namespace
+
+// RFC 1939 §4-§7, RFC 2449 §5 (CAPA in every state), RFC 2595 §4 (STLS), RFC 5034 (AUTH).
+const Session::CommandSpec* Session::find(Verb v) {
+  static const CommandSpec table[] = {
+      {Verb::Capa, &Session::cmd_capa, kAuthz | kTrans},
+      {Verb::Quit, &Session::cmd_quit, kAuthz | kTrans},
+      {Verb::Stls, &Session::cmd_stls, kAuthz},
+      {Verb::User, &Session::cmd_user, kAuthz},
+      {Verb::Pass, &Session::cmd_pass, kAuthz},
+      {Verb::Auth, &Session::cmd_auth, kAuthz},
+      {Verb::Stat, &Session::cmd_stat, kTrans},
+      {Verb::List, &Session::cmd_list, kTrans},
+      {Verb::Uidl, &Session::cmd_list, kTrans},
+      {Verb::Retr, &Session::cmd_retr, kTrans},
+      {Verb::Top, &Session::cmd_retr, kTrans},
+      {Verb::Dele, &Session::cmd_dele, kTrans},
+      {Verb::Noop, &Session::cmd_noop, kTrans},
+      {Verb::Rset, &Session::cmd_rset, kTrans},
+  };
+  for (const auto& e : table)
+    if (e.verb == v) return &e;
+  return nullptr;
+}
+
+void Session::enter_state(State s) { state_ = s; }
+
+Action Session::cmd_capa(const Command&, std::string& out) {
+  out += capabilities();
+  return {};
+}
+
+Action Session::cmd_quit(const Command&, std::string& out) {
   Action a;
-  switch (cmd.verb) {
-    case Verb::Quit:
-      // RFC 1939 §4: QUIT in AUTHORIZATION ends the session without an UPDATE state.
-      append_ok(out, sanitise_text(opts_.hostname) + " POP3 server signing off");
-      state_ = State::Closed;
-      a.kind = Action::Kind::Close;
-      return a;
-    case Verb::Stls:
-      // RFC 2595 §4: STLS only in AUTHORIZATION and only once.
-      if (opts_.tls_active) return fail(out, RespCode::None, "TLS already active");
-      if (!opts_.stls_available) return fail(out, RespCode::None, "STLS not available");
-      append_ok(out, "Begin TLS negotiation");
-      a.kind = Action::Kind::StartTls;
-      return a;
-    case Verb::User:
-      if (!auth_allowed()) return fail(out, RespCode::SysPerm, kPlaintextRefused);
-      // Always +OK: answering -ERR for unknown names would let anyone probe for
-      // accounts (RFC 1939 §13 warns about this kind of leak).
-      pending_user_ = cmd.arg;
-      append_ok(out, "send PASS");
-      return a;
-    case Verb::Pass:
-      if (!auth_allowed()) return fail(out, RespCode::SysPerm, kPlaintextRefused);
-      if (!user) return fail(out, RespCode::None, "USER first");
-      a.kind = Action::Kind::Login;
-      a.user = std::move(*user);
-      a.password = cmd.arg;
-      return a;
-    case Verb::Auth: {
-      if (!auth_allowed()) return fail(out, RespCode::SysPerm, kPlaintextRefused);
-      if (cmd.arg.empty()) {
-        // "AUTH" alone: the mechanism list (the RFC 1734 style that some clients still
-        // probe with; RFC 5034 clients use CAPA).
-        append_ok(out, "supported mechanisms follow");
-        for (const auto& m : opts_.sasl_mechanisms) {
-          out += m;
-          out += "\r\n";
-        }
-        out += ".\r\n";
-        return a;
-      }
-      bool known = false;
-      for (const auto& m : opts_.sasl_mechanisms) known = known || m == cmd.arg;
-      if (!known) return fail(out, RespCode::None, "unsupported authentication mechanism");
-      a.kind = Action::Kind::Authenticate;
-      a.mechanism = cmd.arg;
-      a.initial_response = cmd.initial_response;
-      return a;
-    }
-    default:
-      return fail(out, RespCode::None, kWrongState);
+  if (state_ == State::Authorization) {
+    // RFC 1939 §4: QUIT in AUTHORIZATION ends the session without an UPDATE state.
+    append_ok(out, sanitise_text(opts_.hostname) + " POP3 server signing off");
+    enter_state(State::Closed);
+    a.kind = Action::Kind::Close;
+    return a;
   }
+  // RFC 1939 §6: QUIT from TRANSACTION enters UPDATE, where the marked messages are
+  // removed. The reply waits for the store (on_update_done).
+  enter_state(State::Update);
+  a.kind = Action::Kind::Update;
+  for (std::size_t i = 0; i < maildrop_.size(); ++i)
+    if (deleted_[i]) a.deletions.push_back(maildrop_[i].uid);
+  return a;
+}
+
+Action Session::cmd_stls(const Command&, std::string& out) {
+  // RFC 2595 §4: STLS only in AUTHORIZATION and only once.
+  if (opts_.tls_active) return fail(out, RespCode::None, "TLS already active");
+  if (!opts_.stls_available) return fail(out, RespCode::None, "STLS not available");
+  append_ok(out, "Begin TLS negotiation");
+  Action a;
+  a.kind = Action::Kind::StartTls;
+  return a;
+}
+
+Action Session::cmd_user(const Command& cmd, std::string& out) {
+  if (!auth_allowed()) return fail(out, RespCode::SysPerm, kPlaintextRefused);
+  // Always +OK: answering -ERR for unknown names would let anyone probe for accounts
+  // (RFC 1939 §13 warns about this kind of leak).
+  pending_user_ = cmd.arg;
+  append_ok(out, "send PASS");
+  return {};
+}
+
+Action Session::cmd_pass(const Command& cmd, std::string& out) {
+  if (!auth_allowed()) return fail(out, RespCode::SysPerm, kPlaintextRefused);
+  if (!last_user_) return fail(out, RespCode::None, "USER first");
+  Action a;
+  a.kind = Action::Kind::Login;
+  a.user = std::move(*last_user_);
+  last_user_.reset();
+  a.password = cmd.arg;
+  return a;
+}
+
+Action Session::cmd_auth(const Command& cmd, std::string& out) {
+  if (!auth_allowed()) return fail(out, RespCode::SysPerm, kPlaintextRefused);
+  Action a;
+  if (cmd.arg.empty()) {
+    // "AUTH" alone: the mechanism list (the RFC 1734 style that some clients still
+    // probe with; RFC 5034 clients use CAPA).
+    append_ok(out, "supported mechanisms follow");
+    for (const auto& m : opts_.sasl_mechanisms) {
+      out += m;
+      out += "\r\n";
+    }
+    out += ".\r\n";
+    return a;
+  }
+  bool known = false;
+  for (const auto& m : opts_.sasl_mechanisms) known = known || m == cmd.arg;
+  if (!known) return fail(out, RespCode::None, "unsupported authentication mechanism");
+  a.kind = Action::Kind::Authenticate;
+  a.mechanism = cmd.arg;
+  a.initial_response = cmd.initial_response;
+  return a;
 }
 
 void Session::stat_totals(std::size_t& count, std::uint64_t& octets) const {
@@ -163,92 +204,81 @@ std::optional<std::size_t> Session::message(std::uint64_t msg, std::string& out,
   return i;
 }
 
-Action Session::transaction_state(const Command& cmd, std::string& out) {
+Action Session::cmd_stat(const Command&, std::string& out) {
+  std::size_t n;
+  std::uint64_t octets;
+  stat_totals(n, octets);
+  append_ok(out, std::to_string(n) + " " + std::to_string(octets));
+  return {};
+}
+
+Action Session::cmd_list(const Command& cmd, std::string& out) {
   Action a;
-  switch (cmd.verb) {
-    case Verb::Stat: {
-      std::size_t n;
-      std::uint64_t octets;
-      stat_totals(n, octets);
-      append_ok(out, std::to_string(n) + " " + std::to_string(octets));
-      return a;
-    }
-    case Verb::List:
-    case Verb::Uidl: {
-      bool uidl = cmd.verb == Verb::Uidl;
-      auto line = [&](std::size_t i) {
-        return std::to_string(i + 1) + " " +
-               (uidl ? maildrop_[i].uidl : std::to_string(maildrop_[i].size));
-      };
-      if (cmd.msg) {
-        auto i = message(*cmd.msg, out, a);
-        if (!i) return a;
-        append_ok(out, line(*i));
-        return a;
-      }
-      if (uidl) {
-        append_ok(out, "unique-id listing follows");
-      } else {
-        std::size_t n;
-        std::uint64_t octets;
-        stat_totals(n, octets);
-        append_ok(out, std::to_string(n) + " messages (" + std::to_string(octets) + " octets)");
-      }
-      for (std::size_t i = 0; i < maildrop_.size(); ++i) {
-        if (deleted_[i]) continue;
-        out += line(i);
-        out += "\r\n";
-      }
-      out += ".\r\n";
-      return a;
-    }
-    case Verb::Retr:
-    case Verb::Top: {
-      auto i = message(*cmd.msg, out, a);
-      if (!i) return a;
-      if (cmd.verb == Verb::Retr) {
-        append_ok(out, std::to_string(maildrop_[*i].size) + " octets");
-      } else {
-        append_ok(out, "top of message follows");
-        a.top_lines = cmd.lines;
-      }
-      a.kind = Action::Kind::Retrieve;
-      a.index = *i;
-      a.uid = maildrop_[*i].uid;
-      return a;
-    }
-    case Verb::Dele: {
-      auto i = message(*cmd.msg, out, a);
-      if (!i) return a;
-      // RFC 1939 §5 DELE: only marks; the message goes away in the UPDATE state.
-      deleted_[*i] = true;
-      append_ok(out, "message " + std::to_string(*cmd.msg) + " deleted");
-      return a;
-    }
-    case Verb::Noop:
-      append_ok(out);
-      return a;
-    case Verb::Rset: {
-      deleted_.assign(maildrop_.size(), false);
-      std::size_t n;
-      std::uint64_t octets;
-      stat_totals(n, octets);
-      append_ok(out, "maildrop has " + std::to_string(n) + " messages (" +
-                         std::to_string(octets) + " octets)");
-      return a;
-    }
-    case Verb::Quit: {
-      // RFC 1939 §6: QUIT from TRANSACTION enters UPDATE, where the marked messages
-      // are removed. The reply waits for the store (on_update_done).
-      state_ = State::Update;
-      a.kind = Action::Kind::Update;
-      for (std::size_t i = 0; i < maildrop_.size(); ++i)
-        if (deleted_[i]) a.deletions.push_back(maildrop_[i].uid);
-      return a;
-    }
-    default:
-      return fail(out, RespCode::None, kWrongState);
+  const bool uidl = cmd.verb == Verb::Uidl;
+  auto line = [&](std::size_t i) {
+    return std::to_string(i + 1) + " " + (uidl ? maildrop_[i].uidl : std::to_string(maildrop_[i].size));
+  };
+  if (cmd.msg) {
+    auto i = message(*cmd.msg, out, a);
+    if (!i) return a;
+    append_ok(out, line(*i));
+    return a;
   }
+  if (uidl) {
+    append_ok(out, "unique-id listing follows");
+  } else {
+    std::size_t n;
+    std::uint64_t octets;
+    stat_totals(n, octets);
+    append_ok(out, std::to_string(n) + " messages (" + std::to_string(octets) + " octets)");
+  }
+  for (std::size_t i = 0; i < maildrop_.size(); ++i) {
+    if (deleted_[i]) continue;
+    out += line(i);
+    out += "\r\n";
+  }
+  out += ".\r\n";
+  return a;
+}
+
+Action Session::cmd_retr(const Command& cmd, std::string& out) {
+  Action a;
+  auto i = message(*cmd.msg, out, a);
+  if (!i) return a;
+  if (cmd.verb == Verb::Retr) {
+    append_ok(out, std::to_string(maildrop_[*i].size) + " octets");
+  } else {
+    append_ok(out, "top of message follows");
+    a.top_lines = cmd.lines;
+  }
+  a.kind = Action::Kind::Retrieve;
+  a.index = *i;
+  a.uid = maildrop_[*i].uid;
+  return a;
+}
+
+Action Session::cmd_dele(const Command& cmd, std::string& out) {
+  Action a;
+  auto i = message(*cmd.msg, out, a);
+  if (!i) return a;
+  // RFC 1939 §5 DELE: only marks; the message goes away in the UPDATE state.
+  deleted_[*i] = true;
+  append_ok(out, "message " + std::to_string(*cmd.msg) + " deleted");
+  return a;
+}
+
+Action Session::cmd_noop(const Command&, std::string& out) {
+  append_ok(out);
+  return {};
+}
+
+Action Session::cmd_rset(const Command&, std::string& out) {
+  deleted_.assign(maildrop_.size(), false);
+  std::size_t n;
+  std::uint64_t octets;
+  stat_totals(n, octets);
+  append_ok(out, "maildrop has " + std::to_string(n) + " messages (" + std::to_string(octets) + " octets)");
+  return {};
 }
 
 void Session::on_tls_started() {
@@ -261,7 +291,7 @@ void Session::on_login_ok(std::string user, std::vector<MaildropMessage> maildro
   user_ = std::move(user);
   maildrop_ = std::move(maildrop);
   deleted_.assign(maildrop_.size(), false);
-  state_ = State::Transaction;
+  enter_state(State::Transaction);
   std::size_t n;
   std::uint64_t octets;
   stat_totals(n, octets);
@@ -281,12 +311,12 @@ void Session::on_update_done(bool ok_, std::string& out) {
     // RFC 1939 §6: "-ERR some deleted messages not removed".
     append_err(out, RespCode::SysTemp, "some deleted messages not removed");
   }
-  state_ = State::Closed;
+  enter_state(State::Closed);
 }
 
 void Session::on_abort(std::string_view text, std::string& out) {
   append_err(out, RespCode::SysTemp, text);
-  state_ = State::Closed;
+  enter_state(State::Closed);
 }
 
 std::string Session::capabilities() const {

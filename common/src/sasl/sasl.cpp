@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 
 #include <cctype>
+#include <stdexcept>
 
 #include "tern/util/base64.hpp"
 #include "tern/util/digest.hpp"
@@ -312,24 +313,53 @@ class ScramSha256 final : public SaslMechanism {
     if (!printable_nonce(cnonce)) return fail(FailReason::Malformed);
     if (!authz_ok(authzid_, user_)) return fail(FailReason::AuthzDenied);
 
-    if (opts_.scram_lookup) cred_ = opts_.scram_lookup(user_);
-    if (!cred_ || cred_->stored_key.size() != 32 || cred_->server_key.size() != 32 ||
-        cred_->salt.empty() || cred_->iterations == 0)
-      return fail(FailReason::NoCredential);
+    // The credential is looked up by the driver, off the io thread (NeedCredential).
+    state_ = State::WaitCredential;
+    SaslStep s;
+    s.kind = Kind::NeedCredential;
+    s.authcid = user_;
+    s.authzid = authzid_;
+    cnonce_ = std::string(cnonce);
+    return s;
+  }
 
+ public:
+  SaslStep credential(std::optional<auth::ScramCredential> c) override {
+    if (state_ != State::WaitCredential) return SaslStep::failure(FailReason::Malformed);
+    if (c && (c->stored_key.size() != 32 || c->server_key.size() != 32 || c->salt.empty() ||
+              c->iterations == 0))
+      c.reset();
+    if (c) {
+      cred_ = std::move(*c);
+    } else {
+      // Enumeration: an unknown login gets a server-first that looks like a real one (a
+      // salt that is stable for the login, the usual iteration count) and a StoredKey
+      // no proof can match; the exchange fails at the proof, as a wrong password does.
+      fake_ = true;
+      auth::ScramCredential f;
+      f.salt = fake_scram_salt(opts_.fake_salt_secret,
+                               opts_.canonical ? opts_.canonical(user_) : user_);
+      f.iterations = opts_.fake_iterations ? opts_.fake_iterations : 4096;
+      unsigned char rnd[64];
+      if (RAND_bytes(rnd, sizeof rnd) != 1) return fail(FailReason::NoCredential);
+      f.stored_key.assign(reinterpret_cast<char*>(rnd), 32);
+      f.server_key.assign(reinterpret_cast<char*>(rnd) + 32, 32);
+      cred_ = std::move(f);
+    }
     std::string snonce = opts_.test_server_nonce;
     if (snonce.empty()) {
       unsigned char rnd[18];
       if (RAND_bytes(rnd, sizeof rnd) != 1) return fail(FailReason::NoCredential);
       snonce = util::base64_encode(std::string_view(reinterpret_cast<char*>(rnd), sizeof rnd));
     }
-    nonce_ = std::string(cnonce) + snonce;
+    nonce_ = cnonce_ + snonce;
     server_first_ = "r=" + nonce_ + ",s=" + util::base64_encode(cred_->salt) +
                     ",i=" + std::to_string(cred_->iterations);
     state_ = State::WaitClientFinal;
     return SaslStep::challenge(util::base64_encode(server_first_));
   }
 
+ private:
   // RFC 5802 §7: client-final-message = channel-binding "," nonce ["," extensions] "," proof
   SaslStep client_final(Decoded d) {
     if (d.fail != FailReason::None) return fail(d.fail);
@@ -355,22 +385,39 @@ class ScramSha256 final : public SaslMechanism {
     for (std::size_t i = 0; i < 32; ++i) client_key[i] = static_cast<char>((*proof)[i] ^ client_sig[i]);
     std::string stored = sha256(client_key);
     OPENSSL_cleanse(client_key.data(), client_key.size());
-    if (CRYPTO_memcmp(stored.data(), cred_->stored_key.data(), 32) != 0)
-      return fail(FailReason::BadCredentials);
+    if (fake_ || CRYPTO_memcmp(stored.data(), cred_->stored_key.data(), 32) != 0)
+      return fail(fake_ ? FailReason::NoCredential : FailReason::BadCredentials);
     std::string server_sig = hmac_sha256(cred_->server_key, auth_message);
     state_ = State::WaitAck;
     return SaslStep::challenge(util::base64_encode("v=" + util::base64_encode(server_sig)));
   }
 
-  enum class State { Init, WaitClientFirst, WaitClientFinal, WaitAck, Done };
+  enum class State { Init, WaitClientFirst, WaitCredential, WaitClientFinal, WaitAck, Done };
   Options opts_;
   State state_ = State::Init;
-  std::string gs2_header_, client_first_bare_, server_first_, nonce_;
+  bool fake_ = false;
+  std::string gs2_header_, client_first_bare_, server_first_, nonce_, cnonce_;
   std::string user_, authzid_;
   std::optional<auth::ScramCredential> cred_;
 };
 
+const std::string& process_secret() {
+  static const std::string s = [] {
+    unsigned char rnd[32];
+    if (RAND_bytes(rnd, sizeof rnd) != 1) throw std::runtime_error("RAND_bytes failed");
+    return std::string(reinterpret_cast<char*>(rnd), sizeof rnd);
+  }();
+  return s;
+}
+
 }  // namespace
+
+std::string fake_scram_salt(std::string_view secret, std::string_view login) {
+  // Logins compare case-insensitively: "Bob" and "bob" get the same fake salt.
+  std::string key = "tern scram fake salt:";
+  for (unsigned char c : login) key += static_cast<char>(std::tolower(c));
+  return hmac_sha256(secret.empty() ? std::string_view(process_secret()) : secret, key).substr(0, 16);
+}
 
 std::string_view reason_name(FailReason r) {
   switch (r) {

@@ -1,4 +1,6 @@
 // Domains, accounts, aliases, admins and recipient resolution.
+#include <openssl/rand.h>
+
 #include <algorithm>
 
 #include "lmdb_store.hpp"
@@ -130,6 +132,22 @@ Result<std::string> LmdbStore::get_domain_archive(std::string_view domain) {
     auto v = t.get(db_.domains, d);
     if (!v) fail(Errc::unknown_domain);
     return std::string(*v);
+  });
+}
+
+Result<std::string> LmdbStore::install_secret(std::string_view name) {
+  const std::string key = "secret:" + std::string(name);
+  auto have = run_read([&](Txn& t) { return std::string(t.get(db_.meta, key).value_or("")); });
+  if (!have) return have.error();
+  if (!have->empty()) return have;
+  unsigned char rnd[32];
+  if (RAND_bytes(rnd, sizeof rnd) != 1) return Errc::io_error;
+  const std::string fresh(reinterpret_cast<char*>(rnd), sizeof rnd);
+  // Another process may have made it meanwhile: the first one written wins.
+  return run_write([&](Txn& t) {
+    if (auto v = t.get(db_.meta, key)) return std::string(*v);
+    t.put(db_.meta, key, fresh);
+    return fresh;
   });
 }
 

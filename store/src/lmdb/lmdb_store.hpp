@@ -2,7 +2,7 @@
 // The LMDB backend of tern::store::Store. Only store/src/lmdb/ includes <lmdb.h>.
 //
 // Layout (named databases, big-endian integer keys, see codec.hpp):
-//   meta        "schema" u32, counters "next_*" u64, "uidv_base" u32
+//   meta        "schema" u32, counters "next_*" u64, "uidv_base" u32, "secret:<name>" 32 bytes
 //   domains     domain → archive address
 //   accounts    id → AccountRec              acct_addr  address → id
 //   aliases     source → targets             admins     name → AdminRec
@@ -237,6 +237,7 @@ class LmdbStore final : public Store {
   Result<bool> claim_autoreply(AccountId account, std::string_view sender, UnixTime now) override;
   Result<void> set_domain_archive(std::string_view domain, std::string_view archive_address) override;
   Result<std::string> get_domain_archive(std::string_view domain) override;
+  Result<std::string> install_secret(std::string_view name) override;
   Result<void> put_dkim_key(const DkimKey& key) override;
   Result<std::vector<DkimKey>> get_dkim_keys(std::string_view domain) override;
   Result<void> del_dkim_key(std::string_view domain, std::string_view selector) override;

@@ -262,3 +262,80 @@ TEST_CASE("Authenticator: SCRAM lookup and options from config", "[auth]") {
   CHECK(o.cache_size == 5);
   CHECK(o.throttle.ip_failures == 9);
 }
+
+TEST_CASE("Throttle: the account key is the canonical login", "[auth][throttle]") {
+  // Before: " bob@example.test" and "bob@example.test." were separate keys, so
+  // varying the spelling escaped the per-account count.
+  FakeClock clk;
+  Throttle t(ThrottleConfig{}, clk.fn());
+  for (const char* spelling : {"bob@example.test", " bob@example.test", "bob@example.test.",
+                               "BOB@Example.Test", "\tbob@example.test. "})
+    t.record_failure("192.0.2.1", spelling);
+  CHECK(t.account_failures("bob@example.test") == 5);
+  CHECK(t.tracked_accounts() == 1);
+  CHECK(canonical_login("  Bob@Example.TEST.. ") == "bob@example.test");
+  CHECK(canonical_login(std::string(1000, 'a')).size() == kMaxLoginKey);
+}
+
+TEST_CASE("Throttle: an account over its limit is refused from any IP", "[auth][throttle]") {
+  // Before: the per-account counter only delayed; a botnet (one try per IP) could go on.
+  FakeClock clk;
+  ThrottleConfig cfg;
+  cfg.ip_failures = 5;
+  cfg.account_failures = 3;
+  Throttle t(cfg, clk.fn());
+  for (int i = 0; i < 3; ++i) {
+    CHECK_FALSE(t.check("192.0.2." + std::to_string(i), "carol@example.test").refuse);
+    t.record_failure("192.0.2." + std::to_string(i), "carol@example.test");
+    clk.t += 1s;
+  }
+  AuthDecision d = t.check("198.51.100.1", "carol@example.test.");
+  CHECK(d.refuse);
+  CHECK(d.retry_after == 57s);
+  CHECK_FALSE(t.check("198.51.100.1", "dave@example.test").refuse);
+  clk.t += 58s;
+  CHECK_FALSE(t.check("198.51.100.1", "carol@example.test").refuse);
+}
+
+TEST_CASE("Throttle: IPv6 clients count per /64 (configurable)", "[auth][throttle]") {
+  FakeClock clk;
+  ThrottleConfig cfg;
+  cfg.ip_failures = 3;
+  Throttle t(cfg, clk.fn());
+  t.record_failure("2001:db8:1:2::1", "");
+  t.record_failure("2001:db8:1:2:ffff::9", "");
+  t.record_failure("2001:db8:1:2:abcd:1234:5678:9abc", "");
+  CHECK(t.check("2001:db8:1:2::77", "").refuse);       // same /64
+  CHECK_FALSE(t.check("2001:db8:1:3::1", "").refuse);  // next /64
+  CHECK(t.tracked_ips() == 1);
+  // IPv4-mapped addresses count as the IPv4 address.
+  t.record_failure("::ffff:192.0.2.9", "");
+  CHECK(t.ip_failures("192.0.2.9") == 1);
+
+  ThrottleConfig c128 = cfg;
+  c128.ipv6_prefix = 128;
+  Throttle each(c128, clk.fn());
+  each.record_failure("2001:db8::1", "");
+  CHECK(each.ip_failures("2001:db8::2") == 0);
+  CHECK(each.ip_failures("2001:db8::1") == 1);
+}
+
+TEST_CASE("Throttle: table memory is bounded (keys, count, per-key history)", "[auth][throttle]") {
+  FakeClock clk;
+  ThrottleConfig cfg;
+  cfg.max_tracked = 50;
+  cfg.ip_failures = 5;
+  cfg.account_failures = 10;
+  Throttle t(cfg, clk.fn());
+  for (int i = 0; i < 5000; ++i) {
+    // Distinct huge logins and IPv6 addresses from one /64: the account table stays at
+    // its cap, the IP table at one key.
+    t.record_failure("2001:db8::" + std::to_string(i % 9999), std::to_string(i) + std::string(4096, 'x'));
+  }
+  CHECK(t.tracked_accounts() == 50);
+  CHECK(t.tracked_ips() == 1);
+  CHECK(t.ip_failures("2001:db8::1") == 10);  // history capped at max(limits, 8)
+  // The most recent logins are still counted (keys cut to kMaxLoginKey), the oldest went.
+  CHECK(t.account_failures("4999" + std::string(4096, 'x')) == 1);
+  CHECK(t.account_failures("0" + std::string(4096, 'x')) == 0);
+}

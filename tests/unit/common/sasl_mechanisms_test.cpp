@@ -233,15 +233,44 @@ struct TestClient {
   }
 };
 
-Options scram_opts(std::map<std::string, ScramCredential> users, std::string nonce = {}) {
+// The mechanisms are pure: SCRAM asks for the credential (NeedCredential). This wrapper
+// plays the driver's part from a map, so the tables below read as one exchange.
+struct ScramOpts {
   Options o;
-  o.scram_lookup = [users = std::move(users)](std::string_view u) -> std::optional<ScramCredential> {
-    auto it = users.find(std::string(u));
-    if (it == users.end()) return std::nullopt;
-    return it->second;
-  };
-  o.test_server_nonce = std::move(nonce);
-  return o;
+  std::map<std::string, ScramCredential> users;
+};
+
+class Resolving final : public SaslMechanism {
+ public:
+  Resolving(std::unique_ptr<SaslMechanism> m, std::map<std::string, ScramCredential> users)
+      : m_(std::move(m)), users_(std::move(users)) {}
+  std::string_view name() const override { return m_->name(); }
+  SaslStep start(std::optional<std::string_view> ir) override { return resolve(m_->start(ir)); }
+  SaslStep step(std::string_view line) override { return resolve(m_->step(line)); }
+  int lookups = 0;
+
+ private:
+  SaslStep resolve(SaslStep s) {
+    if (s.kind != Kind::NeedCredential) return s;
+    ++lookups;
+    auto it = users_.find(s.authcid);
+    if (it == users_.end()) return m_->credential(std::nullopt);
+    return m_->credential(it->second);
+  }
+  std::unique_ptr<SaslMechanism> m_;
+  std::map<std::string, ScramCredential> users_;
+};
+
+std::unique_ptr<SaslMechanism> make_mechanism(std::string_view name, const ScramOpts& so) {
+  return std::make_unique<Resolving>(tern::sasl::make_mechanism(name, so.o), so.users);
+}
+
+ScramOpts scram_opts(std::map<std::string, ScramCredential> users, std::string nonce = {}) {
+  ScramOpts so;
+  so.users = std::move(users);
+  so.o.test_server_nonce = std::move(nonce);
+  so.o.fake_salt_secret = "test install secret";
+  return so;
 }
 
 }  // namespace
@@ -353,7 +382,7 @@ TEST_CASE("SCRAM-SHA-256: malformed and refused client messages", "[sasl][scram]
       {"n,,n=a=2Cb=3Dc,r=abc", FailReason::None},         // escaped saslname "a,b=c"
       {"p=tls-unique,,n=user,r=abc", FailReason::Unsupported},
       {"n,,m=ext,n=user,r=abc", FailReason::Unsupported},
-      {"n,,n=nobody,r=abc", FailReason::NoCredential},
+      {"n,,n=nobody,r=abc", FailReason::None},           // unknown: a fake server-first
       {"n,a=other,n=user,r=abc", FailReason::AuthzDenied},
       {"", FailReason::Malformed},
       {"x,,n=user,r=abc", FailReason::Malformed},
@@ -405,8 +434,14 @@ TEST_CASE("SCRAM-SHA-256: malformed and refused client messages", "[sasl][scram]
   m = make_mechanism("SCRAM-SHA-256", opts);
   m->start(b64("n,,n=user,r=abc"));
   CHECK(m->step("*").reason == FailReason::Cancelled);
-  CHECK(make_mechanism("SCRAM-SHA-256")->start(b64("n,,n=user,r=abc")).reason ==
-        FailReason::NoCredential);
+  {
+    // Pure: no lookup inside; the driver is asked for the credential.
+    auto raw = tern::sasl::make_mechanism("SCRAM-SHA-256");
+    SaslStep need = raw->start(b64("n,,n=user,r=abc"));
+    CHECK(need.kind == Kind::NeedCredential);
+    CHECK(need.authcid == "user");
+    CHECK(raw->step("x").reason == FailReason::Malformed);  // a line before the credential
+  }
   CHECK(make_mechanism("SCRAM-SHA-256", opts)->start("bi=,").reason == FailReason::Malformed);
   CHECK(make_mechanism("SCRAM-SHA-256", opts)->start("=").reason == FailReason::Malformed);
   CHECK(make_mechanism("SCRAM-SHA-256", opts)->start(b64(std::string(9000, 'n'))).reason ==
@@ -433,4 +468,52 @@ TEST_CASE("SCRAM-SHA-256: the acknowledgement after server-final", "[sasl][scram
   run_to_final(m);
   CHECK(m->step("").kind == Kind::Success);
   CHECK(m->step("").reason == FailReason::Malformed);  // finished
+}
+
+TEST_CASE("SCRAM-SHA-256: an unknown login gets a fake server-first like a real one",
+          "[sasl][scram][enumeration]") {
+  auto cred = tern::auth::make_scram_credential("pw");
+  auto opts = scram_opts({{"alice@example.test", cred}});
+  auto server_first = [&](std::string user, const ScramOpts& o) {
+    TestClient c{user, "pw", "cnonce"};
+    auto m = make_mechanism("SCRAM-SHA-256", o);
+    SaslStep s = m->start(b64(c.first()));
+    REQUIRE(s.kind == Kind::Challenge);
+    return unb64(s.challenge_b64);
+  };
+  // "r=<nonce>,s=<salt b64>,i=<n>": the same shape, salt length and count for both.
+  auto shape = [](const std::string& sf) {
+    auto s = sf.find(",s="), i = sf.find(",i=");
+    REQUIRE(s != std::string::npos);
+    REQUIRE(i != std::string::npos);
+    return std::make_pair(sf.substr(s + 3, i - s - 3).size(), sf.substr(i));
+  };
+  std::string real = server_first("alice@example.test", opts);
+  std::string fake = server_first("nobody@example.test", opts);
+  CHECK(shape(real) == shape(fake));
+  CHECK(real.size() == fake.size());
+
+  // The fake salt is stable for a login (and its case), differs between logins and
+  // between installs (secrets).
+  auto salt = [](const std::string& sf) {
+    auto s = sf.find(",s="), i = sf.find(",i=");
+    return sf.substr(s + 3, i - s - 3);
+  };
+  CHECK(salt(fake) == salt(server_first("nobody@example.test", opts)));
+  CHECK(salt(fake) == salt(server_first("NoBody@Example.test", opts)));
+  CHECK(salt(fake) != salt(server_first("other@example.test", opts)));
+  auto other_install = scram_opts({});
+  other_install.o.fake_salt_secret = "another secret";
+  CHECK(salt(fake) != salt(server_first("nobody@example.test", other_install)));
+  CHECK(unb64(salt(fake)) == fake_scram_salt("test install secret", "nobody@example.test"));
+  CHECK(fake_scram_salt("test install secret", "x").size() == 16);
+
+  // The exchange goes on and fails at the proof, as a wrong password does.
+  TestClient c{"nobody@example.test", "pw", "cn2"};
+  auto m = make_mechanism("SCRAM-SHA-256", opts);
+  SaslStep s = m->start(b64(c.first()));
+  s = m->step(b64(c.final_msg(unb64(s.challenge_b64))));
+  CHECK(s.kind == Kind::Failure);
+  CHECK(s.reason == FailReason::NoCredential);
+  CHECK(s.authcid == "nobody@example.test");
 }

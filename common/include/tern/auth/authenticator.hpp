@@ -10,8 +10,8 @@
 //   co_await sleep(d.delay);
 //   AuthResult r = co_await conn.run_blocking([&]{ return auth.verify(ip, login, pw); });
 //   r.ok() → r.account is the logged-in account.
-// SCRAM: auth.scram_credential(login) is the sasl::ScramLookup; after the exchange call
-// record_success()/record_failure() so SCRAM attempts are throttled too.
+// The whole exchange (SASL, USER/PASS, IMAP LOGIN), with this order and the replies,
+// is tern/auth/login_exchange.hpp: use it rather than these calls one by one.
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -85,19 +85,35 @@ class AuthCache {
 };
 
 // ---------------------------------------------------------------------------------
-// Throttle: failed logins per client IP and per account.
+// The key logins are counted and compared under: what the store resolves a login to
+// (ASCII whitespace trimmed, lower case, trailing dots dropped), at most
+// kMaxLoginKey octets. So " Bob@Example.TEST." counts as bob@example.test.
+// Daemons may pass a finer canonicaliser (the store's normalize_address, which also
+// maps IDNA U-labels) in AuthenticatorOptions::canonical; this one is always applied.
+inline constexpr std::size_t kMaxLoginKey = 320;
+std::string canonical_login(std::string_view login);
+
+// ---------------------------------------------------------------------------------
+// Throttle: failed logins per client IP (IPv6 per /ipv6_prefix network) and per
+// canonical account.
 // - Delay: after n recent failures of the IP or the account (whichever is larger),
 //   the next attempt waits base_delay * 2^(n-1), capped at max_delay (0, 1, 2, 4, 8… s).
-// - Refusal: once an IP has `ip_failures` failures inside `window`, further attempts
-//   from it are refused until the oldest of those failures leaves the window.
+// - Refusal: once an IP has `ip_failures` failures inside `window`, or an account
+//   `account_failures`, further attempts from that IP / for that account are refused
+//   until the oldest of those failures leaves the window.
 // - Success resets the account's counter (not the IP's: a host guessing many
 //   accounts stays throttled). Failures older than `window` are forgotten.
+// Memory is bounded: keys are at most kMaxLoginKey octets, each table holds at most
+// max_tracked keys (the least recently failed one is evicted, O(1)), each key keeps at
+// most max(ip_failures, account_failures, 8) timestamps.
 struct ThrottleConfig {
-  unsigned ip_failures = 5;  // [limits] auth_failures
+  unsigned ip_failures = 5;        // [limits] auth_failures
+  unsigned account_failures = 10;  // [auth] account_failures
+  unsigned ipv6_prefix = 64;       // [limits] ipv6_prefix
   std::chrono::seconds window{60};
-  std::chrono::milliseconds base_delay{1000};
+  std::chrono::milliseconds base_delay{1000};  // [auth] failure_delay
   std::chrono::milliseconds max_delay{8000};
-  std::size_t max_tracked = 100000;  // keys kept per table; oldest dropped beyond
+  std::size_t max_tracked = 100000;  // keys kept per table; least recent dropped beyond
 };
 
 struct AuthDecision {
@@ -109,26 +125,38 @@ struct AuthDecision {
 class Throttle {
  public:
   explicit Throttle(ThrottleConfig cfg = {}, Clock clock = {});
+  // `login` may be empty (IP only). Both are keyed here (ip_limit_key, canonical_login).
   AuthDecision check(std::string_view ip, std::string_view login);
   void record_failure(std::string_view ip, std::string_view login);
   void record_success(std::string_view ip, std::string_view login);
   // Recent failures (inside the window) of an IP / an account.
   unsigned ip_failures(std::string_view ip);
   unsigned account_failures(std::string_view login);
+  // Keys held (tests: the bound).
+  std::size_t tracked_ips();
+  std::size_t tracked_accounts();
 
  private:
   struct Counter {
+    std::string key;
     std::vector<TimePoint> failures;  // inside the window, oldest first
-    TimePoint last_seen{};
+  };
+  // Keys with recent failures, most recently failed first (eviction from the back).
+  struct Table {
+    std::list<Counter> lru;
+    std::unordered_map<std::string_view, std::list<Counter>::iterator> index;  // views into lru keys
+    Counter* find(std::string_view key);
+    Counter& touch(std::string key, std::size_t max_tracked);  // find or insert, move to front
+    void erase(std::string_view key);
   };
   void prune(Counter& c, TimePoint now) const;
-  void evict_if_full(std::unordered_map<std::string, Counter>& t);
+  std::string ip_key(std::string_view ip) const;
   TimePoint now() const;
   ThrottleConfig cfg_;
   Clock clock_;
   std::mutex mu_;
-  std::unordered_map<std::string, Counter> by_ip_;
-  std::unordered_map<std::string, Counter> by_account_;
+  Table by_ip_;
+  Table by_account_;
 };
 
 // ---------------------------------------------------------------------------------
@@ -145,14 +173,34 @@ struct AuthResult {
   AuthStatus status = AuthStatus::BadCredentials;
   std::optional<AccountRecord> account;  // Ok only
   bool cache_hit = false;                // Ok only: no hash was computed
+  std::string detail;                    // failures: "unknown user", "wrong password", ...
   bool ok() const { return status == AuthStatus::Ok; }
 };
+
+// The SCRAM exchange's credential lookup (NeedCredential).
+struct ScramLookupResult {
+  enum class Status { Found, Unknown, TempFail };
+  Status status = Status::Unknown;  // Unknown: no account, disabled, or no SCRAM credential
+  std::optional<AccountRecord> account;  // Found: the enabled account (scram set)
+  std::string detail;                    // Unknown: why, for the log
+};
+
+// Canonical form of a login (see canonical_login); may return the input unchanged.
+using Canonicaliser = std::function<std::string(std::string_view login)>;
 
 struct AuthenticatorOptions {
   std::chrono::seconds cache_ttl{3600};
   std::size_t cache_size = 10000;
   ThrottleConfig throttle;
-  // From the config: [auth] cache_ttl/cache_size and [limits] auth_failures.
+  Canonicaliser canonical;  // empty = canonical_login alone
+  // A failed login is answered no sooner than this after its verification began, so
+  // its time does not tell an unknown or disabled account from a wrong password, nor
+  // one hash scheme from another ($6$ ≈ 2 ms, yescrypt ≈ 20 ms). 0 = automatic:
+  // twice the measured time of one yescrypt verification (the slowest scheme we make).
+  std::chrono::milliseconds failure_time{0};
+  std::string fake_salt_secret;  // sasl::Options::fake_salt_secret (per install)
+  // From the config: [auth] cache_ttl/cache_size/account_failures/failure_delay and
+  // [limits] auth_failures/ipv6_prefix.
   static AuthenticatorOptions from_config(const tern::config::Config& c);
 };
 
@@ -172,6 +220,15 @@ class Authenticator {
 
   // SCRAM lookup: the credential of an enabled account, else nullopt (also on store error).
   std::optional<ScramCredential> scram_credential(std::string_view login);
+  // BLOCKING. The same for the SCRAM exchange, telling a store error (TempFail) apart.
+  ScramLookupResult lookup_scram(std::string_view login, std::string_view session = {});
+
+  // The minimum time of a failed login (see AuthenticatorOptions::failure_time).
+  // BLOCKING the first time when automatic (it measures one yescrypt verification).
+  std::chrono::nanoseconds failure_time();
+  const std::string& fake_salt_secret() const { return fake_salt_secret_; }
+  // The login as counted and logged (options' canonicaliser, then canonical_login).
+  std::string canonical(std::string_view login) const;
   // Outcome of an exchange verified elsewhere (SCRAM); failure is logged.
   void record_success(std::string_view ip, std::string_view login);
   void record_failure(std::string_view ip, std::string_view login, std::string_view reason,
@@ -184,6 +241,10 @@ class Authenticator {
   AccountLookup lookup_;
   AuthCache cache_;
   Throttle throttle_;
+  Canonicaliser canonical_;
+  std::chrono::nanoseconds failure_time_{0};
+  std::once_flag failure_time_once_;
+  std::string fake_salt_secret_;
 };
 
 }  // namespace tern::auth

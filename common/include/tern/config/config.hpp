@@ -47,6 +47,7 @@ struct Limits {
   unsigned error_limit = 20;                 // bad commands, then 421 and close
   unsigned junk_limit = 100;                 // NOOP/RSET/VRFY/HELP, then each is an error
   unsigned auth_failures = 5;                // failed logins per IP per minute
+  unsigned ipv6_prefix = 64;                 // IPv6 clients counted per /N (per-IP limits)
   std::size_t command_line = 512;            // RFC 5321 4.5.3.1.4 (SMTP command line)
   std::size_t text_line = 1000;              // RFC 5321 4.5.3.1.6 (text line in DATA)
 };
@@ -94,6 +95,8 @@ struct LogConfig {
 struct AuthConfig {
   std::chrono::seconds cache_ttl{3600};  // [auth] cache_ttl; 0 disables the cache
   std::size_t cache_size = 10000;        // entries
+  unsigned account_failures = 10;        // [auth] failed logins per account per minute, then refused
+  std::chrono::seconds failure_delay{1}; // [auth] first throttle delay, doubling (0 = no delay)
 };
 
 struct StoreConfig {

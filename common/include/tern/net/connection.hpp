@@ -82,6 +82,10 @@ class Connection {
 
   // Queue bytes for sending; flush() sends everything queued. false on error.
   virtual void write(std::string_view bytes) = 0;
+  // Octets queued by write() and not yet flushed. A driver that answers pipelined
+  // commands without flushing caps this (flush() waits for the client to read:
+  // backpressure) so a client that sends and never reads cannot grow our memory.
+  virtual std::size_t queued_output() const = 0;
   virtual asio::awaitable<bool> flush() = 0;
 
   // Server-side TLS handshake on this connection (STARTTLS/STLS). Discards any input

@@ -15,6 +15,8 @@
 //   Update       -> expunge `deletions` in one store transaction (RFC 1939 §6), then
 //                   on_update_done(); the session is then Closed
 //   Close        -> send out, close the connection
+// Dispatch is a table {verb, handler, states}: a command outside its states gets
+// "-ERR command not valid in this state"; state changes only in enter_state().
 // Every "-ERR" caused by the client (bad syntax, wrong state, bad message number, failed
 // login) counts toward error_limit; the reply that reaches the limit is
 // "-ERR [SYS/PERM] too many errors" and the action is Close.
@@ -108,10 +110,30 @@ class Session {
   std::string capabilities() const;
 
  private:
+  using Handler = Action (Session::*)(const Command&, std::string&);
+  // One row of the dispatch table (style.md: a table drives dispatch, as SMTP's).
+  struct CommandSpec {
+    Verb verb;
+    Handler handler;
+    unsigned states;  // bit set of the States the command is valid in
+  };
+  static const CommandSpec* find(Verb v);
+
   Action fail(std::string& out, RespCode code, std::string_view text);
-  Action dispatch(const Command& cmd, std::string& out);
-  Action auth_state(const Command& cmd, std::string& out);
-  Action transaction_state(const Command& cmd, std::string& out);
+  // The only place state_ changes.
+  void enter_state(State s);
+  Action cmd_capa(const Command& cmd, std::string& out);
+  Action cmd_quit(const Command& cmd, std::string& out);
+  Action cmd_stls(const Command& cmd, std::string& out);
+  Action cmd_user(const Command& cmd, std::string& out);
+  Action cmd_pass(const Command& cmd, std::string& out);
+  Action cmd_auth(const Command& cmd, std::string& out);
+  Action cmd_stat(const Command& cmd, std::string& out);
+  Action cmd_list(const Command& cmd, std::string& out);  // LIST and UIDL
+  Action cmd_retr(const Command& cmd, std::string& out);  // RETR and TOP
+  Action cmd_dele(const Command& cmd, std::string& out);
+  Action cmd_noop(const Command& cmd, std::string& out);
+  Action cmd_rset(const Command& cmd, std::string& out);
   // Resolves a message number to an index; on failure appends the -ERR and returns
   // nullopt (with `fail_action` set).
   std::optional<std::size_t> message(std::uint64_t msg, std::string& out, Action& fail_action);
@@ -121,6 +143,7 @@ class Session {
   State state_ = State::Authorization;
   unsigned errors_ = 0;
   std::optional<std::string> pending_user_;  // after USER, until the next command
+  std::optional<std::string> last_user_;     // the USER name for the command being run
   std::string user_;
   std::vector<MaildropMessage> maildrop_;
   std::vector<bool> deleted_;

@@ -7,10 +7,20 @@
 // the protocol passes the client's line (without CRLF) unchanged and sends
 // challenge_b64 after "334 " (SMTP), "+ " (IMAP, POP3).
 //
+// No mechanism does I/O or a lookup: where one needs the store, it returns a step
+// asking for it (NeedVerify, NeedCredential) and the driver does the lookup on the
+// worker pool. The one driver is tern/auth/login_exchange.hpp (SMTP, POP3, IMAP).
+//
 // Typical driver:
 //   auto m = tern::sasl::make_mechanism(name, opts);     // nullptr → unknown mechanism
 //   SaslStep s = m->start(initial_response);             // nullopt if none was given
-//   while (s.kind == SaslStep::Kind::Challenge) { send(s.challenge_b64); s = m->step(read_line()); }
+//   loop:
+//     Challenge: send(s.challenge_b64); s = m->step(read_line());
+//     NeedCredential (SCRAM): look up s.authcid's ScramCredential (nullopt: unknown user,
+//       disabled account, no SCRAM credential) off the io thread; s = m->credential(c).
+//       With nullopt the mechanism answers a FAKE server-first (salt derived from
+//       HMAC(Options::fake_salt_secret, login)), indistinguishable from a real one, and
+//       fails the proof later with NoCredential.
 //   NeedVerify (PLAIN, LOGIN): run authenticator.verify(ip, s.authcid, s.password) on the
 //     worker pool; the mechanism is finished either way.
 //   Success (SCRAM): s.authcid is authenticated; Failure: map s.reason to a reply:
@@ -19,6 +29,7 @@
 //     Malformed → IMAP BAD).
 // Call step() only after a Challenge; after any other step it returns Failure/Malformed.
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -36,7 +47,8 @@ enum class FailReason {
   Malformed,       // bad base64, missing NULs, empty where data is required, bad SCRAM syntax
   TooLong,         // decoded response larger than Options::max_decoded
   BadCredentials,  // SCRAM proof did not verify
-  NoCredential,    // SCRAM: the user is unknown or has no SCRAM credential (imported hash)
+  NoCredential,    // SCRAM: the user is unknown, disabled or has no SCRAM credential
+                   // (imported hash); reported after the (fake) exchange, at the proof
   AuthzDenied,     // authzid given and different from authcid (no proxy authorization)
   Unsupported,     // SCRAM channel binding "p=" requested (we offer no -PLUS variant)
 };
@@ -48,6 +60,7 @@ struct SaslStep {
   enum class Kind {
     Challenge,   // send challenge_b64 to the client and pass its next line to step()
     NeedVerify,  // PLAIN/LOGIN finished decoding: verify authcid/password, then reply
+    NeedCredential,  // SCRAM: look up authcid's credential, then call credential()
     Success,     // SCRAM: authcid is authenticated (server-final already sent as a Challenge)
     Failure,     // see reason
   };
@@ -55,7 +68,8 @@ struct SaslStep {
   std::string challenge_b64;  // Challenge only ("" = an empty challenge, e.g. PLAIN with no IR)
   FailReason reason = FailReason::None;  // Failure only
   std::string authzid;   // NeedVerify/Success: as sent by the client ("" if none)
-  std::string authcid;   // NeedVerify/Success: the login name (also set on SCRAM failures if known)
+  std::string authcid;   // NeedVerify/NeedCredential/Success: the login name (also set on
+                         // SCRAM failures if known)
   std::string password;  // NeedVerify only; the caller must not log or keep it
 
   static SaslStep challenge(std::string b64) {
@@ -66,17 +80,22 @@ struct SaslStep {
   }
 };
 
-// SCRAM: the stored credential of a login, or nullopt (unknown user, disabled
-// account, imported hash without SCRAM credential). Called at most once per exchange;
-// may block briefly (a store read).
-using ScramLookup =
-    std::function<std::optional<tern::auth::ScramCredential>(std::string_view login)>;
-
 struct Options {
   std::size_t max_decoded = 8192;  // bytes of one decoded client response
-  ScramLookup scram_lookup;        // required for SCRAM-SHA-256 (else every SCRAM fails NoCredential)
+  // Key of the fake SCRAM salts given to unknown logins: HMAC-SHA-256(secret, login)
+  // truncated to 16 bytes. Keep it per install and stable across restarts (the store
+  // keeps one), so a login's fake salt never changes, as a real one does not.
+  // Empty: a random per-process secret (fake salts then change at restart).
+  std::string fake_salt_secret;
+  std::uint32_t fake_iterations = 4096;  // what make_scram_credential() uses
+  // The login as the store resolves it (pure), so "bob@x." and " bob@x" get the same
+  // fake salt as they would get the same real one. Empty: the login as sent.
+  std::function<std::string(std::string_view)> canonical;
   std::string test_server_nonce;   // tests only: fixed server nonce part instead of random
 };
+
+// The fake salt an unknown `login` gets (exposed for tests): 16 bytes.
+std::string fake_scram_salt(std::string_view secret, std::string_view login);
 
 class SaslMechanism {
  public:
@@ -87,6 +106,13 @@ class SaslMechanism {
   virtual SaslStep start(std::optional<std::string_view> initial_response_b64) = 0;
   // One client line (base64, without CRLF); "*" cancels.
   virtual SaslStep step(std::string_view client_line_b64) = 0;
+  // After NeedCredential only: the stored credential of authcid, or nullopt (unknown,
+  // disabled, no SCRAM credential: a fake server-first follows). Any other time:
+  // Failure/Malformed.
+  virtual SaslStep credential(std::optional<tern::auth::ScramCredential> c) {
+    (void)c;
+    return SaslStep::failure(FailReason::Malformed);
+  }
 };
 
 // Case-insensitive name → mechanism; unknown → nullptr.

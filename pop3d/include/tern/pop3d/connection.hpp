@@ -19,6 +19,11 @@ inline constexpr std::size_t kMaxSaslLine = 12 * 1024;
 // RETR/TOP output is produced and sent in segments of about this size, so a large
 // message is never held whole in memory.
 inline constexpr std::size_t kRetrSegment = 256 * 1024;
+// Replies to pipelined commands (RFC 2449 §6.6) are queued until no input is pending,
+// but never more than this: past it the driver flushes, which waits for the client to
+// read (backpressure). A client sending RETR × 2000 without reading costs at most this
+// plus one reply.
+inline constexpr std::size_t kMaxQueuedOutput = 256 * 1024;
 
 asio::awaitable<void> serve_pop3(net::Connection& conn, std::shared_ptr<Pop3Service> svc);
 

@@ -209,6 +209,11 @@ class Store {
   virtual Result<void> set_domain_archive(std::string_view domain, std::string_view archive_address) = 0;
   virtual Result<std::string> get_domain_archive(std::string_view domain) = 0;
 
+  // A per-install random secret of 32 bytes under `name` (e.g. "scram-fake-salt"),
+  // made on first use and kept (and backed up) with the store; every process gets the
+  // same bytes.
+  virtual Result<std::string> install_secret(std::string_view name) = 0;
+
   virtual Result<void> put_dkim_key(const DkimKey& key) = 0;  // replaces (domain, selector)
   virtual Result<std::vector<DkimKey>> get_dkim_keys(std::string_view domain) = 0;
   virtual Result<void> del_dkim_key(std::string_view domain, std::string_view selector) = 0;

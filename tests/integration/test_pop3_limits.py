@@ -1,0 +1,96 @@
+"""tern-pop3d against a greedy pipelining client (issue 18): RETR x 2000 and LIST/UIDL x
+many sent without reading a byte must not grow the daemon (queued output is capped per
+session, the daemon waits for the client to read). RSS read from /proc.
+Run: TERN_BIN=build/bin /usr/bin/python3 tests/integration/test_pop3_limits.py
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ternlib import run_tests  # noqa: E402
+from test_pop3 import Pop3Env, Raw, USER, PW  # noqa: E402
+
+BIG = b"Subject: big\r\n\r\n" + b"".join(b"%06d %s\r\n" % (i, b"z" * 90) for i in range(2000))  # ~200 KB
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def login(env):
+    r = Raw(env.port("pop3"))
+    assert r.cmd("USER " + USER).startswith("+OK")
+    assert r.cmd("PASS " + PW).startswith("+OK"), "login"
+    return r
+
+
+def greedy(env, pid, command, count):
+    """Sends `count` pipelined commands, never reads; returns the RSS growth in KB."""
+    r = login(env)
+    r.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    before = rss_kb(pid)
+    r.s.sendall((command + "\r\n").encode() * count)
+    time.sleep(2.0)
+    grown = rss_kb(pid) - before
+    r.close()
+    return grown
+
+
+def test_retr_pipelined_without_reading_keeps_rss_flat():
+    with Pop3Env() as env:
+        env.setup(messages=(BIG,))
+        p = env.procs[-1]
+        # Warm up: one ordinary RETR, so allocator caches are in the baseline.
+        r = login(env)
+        r.send("RETR 1")
+        assert r.line().startswith("+OK")
+        assert len(b"".join(l.encode("latin-1") for l in r.multi())) > 190000
+        r.cmd("QUIT")
+        r.close()
+        grown = greedy(env, p.pid, "RETR 1", 2000)  # 2000 x 200 KB = 400 MB if buffered
+        assert grown < 8 * 1024, f"RSS grew by {grown} KB"
+        # Still serving, and the session that was cut off deleted nothing.
+        r = login(env)
+        assert r.cmd("STAT").startswith("+OK 1 ")
+        r.cmd("QUIT")
+        r.close()
+
+
+def test_list_uidl_pipelined_without_reading_keeps_rss_flat():
+    with Pop3Env() as env:
+        env.setup(messages=())
+        # 300 messages: each LIST/UIDL answer is ~4 KB; 6000 of them would be ~24 MB.
+        procs = [subprocess.Popen([env.bin("tern-deliver"), "--config", env.config_path, USER],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+                 for _ in range(300)]
+        for i, q in enumerate(procs):
+            q.communicate(b"Subject: m%d\r\n\r\nx\r\n" % i, timeout=60)
+            assert q.returncode == 0
+        p = env.procs[-1]
+        grown = greedy(env, p.pid, "UIDL", 6000)
+        assert grown < 8 * 1024, f"RSS grew by {grown} KB (UIDL)"
+        grown = greedy(env, p.pid, "LIST", 6000)
+        assert grown < 8 * 1024, f"RSS grew by {grown} KB (LIST)"
+        # Pipelining still answers every command, in order.
+        r = login(env)
+        r.s.sendall(b"LIST\r\nUIDL\r\nSTAT\r\n")
+        assert r.line().startswith("+OK 300 messages")
+        assert len(r.multi()) == 300
+        assert r.line().startswith("+OK")
+        assert len(r.multi()) == 300
+        assert r.line().startswith("+OK 300 ")
+        r.close()
+
+
+if __name__ == "__main__":
+    run_tests([
+        test_retr_pipelined_without_reading_keeps_rss_flat,
+        test_list_uidl_pipelined_without_reading_keeps_rss_flat,
+    ])
