@@ -605,6 +605,22 @@ class InotifyWatcher final : public Store::Watcher {
 
 std::unique_ptr<Store::Watcher> LmdbStore::watch() { return std::make_unique<InotifyWatcher>(dir_ / "data.mdb"); }
 
+Result<Store::ModSeqSnapshot> LmdbStore::highest_modseqs(const std::vector<MailboxId>& mailboxes) {
+  return run_read([&](Txn& t) {
+    ModSeqSnapshot snap;
+    snap.txn = mdb_txn_id(t.get());
+    snap.values.reserve(mailboxes.size());
+    for (MailboxId id : mailboxes) {
+      auto v = t.get(db_.mailboxes, key_u64(id));
+      if (v)
+        snap.values.push_back(MailboxRec::decode(*v).m.highestmodseq);
+      else
+        snap.values.push_back(std::nullopt);
+    }
+    return snap;
+  });
+}
+
 std::uint64_t LmdbStore::last_commit() {
   MDB_envinfo info{};
   mdb_env_info(env_, &info);

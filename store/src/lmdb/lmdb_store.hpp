@@ -257,6 +257,7 @@ class LmdbStore final : public Store {
   std::uint64_t last_commit() override;
   Result<ModSeq> wait_for_change(MailboxId mailbox, ModSeq since, std::chrono::milliseconds timeout) override;
   std::unique_ptr<Watcher> watch() override;
+  Result<ModSeqSnapshot> highest_modseqs(const std::vector<MailboxId>& mailboxes) override;
 
   // ---- transaction runners: catch internal exceptions, map to Errc, grow the map.
   template <class F>

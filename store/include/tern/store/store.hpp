@@ -250,6 +250,10 @@ class Store {
   // Wakes within ~100 ms of a commit in any process (inotify on the data file, with a
   // polling fallback).
   virtual Result<ModSeq> wait_for_change(MailboxId mailbox, ModSeq since, std::chrono::milliseconds timeout) = 0;
+  // Each watch() is one inotify instance (Linux allows 128 per user by default): a
+  // daemon makes ONE and shares it through tern::net::ChangeNotifier
+  // (tern/net/change_notifier.hpp + tern/store/change_source.hpp), which wakes any
+  // number of waiting sessions; never one watcher per session.
   // For event loops: a watcher whose fd() becomes readable after commits by any process
   // (inotify; -1 if unavailable: then poll every 100 ms). After the fd is readable call
   // drain(), then compare get_mailbox().highestmodseq with what the session knows.
@@ -262,6 +266,16 @@ class Store {
     virtual void drain() = 0;
   };
   virtual std::unique_ptr<Watcher> watch() = 0;
+  // HIGHESTMODSEQ of each mailbox (nullopt: no such mailbox, e.g. deleted), all read in
+  // ONE read txn; `txn` is the commit that snapshot saw (compare with last_commit():
+  // when they differ a newer commit exists). What the per-process change notifier
+  // (tern/net/change_notifier.hpp, wired by tern/store/change_source.hpp) calls after
+  // every commit, once for all the mailboxes its waiters wait on.
+  struct ModSeqSnapshot {
+    std::uint64_t txn = 0;
+    std::vector<std::optional<ModSeq>> values;  // one per requested mailbox, same order
+  };
+  virtual Result<ModSeqSnapshot> highest_modseqs(const std::vector<MailboxId>& mailboxes) = 0;
 };
 
 }  // namespace tern::store
