@@ -25,9 +25,9 @@ std::string random_password() {
   return out;
 }
 
-std::optional<FirstStartLogin> first_start(const std::filesystem::path& data_dir) {
+FirstStart first_start(const std::filesystem::path& data_dir, bool demo) {
   std::error_code ec;
-  if (std::filesystem::exists(data_dir / "store", ec)) return std::nullopt;
+  if (std::filesystem::exists(data_dir / "store", ec)) return {};
 
   auto check = [](const auto& r, const char* what) {
     if (!r) throw std::runtime_error(std::string("first start: ") + what + ": " + r.error().message());
@@ -35,6 +35,7 @@ std::optional<FirstStartLogin> first_start(const std::filesystem::path& data_dir
   auto opened = store::Store::open(data_dir);
   check(opened, "cannot create the store");
   store::Store& st = **opened;
+  if (!demo) return FirstStart{true, std::nullopt};
 
   FirstStartLogin login{"example.test", "demo@example.test", random_password(), "admin",
                         random_password()};
@@ -51,7 +52,17 @@ std::optional<FirstStartLogin> first_start(const std::filesystem::path& data_dir
   admin.name = login.admin;
   admin.password_hash = auth::hash_password(login.admin_password);
   check(st.add_admin(admin), "add admin");
-  return login;
+  return FirstStart{true, login};
+}
+
+std::string first_steps(const std::filesystem::path& data_dir, const std::filesystem::path& config) {
+  const std::string ctl = "ternctl --config " + config.string();
+  return "\ntern: first start - created an empty store in " + data_dir.string() +
+         " (no domain, mailbox or admin yet).\n"
+         "      Create the first domain and admin:\n"
+         "        " + ctl + " domain add example.com\n"
+         "        " + ctl + " admin add admin --password-stdin\n"
+         "      then mailboxes: " + ctl + " user add you@example.com --password-stdin\n\n";
 }
 
 }  // namespace tern::supervisor

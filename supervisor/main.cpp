@@ -5,15 +5,24 @@
 #include "options.hpp"
 #include "privileges.hpp"
 #include "process_manager.hpp"
+#include "config_diff.hpp"
+#include "safe_fs.hpp"
+#include "tls_files.hpp"
 #include "tern/config/config.hpp"
 #include "tern/log/log.hpp"
+#include "tern/util/fd_limit.hpp"
 #include "tern/util/version.hpp"
+#include "tern/tls/credentials.hpp"
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <sstream>
 #include <iostream>
 
 namespace {
@@ -43,12 +52,21 @@ std::filesystem::path own_dir(const char* argv0) {
 }
 
 // A tern.pid naming a live process means another supervisor runs on this data_dir.
-std::optional<pid_t> running_supervisor(const std::filesystem::path& pid_file) {
-  std::ifstream in(pid_file);
-  long pid = 0;
-  if (!(in >> pid) || pid <= 0 || pid == ::getpid()) return std::nullopt;
+std::optional<pid_t> running_supervisor(int run_dir) {
+  auto text = read_file_at(run_dir, "tern.pid", 32);
+  if (!text) return std::nullopt;
+  long pid = std::strtol(text->c_str(), nullptr, 10);
+  if (pid <= 0 || pid == ::getpid()) return std::nullopt;
   if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) return static_cast<pid_t>(pid);
   return std::nullopt;
+}
+
+std::string read_whole(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (!in) throw std::runtime_error("cannot read " + p.string());
+  return ss.str();
 }
 
 int run(const Options& opt, const char* argv0) {
@@ -61,6 +79,10 @@ int run(const Options& opt, const char* argv0) {
   }
   if (opt.check_config) {
     std::fputs(config::dump_config(cfg).c_str(), stdout);
+    if (auto problem = check_tls_files(cfg); !problem.empty()) {
+      std::fprintf(stderr, "%s\n", problem.c_str());
+      return kExitConfig;
+    }
     return 0;
   }
   log::init(cfg, "tern");
@@ -73,15 +95,21 @@ int run(const Options& opt, const char* argv0) {
     args = {"--config", std::filesystem::absolute(*opt.config, ec).string()};
   }
 
+  // RLIMIT_NOFILE soft -> hard; the daemons inherit it (and raise their own alone).
+  const std::size_t fd_limit = util::raise_fd_limit();
   std::vector<DaemonSpec> daemons;
   for (auto& [name, listeners] : daemon_table(cfg)) {
-    bool enabled = false;
-    for (auto* l : listeners) enabled |= l->enabled();
+    std::size_t enabled = 0;
+    for (auto* l : listeners) enabled += l->enabled() ? 1 : 0;
     if (!enabled) continue;
     auto path = bin_dir / name;
     if (::access(path.c_str(), X_OK) != 0) {
       spdlog::warn("{} is enabled in the config but {} does not exist; not started", name, path.string());
       continue;
+    }
+    if (auto problem = util::fd_budget_problem(name, enabled, cfg.limits.connections, fd_limit); !problem.empty()) {
+      spdlog::error("{}", problem);
+      return kExitConfig;
     }
     daemons.push_back(DaemonSpec{name, path, args, {}});
   }
@@ -91,16 +119,18 @@ int run(const Options& opt, const char* argv0) {
   }
 
   std::optional<RunAs> run_as;
-  const auto run_dir = cfg.data_dir / "run";
-  const auto own_pid_file = run_dir / "tern.pid";
+  DataDirs dirs;
+  Launch launch;
   try {
     if (root) run_as = resolve_user(cfg.user);
-    make_data_dirs(cfg.data_dir, run_as);
-    if (auto other = running_supervisor(own_pid_file)) {
+    dirs = prepare_data_dir(cfg.data_dir, run_as);
+    if (auto other = running_supervisor(dirs.run.get())) {
       spdlog::error("tern is already running on {} (pid {})", cfg.data_dir.string(), *other);
       return 1;
     }
-    if (auto login = first_start(cfg.data_dir)) {
+    // The demo logins only with the embedded dev config; a config file means production.
+    auto first = first_start(cfg.data_dir, !opt.config);
+    if (auto& login = first.demo) {
       // Printed on stdout, apart from the log, so it is easy to spot and copy.
       std::printf(
           "\ntern: first start - demo domain %s, mailbox %s password %s,\n"
@@ -111,17 +141,47 @@ int run(const Options& opt, const char* argv0) {
       std::fflush(stdout);
       spdlog::info("first start: created demo domain {}, mailbox {}, admin {}", login->domain,
                    login->mailbox, login->admin);
+    } else if (first.created) {
+      std::fputs(first_steps(cfg.data_dir, std::filesystem::absolute(*opt.config)).c_str(), stdout);
+      std::fflush(stdout);
+      spdlog::info("first start: created an empty store in {}", cfg.data_dir.string());
     }
+    if (run_as) chown_tree(dirs, cfg.data_dir, *run_as);
+
+    // TLS: read as root here (a Let's Encrypt key is root-only) and handed over.
+    TlsPair tls_pair = load_tls(cfg, dirs.tls.get());
+    launch.tls = tls_pair.creds;
+    spdlog::info("tls: {}{}: {}", tls_pair.self_signed ? "self-signed certificate " : "certificate ",
+                 tls_pair.cert.string(), tls::describe(tls_pair.creds));
+    if (tls_pair.self_signed) {
+      std::printf("tern: TLS clients find the self-signed certificate to trust in %s\n", tls_pair.cert.c_str());
+      std::fflush(stdout);
+    }
+
     if (run_as) {
-      chown_tree(cfg.data_dir, *run_as);
-      std::vector<std::filesystem::path> readable;
-      if (opt.config) readable.push_back(std::filesystem::absolute(*opt.config));
-      for (auto& f : {cfg.tls.cert, cfg.tls.key, cfg.relay.password_file})
-        if (!f.empty()) readable.emplace_back(f);
-      auto problem = check_access(*run_as, readable, {cfg.data_dir, run_dir});
-      if (!problem.empty()) {
-        spdlog::error("{}", problem);
-        return kExitConfig;
+      // What the daemons open themselves, as the run user.
+      std::vector<std::pair<std::filesystem::path, int>> checks{{cfg.data_dir, R_OK | W_OK | X_OK}};
+      if (opt.config) checks.emplace_back(std::filesystem::absolute(*opt.config), R_OK);
+      auto errs = access_as(*run_as, checks);
+      if (errs[0] != 0) {
+        // A parent is closed to the run user (a clone under /root, 0700): the daemons
+        // start in data_dir (opened here as root) and name it by /proc/self/cwd.
+        launch.chdir_fd = dirs.data.get();
+        launch.env.push_back("TERN_DATA_DIR=/proc/self/cwd");
+        spdlog::info("user {} cannot reach {} by its path ({}); the daemons run inside it", run_as->name,
+                     cfg.data_dir.string(), std::strerror(errs[0]));
+      }
+      if (opt.config && errs[1] != 0) {
+        launch.config_text = read_whole(*opt.config);
+        spdlog::info("user {} cannot read {} ({}); the daemons get a copy from tern", run_as->name,
+                     opt.config->string(), std::strerror(errs[1]));
+      }
+      if (!cfg.relay.password_file.empty()) {
+        auto problem = check_access(*run_as, {cfg.relay.password_file}, {});
+        if (!problem.empty()) {
+          spdlog::error("{}", problem);
+          return kExitConfig;
+        }
       }
       // Bind as root so ports < 1024 work; the daemons inherit the sockets.
       for (auto& d : daemons) {
@@ -137,25 +197,42 @@ int run(const Options& opt, const char* argv0) {
     return 1;
   }
 
-  ProcessManager pm(std::move(daemons), run_dir, run_as);
+  const int tls_dir = dirs.tls.get();
+  ProcessManager pm(std::move(daemons), std::move(dirs.run), run_as, std::move(launch));
   pm.block_signals();
-  pm.set_reload_check([file = opt.config]() -> std::string {
+  // SIGHUP: a bad config changes nothing; else the TLS pair is re-read (the new
+  // config's files) and sent, and every other changed setting is named: it needs a
+  // restart of tern.
+  std::string running = config::dump_config(cfg);
+  // `running` stays the config tern started with: a change is named at every SIGHUP
+  // until a restart applies it.
+  pm.set_reload([file = opt.config, &running, tls_dir]() -> Reload {
+    Reload r;
+    config::Config fresh;
     try {
-      config::load_config_or_default(file);
-      return {};
+      fresh = config::load_config_or_default(file);
     } catch (const config::ConfigError& e) {
-      return e.what();
+      r.error = e.what();
+      return r;
     }
+    std::string next = config::dump_config(fresh);
+    for (auto& change : config_changes(running, next, {"tls.cert", "tls.key"}))
+      spdlog::warn("SIGHUP: {} changed; this setting needs a restart of tern to apply", change);
+    try {
+      TlsPair p = load_tls(fresh, tls_dir);
+      spdlog::info("SIGHUP: tls: {}: {}", p.cert.string(), tls::describe(p.creds));
+      r.tls = std::move(p.creds);
+    } catch (const std::exception& e) {
+      spdlog::error("SIGHUP: tls: {}; the daemons keep the current certificate", e.what());
+    }
+    return r;
   });
-  {
-    std::ofstream out(own_pid_file, std::ios::trunc);
-    out << ::getpid() << '\n';
-  }
+  if (auto err = write_file_at(pm.run_dir(), "tern.pid", std::to_string(::getpid()) + "\n", 0644); !err.empty())
+    spdlog::warn("tern.pid: {}", err);
   spdlog::info("{} starting: config {}, data_dir {}{}", util::version_line("tern"), cfg.source,
                cfg.data_dir.string(), run_as ? ", daemons run as " + run_as->name : "");
   int rc = pm.run();
-  std::error_code ec;
-  std::filesystem::remove(own_pid_file, ec);
+  ::unlinkat(pm.run_dir(), "tern.pid", 0);
   return rc;
 }
 

@@ -57,78 +57,83 @@ RunAs resolve_user(const std::string& name) {
   throw std::runtime_error("user " + name + " still missing after useradd");
 }
 
-void make_data_dirs(const std::filesystem::path& data_dir, const std::optional<RunAs>& owner) {
+DataDirs prepare_data_dir(const std::filesystem::path& data_dir, const std::optional<RunAs>& owner) {
   std::error_code ec;
-  std::filesystem::create_directories(data_dir / "run", ec);
-  if (ec) throw std::runtime_error("cannot create " + (data_dir / "run").string() + ": " + ec.message());
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) throw std::runtime_error("cannot create " + data_dir.string() + ": " + ec.message());
+  DataDirs d;
+  d.data = open_dir(data_dir);
   if (owner) {
-    for (const auto& p : {data_dir, data_dir / "run"}) {
-      if (::chown(p.c_str(), owner->uid, owner->gid) != 0)
-        throw std::runtime_error("cannot chown " + p.string() + " to " + owner->name + ": " +
-                                 std::strerror(errno));
-    }
-    ::chmod(data_dir.c_str(), 0750);
-  }
-}
-
-void chown_tree(const std::filesystem::path& data_dir, const RunAs& owner) {
-  std::error_code ec;
-  auto fix = [&](const std::filesystem::path& p) {
-    struct stat st {};
-    if (::lstat(p.c_str(), &st) != 0) return;
-    if (st.st_uid == owner.uid && st.st_gid == owner.gid) return;
-    if (::lchown(p.c_str(), owner.uid, owner.gid) != 0)
-      throw std::runtime_error("cannot chown " + p.string() + " to " + owner.name + ": " +
+    if (::fchown(d.data.get(), owner->uid, owner->gid) != 0)
+      throw std::runtime_error("cannot chown " + data_dir.string() + " to " + owner->name + ": " +
                                std::strerror(errno));
-  };
-  fix(data_dir);
-  for (auto it = std::filesystem::recursive_directory_iterator(data_dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
-    fix(it->path());
-  if (ec) throw std::runtime_error("cannot walk " + data_dir.string() + ": " + ec.message());
+    ::fchmod(d.data.get(), 0750);
+  }
+  const uid_t me = ::geteuid();
+  const gid_t my_group = ::getegid();
+  d.run = ensure_dir(d.data.get(), "run", me, my_group, 0755, (data_dir / "run").string());
+  d.tls = ensure_dir(d.data.get(), "tls", me, my_group, 0755, (data_dir / "tls").string());
+  if (owner)
+    ensure_dir(d.run.get(), "pop3-locks", owner->uid, owner->gid, 0750,
+               (data_dir / "run" / "pop3-locks").string());
+  return d;
 }
 
-std::string check_access(const RunAs& who, const std::vector<std::filesystem::path>& readable,
-                         const std::vector<std::filesystem::path>& writable) {
-  // The child reports the index of the first failing path through a pipe.
+void chown_tree(const DataDirs& dirs, const std::filesystem::path& data_dir, const RunAs& owner) {
+  chown_tree_at(dirs.data.get(), owner.uid, owner.gid, {"run", "tls"}, data_dir.string());
+}
+
+std::vector<int> access_as(const RunAs& who, const std::vector<std::pair<std::filesystem::path, int>>& checks) {
+  // The child writes one errno per check through a pipe.
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return std::string("pipe: ") + std::strerror(errno);
-  std::vector<std::pair<std::string, int>> checks;
-  for (auto& p : readable) checks.emplace_back(p.string(), R_OK);
-  for (auto& p : writable) checks.emplace_back(p.string(), R_OK | W_OK | X_OK);
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  std::vector<std::string> paths;
+  for (auto& [p, m] : checks) paths.push_back(p.string());
+  std::vector<int> result(checks.size() + 1, 0);
   pid_t pid = ::fork();
-  if (pid < 0) return std::string("fork: ") + std::strerror(errno);
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
     ::close(fds[0]);
-    int result[2] = {-1, 0};
     if (!drop_privileges(who)) {
-      result[0] = -2;
-      result[1] = errno;
+      result[0] = errno;
     } else {
-      for (std::size_t i = 0; i < checks.size(); ++i) {
-        if (::access(checks[i].first.c_str(), checks[i].second) != 0) {
-          result[0] = static_cast<int>(i);
-          result[1] = errno;
-          break;
-        }
-      }
+      for (std::size_t i = 0; i < checks.size(); ++i)
+        result[i + 1] = ::access(paths[i].c_str(), checks[i].second) == 0 ? 0 : errno;
     }
-    [[maybe_unused]] auto n = ::write(fds[1], result, sizeof result);
+    [[maybe_unused]] auto n = ::write(fds[1], result.data(), result.size() * sizeof(int));
     ::_exit(0);
   }
   ::close(fds[1]);
-  int result[2] = {-1, 0};
-  [[maybe_unused]] auto n = ::read(fds[0], result, sizeof result);
+  std::size_t want = result.size() * sizeof(int);
+  ssize_t n = ::read(fds[0], result.data(), want);
   ::close(fds[0]);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (result[0] == -2) return "cannot switch to user " + who.name + ": " + std::strerror(result[1]);
-  if (result[0] < 0) return "";
-  const auto& [path, mode] = checks[static_cast<std::size_t>(result[0])];
-  return "user " + who.name + " cannot " + (mode == R_OK ? "read " : "write in ") + path + ": " +
-         std::strerror(result[1]) + " (the daemons run as " + who.name +
-         "; check the permissions of the file and of every directory above it)";
+  if (n != static_cast<ssize_t>(want)) throw std::runtime_error("cannot check file access as " + who.name);
+  if (result[0] != 0)
+    throw std::runtime_error("cannot switch to user " + who.name + ": " + std::strerror(result[0]));
+  return std::vector<int>(result.begin() + 1, result.end());
+}
+
+std::string check_access(const RunAs& who, const std::vector<std::filesystem::path>& readable,
+                         const std::vector<std::filesystem::path>& writable) {
+  std::vector<std::pair<std::filesystem::path, int>> checks;
+  for (auto& p : readable) checks.emplace_back(p, R_OK);
+  for (auto& p : writable) checks.emplace_back(p, R_OK | W_OK | X_OK);
+  std::vector<int> errs;
+  try {
+    errs = access_as(who, checks);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    if (errs[i] == 0) continue;
+    return "user " + who.name + " cannot " + (checks[i].second == R_OK ? "read " : "write in ") +
+           checks[i].first.string() + ": " + std::strerror(errs[i]) + " (the daemons run as " + who.name +
+           "; check the permissions of the file and of every directory above it)";
+  }
+  return "";
 }
 
 bool drop_privileges(const RunAs& who) {

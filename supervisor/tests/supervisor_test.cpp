@@ -1,5 +1,6 @@
 // Pure parts of the supervisor: restart backoff and the command line.
 #include "../backoff.hpp"
+#include "../config_diff.hpp"
 #include "../options.hpp"
 
 #include <catch2/catch.hpp>
@@ -42,4 +43,18 @@ TEST_CASE("tern command line", "[supervisor]") {
   CHECK(err == "unknown option --frobnicate");
   CHECK_FALSE(parse_options({"stray"}, err));
   CHECK(err == "unknown option stray");
+}
+
+TEST_CASE("SIGHUP: changed settings are named, applied ones skipped", "[supervisor]") {
+  const std::string before =
+      "# effective config from x\nhostname = \"a\"\n\n[tls]\ncert = \"\"\n\n[limits]\nrecipients = 100\n"
+      "connections = 1000\n";
+  const std::string after =
+      "# effective config from y\nhostname = \"b\"\n\n[tls]\ncert = \"/c.pem\"\n\n[limits]\nrecipients = 50\n"
+      "connections = 1000\n";
+  CHECK(config_changes(before, before).empty());
+  CHECK(config_changes(before, after, {"tls.cert"}) ==
+        std::vector<std::string>{"hostname: \"a\" -> \"b\"", "[limits] recipients: 100 -> 50"});
+  CHECK(config_changes(before, after).size() == 3);
+  CHECK(config_changes("[x]\nk = 1\n", "[x]\n") == std::vector<std::string>{"[x] k: 1 -> (unset)"});
 }

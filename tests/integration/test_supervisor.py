@@ -80,20 +80,30 @@ def uid_of(pid):
     return None
 
 
-FIRST_START = re.compile(r"tern: first start - demo domain (\S+), mailbox (\S+) password (\S+),\n"
-                         r"\s+admin '(\S+)' password (\S+)\n")
+FIRST_STEPS = re.compile(r"tern: first start - created an empty store in (\S+) \(no domain, mailbox or admin yet\)\.\n"
+                         r"\s+Create the first domain and admin:\n"
+                         r"\s+ternctl --config (\S+) domain add example\.com\n"
+                         r"\s+ternctl --config (\S+) admin add admin --password-stdin\n")
 
 
-def first_start_login(env):
-    wait_until(lambda: FIRST_START.search(env.log("tern")), 10, "the first-start login")
-    m = FIRST_START.search(env.log("tern"))
-    assert m.group(1) == "example.test" and m.group(2) == "demo@example.test", m.group(0)
-    assert len(m.group(3)) == 16 and len(m.group(5)) == 16 and m.group(3) != m.group(5)
-    return {"mailbox": m.group(2), "password": m.group(3)}
+def first_steps(env, log="tern"):
+    """With a config file, the first start creates an empty store and prints the two
+    ternctl commands that make the first domain and admin."""
+    wait_until(lambda: FIRST_STEPS.search(env.log(log)), 10, "the first-start instructions")
+    m = FIRST_STEPS.search(env.log(log))
+    assert m.group(1) == env.data_dir and m.group(2) == env.config_path == m.group(3), m.group(0)
+    assert "password" not in env.log(log).split("Create the first")[0], env.log(log)
+
+
+def add_login(env):
+    env.ctl("domain", "add", "example.test")
+    env.ctl("user", "add", "demo@example.test", "--password-stdin", input="demo-password-1\n")
+    return {"mailbox": "demo@example.test", "password": "demo-password-1"}
 
 
 def test_first_start_only_once():
-    """The demo login is created and printed on the first start only."""
+    """A config file's first start creates an empty store, nothing in it, and says how to
+    fill it; the second start says nothing. (data_dir reachable by path here.)"""
     daemons = built_daemons()
     if not daemons:
         print("SKIP test_first_start_only_once: no daemon built yet")
@@ -102,7 +112,10 @@ def test_first_start_only_once():
         os.chmod(env.dir, 0o755)
         os.chmod(env.config_path, 0o644)
         tern = env.start("tern", log_name="tern")
-        first_start_login(env)
+        first_steps(env)
+        assert env.ctl("domain", "list").stdout == "", env.ctl("domain", "list").stdout
+        assert "admin" not in env.ctl("admin", "list").stdout
+        assert "demo@" not in env.log("tern")
         assert env.stop(tern) == 0
         tern = env.start("tern", log_name="tern2")
         read_pid(os.path.join(env.data_dir, "run", daemons[0] + ".pid"))
@@ -158,12 +171,13 @@ def test_restart_and_stop():
         return
     listeners = [l for d in daemons for l in DAEMONS[d]]
     with TernEnv(listeners=listeners) as env:
-        # The daemons run as user `tern` when we are root: let them reach the temp dir.
-        os.chmod(env.dir, 0o755)
-        os.chmod(env.config_path, 0o644)
+        # As root the daemons run as user `tern`, and the temp dir is 0700 root (as a
+        # clone under /root): tern hands them their binary, data_dir and config.
+        assert os.stat(env.dir).st_mode & 0o077 == 0
         tern = env.start("tern")
         run = os.path.join(env.data_dir, "run")
-        login = first_start_login(env)
+        first_steps(env)
+        login = add_login(env)
         if "tern-pop3d" in daemons:
             # the printed demo login works against the real POP3 daemon (implicit TLS)
             p = poplib.POP3_SSL("127.0.0.1", env.port("pop3s"), timeout=10,

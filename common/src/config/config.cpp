@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -381,7 +382,15 @@ Config parse_config(std::string_view text, std::string_view source) {
       sub("submissions", {{"listen", set_listen(c.smtp.submissions)}}),
       sub("imap",
           {{"listen", set_listen(c.imap.plain)},
-           {"allow_plaintext_auth", set_bool(c.imap.allow_plaintext_auth)}}),
+           {"allow_plaintext_auth", set_bool(c.imap.allow_plaintext_auth)},
+           {"command_line",
+            [&](const toml::node& n, const Where& w) {
+              c.imap.command_line = get_size(n, w, 8192, 16ull << 20);
+            }},
+           {"nesting", set_uint(c.imap.nesting, 4, 1000)},
+           {"sequence_ranges", set_uint(c.imap.sequence_ranges, 100, 10000000)},
+           {"idle_timeout", set_duration(c.imap.idle_timeout, 1800s, 86400s)},
+           {"login_timeout", set_duration(c.imap.login_timeout, 10s, 3600s)}}),
       sub("imaps", {{"listen", set_listen(c.imap.implicit_tls)}}),
       sub("pop3",
           {{"listen", set_listen(c.pop3.plain)},
@@ -498,8 +507,9 @@ Config load_config(const std::filesystem::path& file) {
 }
 
 Config load_config_or_default(const std::optional<std::filesystem::path>& file) {
-  if (file) return load_config(*file);
-  return parse_config(default_config_text(), "<embedded default>");
+  Config c = file ? load_config(*file) : parse_config(default_config_text(), "<embedded default>");
+  if (const char* dir = std::getenv("TERN_DATA_DIR"); dir && dir[0] == '/') c.data_dir = dir;
+  return c;
 }
 
 }  // namespace tern::config

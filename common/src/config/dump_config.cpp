@@ -94,6 +94,11 @@ std::string dump_config(const Config& c) {
   table("imap");
   kv("listen", endpoints(c.imap.plain.listen));
   kv("allow_plaintext_auth", boolean(c.imap.allow_plaintext_auth));
+  kv("command_line", size(c.imap.command_line));
+  kv("nesting", std::to_string(c.imap.nesting));
+  kv("sequence_ranges", std::to_string(c.imap.sequence_ranges));
+  kv("idle_timeout", duration(c.imap.idle_timeout));
+  kv("login_timeout", duration(c.imap.login_timeout));
   table("imaps");
   kv("listen", endpoints(c.imap.implicit_tls.listen));
   table("pop3");

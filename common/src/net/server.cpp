@@ -7,7 +7,9 @@
 // threads (caps, the live-session registry, the stopping flag) is under a mutex
 // or atomic.
 #include "tern/net/server.hpp"
+#include "tern/util/fd_limit.hpp"
 
+#include <errno.h>  // program_invocation_short_name
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 
@@ -314,6 +316,7 @@ struct Server::Impl {
   unsigned nthreads;
   std::atomic<bool> stopping{false};
   std::chrono::seconds grace{10};
+  std::size_t fd_limit = 1024;  // RLIMIT_NOFILE soft, after raise_fd_limit()
   std::unique_ptr<TlsContext> tls;
   std::mutex hooks_mu;
   std::vector<std::function<void()>> hooks;
@@ -330,6 +333,7 @@ struct Server::Impl {
 Server::Server(const config::Config& cfg, unsigned threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   impl_ = std::make_unique<Impl>(*this, cfg, threads);
+  impl_->fd_limit = util::raise_fd_limit();
   impl_->tls = std::make_unique<TlsContext>(impl_->cfg);
   impl_->signals = std::make_unique<asio::signal_set>(*impl_->ctxs[0], SIGINT, SIGTERM, SIGHUP);
   asio::co_spawn(*impl_->ctxs[0], Impl::signal_loop(impl_.get()), LogException{"signals"});
@@ -340,6 +344,15 @@ Server::~Server() = default;
 void Server::add_listener(ListenerOptions opts) {
   auto ls = std::make_shared<ListenerState>();
   ls->opts = std::move(opts);
+  {
+    // Refuse at start rather than fail accepts or spool writes at the Nth connection.
+    std::size_t most = ls->opts.max_connections;
+    for (const auto& other : impl_->listeners) most = std::max<std::size_t>(most, other->opts.max_connections);
+    if (auto problem = util::fd_budget_problem(program_invocation_short_name, impl_->listeners.size() + 1, most,
+                                               impl_->fd_limit);
+        !problem.empty())
+      throw std::runtime_error(problem);
+  }
   std::map<std::string, int> inherited;
   if (const char* env = std::getenv(kListenFdsEnv)) {
     std::string bad;

@@ -1,6 +1,8 @@
 // TlsContext and the self-signed certificate; see tern/net/tls.hpp.
 #include "tern/net/tls.hpp"
 
+#include "tern/tls/handoff.hpp"
+
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -44,23 +46,6 @@ std::string openssl_error() {
   throw std::runtime_error(what + ": " + openssl_error());
 }
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-
-void add_ext(X509* cert, int nid, const std::string& value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-  if (!ext) fail("x509 extension " + value);
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-}
-
 // Writes with a temporary name then renames, so a reader never sees half a file.
 void write_pem(const fs::path& path, mode_t mode, const std::function<bool(FILE*)>& body) {
   fs::path tmp = path;
@@ -88,38 +73,19 @@ void write_pem(const fs::path& path, mode_t mode, const std::function<bool(FILE*
 
 void generate_pair(const fs::path& cert_path, const fs::path& key_path,
                    const std::string& hostname) {
-  std::unique_ptr<EVP_PKEY, PkeyFree> key(EVP_EC_gen("P-256"));
-  if (!key) fail("EC P-256 key generation");
-  std::unique_ptr<X509, X509Free> cert(X509_new());
-  if (!cert) fail("X509_new");
-  X509_set_version(cert.get(), 2);  // v3, for the extensions
+  tls::Credentials c = tls::generate_self_signed(hostname);
+  write_pem(key_path, 0600, [&](FILE* f) { return std::fwrite(c.key_pem.data(), 1, c.key_pem.size(), f) == c.key_pem.size(); });
+  write_pem(cert_path, 0644, [&](FILE* f) { return std::fwrite(c.cert_pem.data(), 1, c.cert_pem.size(), f) == c.cert_pem.size(); });
+}
 
-  unsigned char serial[16];
-  if (RAND_bytes(serial, sizeof serial) != 1) fail("RAND_bytes");
-  serial[0] &= 0x7f;  // positive (RFC 5280 §4.1.2.2)
-  BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
-  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
-  BN_free(bn);
+struct Free {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+  void operator()(X509* p) const { X509_free(p); }
+  void operator()(BIO* p) const { BIO_free(p); }
+};
 
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);  // clock skew
-  X509_time_adj_ex(X509_getm_notAfter(cert.get()), 3652, 0, nullptr);  // ~10 years
-
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(hostname.c_str()), -1, -1,
-                             0);
-  X509_set_issuer_name(cert.get(), name);
-  X509_set_pubkey(cert.get(), key.get());
-  add_ext(cert.get(), NID_basic_constraints, "critical,CA:FALSE");
-  add_ext(cert.get(), NID_key_usage, "critical,digitalSignature");
-  add_ext(cert.get(), NID_ext_key_usage, "serverAuth");
-  add_ext(cert.get(), NID_subject_alt_name, "DNS:" + hostname);
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) fail("X509_sign");
-
-  write_pem(key_path, 0600, [&](FILE* f) {
-    return PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1;
-  });
-  write_pem(cert_path, 0644, [&](FILE* f) { return PEM_write_X509(f, cert.get()) == 1; });
+std::unique_ptr<BIO, Free> mem_bio(const std::string& s) {
+  return std::unique_ptr<BIO, Free>(BIO_new_mem_buf(s.data(), static_cast<int>(s.size())));
 }
 
 }  // namespace
@@ -152,8 +118,7 @@ bool ensure_self_signed(const fs::path& dir, const std::string& hostname) {
   return made;
 }
 
-std::shared_ptr<asio::ssl::context> make_server_context(const fs::path& cert,
-                                                        const fs::path& key) {
+std::shared_ptr<asio::ssl::context> make_server_context(const tls::Credentials& creds) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   SSL_CTX* h = ctx->native_handle();
   ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -168,19 +133,41 @@ std::shared_ptr<asio::ssl::context> make_server_context(const fs::path& cert,
   static const unsigned char sid_ctx[] = "tern";
   SSL_CTX_set_session_id_context(h, sid_ctx, sizeof sid_ctx - 1);
 
-  boost::system::error_code ec;
-  ctx->use_certificate_chain_file(cert.string(), ec);
-  if (ec) throw std::runtime_error("tls: cannot load certificate " + cert.string() + ": " +
-                                   ec.message());
-  ctx->use_private_key_file(key.string(), asio::ssl::context::pem, ec);
-  if (ec) throw std::runtime_error("tls: cannot load key " + key.string() + ": " + ec.message());
-  if (SSL_CTX_check_private_key(h) != 1)
-    fail("tls: key " + key.string() + " does not match " + cert.string());
+  // The chain: the first certificate is the server's, the rest are sent after it.
+  auto bio = mem_bio(creds.cert_pem);
+  std::unique_ptr<X509, Free> leaf(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!leaf) fail("tls: no certificate in the certificate PEM");
+  if (SSL_CTX_use_certificate(h, leaf.get()) != 1) fail("tls: cannot use the certificate");
+  while (X509* extra = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    if (SSL_CTX_add0_chain_cert(h, extra) != 1) {
+      X509_free(extra);
+      fail("tls: cannot add a chain certificate");
+    }
+  }
+  ERR_clear_error();  // the loop ends on "no start line"
+  auto kbio = mem_bio(creds.key_pem);
+  static pem_password_cb* const no_prompt = [](char*, int, int, void*) { return 0; };
+  std::unique_ptr<EVP_PKEY, Free> key(PEM_read_bio_PrivateKey(kbio.get(), nullptr, no_prompt, nullptr));
+  if (!key) fail("tls: no private key in the key PEM (or it is encrypted)");
+  if (SSL_CTX_use_PrivateKey(h, key.get()) != 1) fail("tls: cannot use the key");
+  if (SSL_CTX_check_private_key(h) != 1) fail("tls: the key does not match the certificate");
   return ctx;
 }
 
+std::shared_ptr<asio::ssl::context> make_server_context(const fs::path& cert,
+                                                        const fs::path& key) {
+  tls::Credentials c = tls::read_credentials(cert, key);
+  try {
+    return make_server_context(c);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string(e.what()) + " (" + cert.string() + ", " + key.string() + ")");
+  }
+}
+
 TlsContext::TlsContext(const config::Config& cfg) {
-  if (!cfg.tls.cert.empty() || !cfg.tls.key.empty()) {
+  if (tls::handed_off()) {
+    // Started by tern: it read the files (as root) and sends the pair.
+  } else if (!cfg.tls.cert.empty() || !cfg.tls.key.empty()) {
     cert_ = cfg.tls.cert;
     key_ = cfg.tls.key.empty() ? cfg.tls.cert : cfg.tls.key;  // key may sit in the chain file
   } else {
@@ -189,7 +176,20 @@ TlsContext::TlsContext(const config::Config& cfg) {
     cert_ = dir / "cert.pem";
     key_ = dir / "key.pem";
   }
-  ctx_ = make_server_context(cert_, key_);
+  creds_ = load();
+  try {
+    ctx_ = make_server_context(creds_);
+  } catch (const std::exception& e) {
+    if (cert_.empty()) throw;
+    throw std::runtime_error(std::string(e.what()) + " (" + cert_.string() + ", " + key_.string() + ")");
+  }
+}
+
+tls::Credentials TlsContext::load() const {
+  if (!cert_.empty()) return tls::read_credentials(cert_, key_);
+  auto c = tls::latest_handed_off(std::chrono::seconds(5));
+  if (!c) throw std::runtime_error("tls: no certificate received from tern on " + std::string(tls::kTlsFdEnv));
+  return *c;
 }
 
 std::shared_ptr<asio::ssl::context> TlsContext::current() const {
@@ -199,14 +199,21 @@ std::shared_ptr<asio::ssl::context> TlsContext::current() const {
 
 bool TlsContext::reload() {
   try {
-    auto fresh = make_server_context(cert_, key_);
+    tls::Credentials c = load();
+    auto fresh = make_server_context(c);
     std::lock_guard lock(mu_);
     ctx_ = std::move(fresh);
+    creds_ = std::move(c);
   } catch (const std::exception& e) {
     spdlog::error("- tls: reload failed, keeping the old certificate: {}", e.what());
     return false;
   }
-  spdlog::info("- tls: reloaded {}", cert_.string());
+  std::string what;
+  {
+    std::lock_guard lock(mu_);
+    what = tls::describe(creds_);
+  }
+  spdlog::info("- tls: reloaded {}: {}", cert_.empty() ? std::string("the pair from tern") : cert_.string(), what);
   return true;
 }
 

@@ -390,3 +390,20 @@ TEST_CASE("load_config: unreadable file", "[config]") {
   CHECK_THROWS_WITH(load_config("/nonexistent/tern.toml"),
                     "/nonexistent/tern.toml: cannot read: No such file or directory");
 }
+
+TEST_CASE("[imap] limits", "[config]") {
+  auto c = tern::config::parse_config("[imap]\ncommand_line = \"16K\"\nnesting = 8\n"
+                                      "sequence_ranges = 500\nidle_timeout = \"45m\"\n", "t.toml");
+  CHECK(c.imap.command_line == 16384);
+  CHECK(c.imap.nesting == 8);
+  CHECK(c.imap.sequence_ranges == 500);
+  CHECK(c.imap.idle_timeout == std::chrono::minutes(45));
+  auto d = tern::config::parse_config("", "t.toml");
+  CHECK(d.imap.command_line == 65536);
+  CHECK(d.imap.idle_timeout == std::chrono::minutes(30));
+  // RFC 9051 §5.4: the autologout timer is at least 30 minutes.
+  CHECK_THROWS_AS(tern::config::parse_config("[imap]\nidle_timeout = \"10m\"\n", "t.toml"),
+                  tern::config::ConfigError);
+  CHECK_THROWS_AS(tern::config::parse_config("[imap]\ncommand_line = \"1K\"\n", "t.toml"),
+                  tern::config::ConfigError);
+}

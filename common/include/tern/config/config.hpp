@@ -74,6 +74,23 @@ struct Pop3Config : MailAccessConfig {
   std::optional<unsigned> login_delay_secs;   // [pop3] login_delay (CAPA LOGIN-DELAY)
 };
 
+// [imap] limits (design §6). The literal limit is [limits] message_size.
+struct ImapConfig : MailAccessConfig {
+  // Command text without literals; Dovecot's imap_max_line_length, and RFC 7162 §4
+  // asks for at least 8192 octets (long UID sets of CONDSTORE/QRESYNC clients).
+  std::size_t command_line = 64 * 1024;
+  // Depth of parenthesised lists and of SEARCH NOT/OR/() keys: real clients nest a
+  // few levels; deep nesting only costs CPU and stack.
+  std::size_t nesting = 32;
+  // Ranges in one sequence set ("1,3,5:7" is 3): bounds the work a set costs.
+  std::size_t sequence_ranges = 10000;
+  // RFC 9051 §5.4: the autologout timer is at least 30 minutes; IDLE (RFC 2177)
+  // clients re-issue IDLE every 29 minutes.
+  std::chrono::seconds idle_timeout{30 * 60};
+  // Before login: RFC 9051 §5.4 allows a shorter timer for unauthenticated sessions.
+  std::chrono::seconds login_timeout{60};
+};
+
 struct DnsConfig {
   std::vector<Endpoint> servers;  // resolver override (tests); empty = system
 };
@@ -109,7 +126,7 @@ struct Config {
   std::string user = "tern";                 // unprivileged user when started as root
   TlsConfig tls;
   SmtpConfig smtp;
-  MailAccessConfig imap;
+  ImapConfig imap;
   Pop3Config pop3;
   Listener web;
   DnsConfig dns;
@@ -130,6 +147,9 @@ Config parse_config(std::string_view text, std::string_view source);
 // Read and parse a file; throws ConfigError (also for an unreadable file).
 Config load_config(const std::filesystem::path& file);
 // `--config FILE` given ? load_config(FILE) : parse_config(default_config_text()).
+// Then, when the environment has TERN_DATA_DIR (absolute), it replaces data_dir: tern
+// sets it for the daemons it starts when their user cannot reach data_dir by its path
+// (a clone under /root): they run in data_dir and get "/proc/self/cwd".
 Config load_config_or_default(const std::optional<std::filesystem::path>& file);
 
 // Value syntax helpers (pure; throw ConfigError with the message text only).

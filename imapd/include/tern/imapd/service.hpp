@@ -1,0 +1,37 @@
+#pragma once
+// ImapService: what every IMAP session of one tern-imapd process shares — the config,
+// the store, the Authenticator (throttle + cache) and the parser limits. No Asio here;
+// thread-safe.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tern/auth/authenticator.hpp"
+#include "tern/config/config.hpp"
+#include "tern/imap/command.hpp"
+#include "tern/store/store.hpp"
+
+namespace tern::imapd {
+
+class ImapService {
+ public:
+  ImapService(const config::Config& cfg, store::Store& store);
+
+  const config::Config& config() const { return cfg_; }
+  store::Store& store() { return store_; }
+  auth::Authenticator& authenticator() { return auth_; }
+  imap::ParserLimits parser_limits() const;
+  std::size_t sequence_ranges() const { return cfg_.imap.sequence_ranges; }
+  std::size_t nesting() const { return cfg_.imap.nesting; }
+
+  // The account lookup the Authenticator uses (store account -> AccountRecord).
+  static std::optional<auth::AccountRecord> lookup_account(store::Store& s, std::string_view login);
+
+ private:
+  config::Config cfg_;
+  store::Store& store_;
+  auth::Authenticator auth_;
+};
+
+}  // namespace tern::imapd

@@ -1,0 +1,261 @@
+// FETCH and UID FETCH (RFC 9051 §6.4.5, §7.5.2; RFC 3516 BINARY; RFC 7162 §3.1.4
+// CHANGEDSINCE and §3.2.6 VANISHED).
+#include "cmd/commands.hpp"
+#include "cmd/util.hpp"
+#include "message_content.hpp"
+#include "tern/imap/response.hpp"
+#include "tern/log/log.hpp"
+
+namespace tern::imapd {
+
+namespace {
+
+// Output is sent in pieces of about this size, so a FETCH of many or large messages
+// never holds all of it.
+constexpr std::size_t kFlushAt = 256 * 1024;
+
+bool needs_content(const imap::FetchAtt& a) {
+  using K = imap::FetchAtt::Kind;
+  return a.kind == K::Envelope || a.kind == K::BodyStructure || a.kind == K::Body ||
+         a.kind == K::BodySection || a.kind == K::Rfc822 || a.kind == K::Rfc822Header ||
+         a.kind == K::Rfc822Text || a.kind == K::Binary || a.kind == K::BinarySize;
+}
+
+bool sets_seen(const imap::FetchAtt& a) {
+  using K = imap::FetchAtt::Kind;
+  return (a.kind == K::BodySection && !a.peek) || (a.kind == K::Binary && !a.peek) ||
+         a.kind == K::Rfc822 || a.kind == K::Rfc822Text;
+}
+
+std::string_view partial(std::string_view bytes, const imap::FetchAtt& a) {
+  if (!a.partial_offset) return bytes;
+  if (*a.partial_offset >= bytes.size()) return {};
+  return bytes.substr(static_cast<std::size_t>(*a.partial_offset),
+                      static_cast<std::size_t>(*a.partial_length));
+}
+
+}  // namespace
+
+asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
+  imap::SequenceSet set;
+  if (c.args.size() < 2 || !c.args[0].is_atom() ||
+      !imap::parse_sequence_set(c.args[0].text, s.svc().sequence_ranges(), set)) {
+    s.bad(c, "FETCH needs a sequence set and attributes");
+    co_return;
+  }
+  imap::FetchRequest req;
+  std::string err;
+  if (!imap::parse_fetch(c.args, 1, req, err)) {
+    s.bad(c, err);
+    co_return;
+  }
+  using K = imap::FetchAtt::Kind;
+  if (req.vanished && (!s.cmd_uid || !s.qresync)) {
+    s.bad(c, "VANISHED needs UID FETCH and QRESYNC");
+    co_return;
+  }
+  bool want_modseq = req.changedsince;
+  bool content = false, seen = false;
+  for (const auto& a : req.atts) {
+    if (a.kind == K::ModSeq) want_modseq = true;
+    content |= needs_content(a);
+    seen |= sets_seen(a);
+  }
+  if (want_modseq) s.condstore = true;  // RFC 7162 §3.1: enables CONDSTORE
+  MailboxView& v = *s.mailbox;
+  if (v.readonly) seen = false;
+  std::vector<std::size_t> idx = v.select(set, s.cmd_uid);
+  if (!s.cmd_uid && !set.ranges.empty() && idx.empty()) {
+    // RFC 9051 §6.4.5: a non-UID FETCH of a number not in use is an error.
+    bool star_only = true;
+    for (const auto& r : set.ranges) star_only &= r.first == 0 || r.last == 0;
+    if (!(star_only && v.exists() == 0)) {
+      s.bad(c, "Invalid message sequence number");
+      co_return;
+    }
+  }
+  if (req.changedsince) {
+    std::vector<std::size_t> keep;
+    for (std::size_t i : idx)
+      if (v.msgs[i].modseq > req.changedsince_modseq) keep.push_back(i);
+    idx.swap(keep);
+  }
+  if (req.vanished) {
+    auto gone = s.store().vanished_since(v.info.id, req.changedsince_modseq);
+    if (gone) {
+      auto ranges = set.resolve(v.max_uid() ? v.max_uid() : 0xffffffffu);
+      std::vector<store::Uid> list;
+      for (store::Uid u : *gone)
+        if (imap::in_ranges(ranges, u)) list.push_back(u);
+      if (!list.empty()) s.untagged("VANISHED (EARLIER) " + uid_set_text(list));
+    }
+  }
+
+  // \Seen first (RFC 9051 §6.4.5: BODY[] sets \Seen), so FLAGS below show it.
+  std::vector<bool> flag_changed(v.msgs.size(), false);
+  if (seen) {
+    std::vector<store::Uid> uids;
+    for (std::size_t i : idx)
+      if (!(v.msgs[i].flags & store::kSeen) && !v.msgs[i].expunged) uids.push_back(v.msgs[i].uid);
+    if (!uids.empty()) {
+      store::UidSet us = to_uid_set(uids);
+      store::FlagUpdate up;
+      up.op = store::FlagUpdate::Op::add;
+      up.flags = store::kSeen;
+      store::Store* st = &s.store();
+      store::MailboxId id = v.info.id;
+      const store::UidSet* pus = &us;
+      const store::FlagUpdate* pup = &up;
+      auto job = [st, id, pus, pup]() { return st->set_flags(id, *pus, *pup); };
+      auto r = co_await s.conn().run_blocking(std::move(job));
+      if (r) {
+        MailboxView& v2 = *s.mailbox;
+        for (const auto& rec : r->changed) {
+          v2.apply(rec);
+          std::uint32_t seq = v2.seq_of_uid(rec.uid);
+          if (seq) flag_changed[seq - 1] = true;
+        }
+      }
+    }
+  }
+
+  bool expunge_issue = false;
+  for (std::size_t i : idx) {
+    if (!s.mailbox) break;
+    const ViewMsg m = s.mailbox->msgs[i];
+    std::optional<MessageContent> mc;
+    if (content) {
+      if (!m.expunged) mc = MessageContent::load(s.store(), s.mailbox->info.id, m.uid);
+      if (!mc) {
+        // RFC 2180 §4.1.2: the message went away under this session.
+        expunge_issue = true;
+        continue;
+      }
+    }
+    std::string out = "* " + std::to_string(i + 1) + " FETCH (";
+    bool first = true;
+    auto item = [&](std::string_view name) {
+      if (!first) out += ' ';
+      first = false;
+      out += name;
+    };
+    bool has_uid = false, has_flags = false, has_modseq = false;
+    std::string cte_fail;
+    for (const auto& a : req.atts) {
+      switch (a.kind) {
+        case K::Flags:
+          if (has_flags) break;
+          has_flags = true;
+          item("FLAGS ");
+          out += flag_list(m.flags, m.keywords);
+          break;
+        case K::Uid:
+          if (has_uid) break;
+          has_uid = true;
+          item("UID " + std::to_string(m.uid));
+          break;
+        case K::InternalDate:
+          item("INTERNALDATE " + imap::format_date_time(m.internal_date));
+          break;
+        case K::Rfc822Size:
+          item("RFC822.SIZE " + std::to_string(m.size));
+          break;
+        case K::ModSeq:
+          if (has_modseq) break;
+          has_modseq = true;
+          item("MODSEQ (" + std::to_string(m.modseq) + ")");
+          break;
+        case K::SaveDate:
+          item("SAVEDATE " + imap::format_date_time(m.internal_date));
+          break;
+        case K::Envelope:
+          item("ENVELOPE ");
+          out += mc->envelope();
+          break;
+        case K::BodyStructure:
+          item("BODYSTRUCTURE ");
+          out += mc->body_structure(true);
+          break;
+        case K::Body:
+          item("BODY ");
+          out += mc->body_structure(false);
+          break;
+        case K::Rfc822:
+          item("RFC822 ");
+          imap::append_literal(out, mc->bytes());
+          break;
+        case K::Rfc822Header: {
+          imap::Section sec;
+          sec.spec = imap::Section::Spec::Header;
+          item("RFC822.HEADER ");
+          imap::append_literal(out, mc->section(sec).value_or(""));
+          break;
+        }
+        case K::Rfc822Text: {
+          imap::Section sec;
+          sec.spec = imap::Section::Spec::Text;
+          item("RFC822.TEXT ");
+          imap::append_literal(out, mc->section(sec).value_or(""));
+          break;
+        }
+        case K::BodySection: {
+          auto bytes = mc->section(a.section);
+          item(imap::fetch_att_name(a) + " ");
+          if (a.section.part.empty() && a.section.spec == imap::Section::Spec::None)
+            imap::append_literal(out, partial(mc->bytes(), a));
+          else
+            imap::append_literal(out, partial(bytes.value_or(""), a));
+          break;
+        }
+        case K::Binary:
+        case K::BinarySize: {
+          std::string cte_err;
+          auto bytes = mc->binary(a.section.part, cte_err);
+          if (!bytes && !cte_err.empty()) {
+            cte_fail = cte_err;
+            break;
+          }
+          item(imap::fetch_att_name(a) + " ");
+          if (a.kind == K::BinarySize) {
+            out += std::to_string(bytes ? bytes->size() : 0);
+          } else {
+            std::string_view b = partial(bytes.value_or(""), a);
+            bool nul = b.find('\0') != std::string_view::npos;
+            imap::append_literal(out, b, nul);
+          }
+          break;
+        }
+        case K::EmailId:
+        case K::ThreadId:
+          break;
+      }
+    }
+    if (!cte_fail.empty()) {
+      // RFC 3516 §4.3: an encoding we cannot decode fails the command.
+      s.no(c, "[" + cte_fail + "] Unknown content-transfer-encoding");
+      co_return;
+    }
+    // RFC 9051 §6.4.8: UID FETCH answers carry UID; a \Seen change carries FLAGS
+    // (§6.4.5); CHANGEDSINCE answers carry MODSEQ (RFC 7162 §3.1.4.1).
+    if (s.cmd_uid && !has_uid) item("UID " + std::to_string(m.uid));
+    if (flag_changed[i] && !has_flags) {
+      item("FLAGS ");
+      out += flag_list(m.flags, m.keywords);
+    }
+    if (want_modseq && !has_modseq) item("MODSEQ (" + std::to_string(m.modseq) + ")");
+    out += ")\r\n";
+    s.write(out);
+    if (s.pending_output() > kFlushAt) {
+      bool ok = co_await s.flush();
+      if (!ok) {
+        s.close("write error");
+        co_return;
+      }
+    }
+  }
+  s.sync_mailbox(s.cmd_uid);
+  if (expunge_issue) s.no(c, "[EXPUNGEISSUED] Some messages were expunged");
+  else s.ok(c, s.cmd_uid ? "UID FETCH completed" : "FETCH completed");
+}
+
+}  // namespace tern::imapd

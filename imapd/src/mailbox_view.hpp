@@ -1,0 +1,67 @@
+#pragma once
+// MailboxView: the selected mailbox as this session's client knows it — message
+// sequence numbers, flags, MODSEQs — and the diff against the store that becomes
+// untagged EXISTS / EXPUNGE (or VANISHED) / FETCH FLAGS responses (RFC 9051 §7.4,
+// §5.2; RFC 7162 §3.2.10 for QRESYNC). No Asio; store reads only (run on the io thread:
+// a read txn never blocks and is never held across a co_await).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tern/imap/args.hpp"
+#include "tern/store/store.hpp"
+
+namespace tern::imapd {
+
+struct ViewMsg {
+  store::Uid uid = 0;
+  store::ModSeq modseq = 0;
+  std::uint32_t flags = 0;
+  std::string keywords;  // space-separated
+  std::uint64_t size = 0;
+  store::UnixTime internal_date = 0;
+  store::BlobId blob = 0;
+  bool expunged = false;  // gone from the store, not yet reported (RFC 9051 §7.5.1)
+};
+
+struct SyncOptions {
+  bool allow_expunge = true;  // false during FETCH, STORE, SEARCH (RFC 9051 §7.5.1)
+  bool condstore = false;     // add MODSEQ to FETCH FLAGS updates (RFC 7162 §3.2.4)
+  bool qresync = false;       // VANISHED instead of EXPUNGE (RFC 7162 §3.2.10)
+};
+
+class MailboxView {
+ public:
+  store::MailboxInfo info;        // as at SELECT (id, name, uidvalidity)
+  bool readonly = false;
+  std::vector<ViewMsg> msgs;      // index = sequence number - 1
+  store::ModSeq highestmodseq = 0;
+  store::Uid uidnext = 1;
+  std::vector<std::string> keywords;  // keywords seen in this mailbox (FLAGS)
+
+  // Loads every message of `mailbox` (SELECT/EXAMINE).
+  store::Result<void> load(store::Store& s, const store::MailboxInfo& mb);
+  // Brings the view up to date with the store, appending untagged responses to out.
+  // Returns no_such_mailbox if the mailbox was deleted.
+  store::Result<void> sync(store::Store& s, std::string& out, const SyncOptions& o);
+  // Drops messages marked expunged, reporting them (EXPUNGE or VANISHED) into out.
+  void report_expunged(std::string& out, bool qresync);
+
+  std::uint32_t exists() const { return static_cast<std::uint32_t>(msgs.size()); }
+  std::uint32_t seq_of_uid(store::Uid uid) const;  // 0: not in the view
+  store::Uid max_uid() const { return msgs.empty() ? 0 : msgs.back().uid; }
+  // Indices into msgs selected by a sequence set (by number) or a UID set; ascending.
+  std::vector<std::size_t> select(const imap::SequenceSet& set, bool by_uid) const;
+  // "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" lines for the keywords.
+  std::string flags_responses() const;
+  // Records new keywords; true if any was new (then FLAGS should be sent again).
+  bool learn_keywords(std::string_view space_separated);
+  // Applies a message the session itself changed (STORE), so sync() does not
+  // report it again.
+  void apply(const store::MessageRecord& r);
+};
+
+// "(\Seen \Answered $Work)" of a message.
+std::string flag_list(std::uint32_t flags, std::string_view keywords);
+
+}  // namespace tern::imapd

@@ -1,0 +1,299 @@
+#include "session.hpp"
+
+#include <utility>
+
+#include "cmd/commands.hpp"
+#include "tern/imap/response.hpp"
+#include "tern/log/log.hpp"
+
+namespace tern::imapd {
+
+namespace {
+
+std::string upper(std::string_view s) {
+  std::string r(s);
+  for (auto& c : r) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return r;
+}
+
+// Inflated input is bounded per read like plain input (the parser bounds the rest).
+constexpr std::size_t kMaxInflatedChunk = 4u << 20;
+
+}  // namespace
+
+std::string_view state_name(State s) {
+  switch (s) {
+    case State::NotAuthenticated: return "not-authenticated";
+    case State::Authenticated: return "authenticated";
+    case State::Selected: return "selected";
+    case State::Logout: return "logout";
+  }
+  return "?";
+}
+
+Session::Session(net::Connection& c, std::shared_ptr<ImapService> svc)
+    : c_(c), svc_(std::move(svc)), parser_(svc_->parser_limits()) {}
+
+void Session::enter_state(State s) {
+  if (s == state_) return;
+  log::debug(c_.id(), "imap state {} -> {}", state_name(state_), state_name(s));
+  if (s != State::Selected) mailbox.reset();
+  state_ = s;
+}
+
+void Session::untagged(std::string_view text) {
+  out_ += "* ";
+  out_ += text;
+  out_ += "\r\n";
+}
+
+void Session::tagged(std::string_view tag, std::string_view status, std::string_view text) {
+  out_ += tag;
+  out_ += ' ';
+  out_ += status;
+  out_ += ' ';
+  out_ += text;
+  out_ += "\r\n";
+  push_output(true);
+}
+
+void Session::bad(const imap::Command& c, std::string_view text) {
+  ++errors_;
+  tagged(c.tag, "BAD", text);
+}
+
+void Session::push_output(bool tagged_end) {
+  if (out_.empty()) return;
+  if (deflate_) {
+    std::string z;
+    deflate_->compress(out_, tagged_end, z);
+    c_.write(z);
+  } else {
+    c_.write(out_);
+  }
+  out_.clear();
+}
+
+asio::awaitable<bool> Session::flush() {
+  push_output(false);
+  bool ok = co_await c_.flush();
+  co_return ok;
+}
+
+bool Session::start_compress() {
+  auto d = std::make_unique<DeflateStream>();
+  if (!d->ok()) return false;
+  deflate_ = std::move(d);
+  return true;
+}
+
+asio::awaitable<bool> Session::read_more() {
+  push_output(false);
+  std::string in;
+  net::ReadStatus st = co_await c_.read_some(in);
+  if (st != net::ReadStatus::Ok) {
+    if (st == net::ReadStatus::Timeout) {
+      // RFC 9051 §5.4 autologout: say why before closing.
+      untagged("BYE Autologout; idle for too long");
+      end_reason_ = "idle timeout";
+    } else if (st == net::ReadStatus::Eof) {
+      end_reason_ = state_ == State::Logout ? "logout" : "eof";
+    } else {
+      end_reason_ = "read error";
+    }
+    close_ = true;
+    co_return false;
+  }
+  if (deflate_) {
+    inflated_.clear();
+    if (!deflate_->decompress(in, inflated_, kMaxInflatedChunk)) {
+      untagged("BYE Corrupt compressed stream");
+      close("bad compressed data");
+      co_return false;
+    }
+    parser_.feed(inflated_);
+  } else {
+    parser_.feed(in);
+  }
+  co_return true;
+}
+
+asio::awaitable<std::optional<std::string>> Session::read_line(std::size_t max) {
+  for (;;) {
+    std::string line;
+    auto st = parser_.take_line(line, max);
+    if (st == imap::CommandParser::LineStatus::Line) co_return line;
+    if (st == imap::CommandParser::LineStatus::TooLong) co_return std::string("\x01toolong");
+    bool ok = co_await read_more();
+    if (!ok) co_return std::nullopt;
+  }
+}
+
+asio::awaitable<bool> Session::wait_input(std::chrono::milliseconds d, bool& closed) {
+  closed = false;
+  if (parser_.has_input()) co_return true;
+  c_.set_timeout(d);
+  push_output(false);
+  std::string in;
+  net::ReadStatus st = co_await c_.read_some(in);
+  c_.set_timeout(cfg().imap.idle_timeout);
+  if (st == net::ReadStatus::Timeout) co_return false;
+  if (st != net::ReadStatus::Ok) {
+    closed = true;
+    close_ = true;
+    end_reason_ = st == net::ReadStatus::Eof ? "eof" : "read error";
+    co_return false;
+  }
+  if (deflate_) {
+    inflated_.clear();
+    if (!deflate_->decompress(in, inflated_, kMaxInflatedChunk)) {
+      closed = true;
+      close("bad compressed data");
+      co_return false;
+    }
+    parser_.feed(inflated_);
+  } else {
+    parser_.feed(in);
+  }
+  co_return true;
+}
+
+std::string Session::capabilities() const {
+  std::string c = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT";
+  if (state_ == State::NotAuthenticated) {
+    if (starttls_offered()) c += " STARTTLS";
+    if (!plaintext_auth_ok()) {
+      c += " LOGINDISABLED AUTH=SCRAM-SHA-256";
+    } else {
+      c += " AUTH=SCRAM-SHA-256 AUTH=PLAIN AUTH=LOGIN";
+    }
+    return c;
+  }
+  c += " CHILDREN UIDPLUS MOVE SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS"
+       " CONDSTORE QRESYNC ESEARCH QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE"
+       " SORT SORT=DISPLAY THREAD=REFERENCES THREAD=ORDEREDSUBJECT BINARY";
+  if (!compressing()) c += " COMPRESS=DEFLATE";
+  return c;
+}
+
+void Session::sync_mailbox(bool allow_expunge) {
+  if (state_ != State::Selected || !mailbox) return;
+  SyncOptions o;
+  o.allow_expunge = allow_expunge;
+  o.condstore = condstore;
+  o.qresync = qresync;
+  auto r = mailbox->sync(store(), out_, o);
+  if (!r && r.error() == store::Errc::no_such_mailbox) {
+    // The mailbox was deleted by another session: RFC 9051 §7.1 says the server
+    // may close it; we answer BYE only if nothing else is possible, so drop to
+    // Authenticated and tell the client.
+    untagged("OK [CLOSED] Mailbox deleted by another session");
+    enter_state(State::Authenticated);
+  }
+}
+
+asio::awaitable<void> Session::dispatch(imap::Command& cmd) {
+  cmd_uid = false;
+  std::string name = cmd.name;
+  if (name == "UID") {
+    if (cmd.args.empty() || !cmd.args[0].is_atom()) {
+      bad(cmd, "UID needs a command");
+      co_return;
+    }
+    name = upper(cmd.args[0].text);
+    cmd.args.erase(cmd.args.begin());
+    cmd_uid = true;
+    cmd.name = name;
+  }
+  const CommandSpec* spec = find_command(name, cmd_uid);
+  if (!spec) {
+    bad(cmd, "Unknown command");
+    co_return;
+  }
+  unsigned bit = 1u << static_cast<unsigned>(state_);
+  if (!(spec->states & bit)) {
+    if (state_ == State::NotAuthenticated) bad(cmd, "Log in first");
+    else if (spec->states == kInSelected) bad(cmd, "No mailbox selected");
+    else bad(cmd, "Command not allowed now");
+    co_return;
+  }
+  if (cmd_uid && name == "EXPUNGE" && cmd.args.empty()) {
+    bad(cmd, "UID EXPUNGE needs a UID set");
+    co_return;
+  }
+  co_await spec->fn(*this, cmd);
+}
+
+asio::awaitable<void> Session::run() {
+  const std::string peer = c_.peer_ip() + ":" + std::to_string(c_.peer_port());
+  log::session(c_.id(), peer, "imap connect listener={} tls={}", c_.listener(),
+               c_.is_tls() ? c_.tls_info().version : "no");
+  c_.set_timeout(cfg().imap.login_timeout);
+  untagged("OK [CAPABILITY " + capabilities() + "] " + cfg().hostname + " tern IMAP ready");
+  const unsigned error_limit = cfg().limits.error_limit;
+  while (!close_) {
+    if (c_.stopping() && !parser_.has_input()) {
+      untagged("BYE Server shutting down");
+      end_reason_ = "server shutting down";
+      break;
+    }
+    imap::ParseEvent ev = parser_.next();
+    using K = imap::ParseEvent::Kind;
+    if (ev.kind == K::NeedMore) {
+      bool ok = co_await read_more();
+      if (!ok) break;
+      continue;
+    }
+    if (ev.kind == K::Continue) {
+      // RFC 9051 §7.5: every limit was checked; ask for the literal.
+      write("+ Ready for literal data\r\n");
+      bool ok = co_await flush();
+      if (!ok) break;
+      continue;
+    }
+    if (ev.kind == K::Bad || ev.kind == K::LiteralTooBig || ev.kind == K::Fatal) {
+      ++errors_;
+      std::string text = imap::safe_text(ev.text);
+      if (ev.kind == K::LiteralTooBig) tagged(ev.tag, "NO", "[TOOBIG] " + text);
+      else tagged(ev.tag, "BAD", text);
+      log::info(c_.id(), "imap bad command: {}", text);
+      if (ev.kind == K::Fatal) {
+        untagged("BYE " + text);
+        close("literal too large");
+      } else if (errors_ >= error_limit) {
+        untagged("BYE Too many invalid commands");
+        close("error limit");
+      }
+      continue;
+    }
+    imap::Command& cmd = ev.command;
+    if (spdlog::should_log(spdlog::level::debug)) {
+      std::string shown = cmd.name == "LOGIN" || cmd.name == "AUTHENTICATE"
+                              ? cmd.tag + " " + cmd.name + " " + std::string(log::masked)
+                              : cmd.tag + " " + cmd.name;
+      log::debug(c_.id(), "C: {}", shown);
+    }
+    unsigned errors_before = errors_;
+    co_await dispatch(cmd);
+    if (errors_ > errors_before && errors_ >= error_limit && !close_) {
+      untagged("BYE Too many invalid commands");
+      close("error limit");
+    }
+    if (state_ == State::Logout) close_ = true;
+    if (state_ != State::NotAuthenticated) c_.set_timeout(cfg().imap.idle_timeout);
+    // Pipelining: send replies when no further command is already buffered.
+    if (!parser_.has_input() && !c_.has_buffered_input()) {
+      bool ok = co_await flush();
+      if (!ok) {
+        end_reason_ = "write error";
+        break;
+      }
+    }
+  }
+  push_output(true);
+  co_await c_.flush();
+  log::session(c_.id(), peer, "imap disconnect user={} errors={} reason={}",
+               user.empty() ? "-" : user, errors_, end_reason_);
+}
+
+}  // namespace tern::imapd

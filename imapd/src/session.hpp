@@ -1,0 +1,105 @@
+#pragma once
+// Session: one IMAP client connection (RFC 9051 §3): the state (one enum, changed only
+// in enter_state), the enabled extensions, the selected mailbox view, and the output
+// helpers the command handlers in cmd/ use. The driver loop (session.cpp) feeds
+// socket bytes to the pure imap::CommandParser and dispatches each command through
+// the table in cmd/commands.cpp, which lists the states each command is allowed in.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "deflate_stream.hpp"
+#include "mailbox_view.hpp"
+#include "tern/imap/command.hpp"
+#include "tern/imapd/service.hpp"
+#include "tern/net/connection.hpp"
+
+namespace tern::imapd {
+
+enum class State { NotAuthenticated, Authenticated, Selected, Logout };
+std::string_view state_name(State s);
+
+class Session {
+ public:
+  Session(net::Connection& c, std::shared_ptr<ImapService> svc);
+  asio::awaitable<void> run();
+
+  // ---- what handlers use
+  net::Connection& conn() { return c_; }
+  ImapService& svc() { return *svc_; }
+  store::Store& store() { return svc_->store(); }
+  const config::Config& cfg() const { return svc_->config(); }
+  State state() const { return state_; }
+  void enter_state(State s);
+  const std::string& id() const { return c_.id(); }
+
+  // Output: queued, sent by flush() (or before the next read).
+  void write(std::string_view bytes) { out_.append(bytes); }
+  std::size_t pending_output() const { return out_.size(); }
+  void untagged(std::string_view text);                 // "* text\r\n"
+  void tagged(std::string_view tag, std::string_view status, std::string_view text);
+  void ok(const imap::Command& c, std::string_view text) { tagged(c.tag, "OK", text); }
+  void no(const imap::Command& c, std::string_view text) { tagged(c.tag, "NO", text); }
+  void bad(const imap::Command& c, std::string_view text);
+  asio::awaitable<bool> flush();
+  // Reads one raw line (AUTHENTICATE responses, IDLE's DONE); nullopt on EOF/timeout.
+  asio::awaitable<std::optional<std::string>> read_line(std::size_t max);
+  // Waits up to `d` for client input; true when some arrived (it is buffered in the
+  // parser), false on timeout. `closed` is set on EOF or error.
+  asio::awaitable<bool> wait_input(std::chrono::milliseconds d, bool& closed);
+  // A command (or IDLE) ends the session after its response.
+  void close(std::string_view reason) {
+    close_ = true;
+    end_reason_ = reason;
+  }
+
+  // Capabilities for CAPABILITY and the greeting / login response codes.
+  std::string capabilities() const;
+  bool tls() const { return c_.is_tls(); }
+  bool starttls_offered() const { return c_.listener() == "imap" && !c_.is_tls(); }
+  bool plaintext_auth_ok() const { return c_.is_tls() || cfg().imap.allow_plaintext_auth; }
+
+  // ---- logged-in account
+  store::AccountId account = 0;
+  std::string user;
+
+  // ---- extensions the client ENABLEd (RFC 5161)
+  bool rev2 = false;       // IMAP4rev2 (RFC 9051)
+  bool condstore = false;  // CONDSTORE, also on by any CONDSTORE-using command (RFC 7162 §3.1)
+  bool qresync = false;    // QRESYNC (implies CONDSTORE)
+  bool utf8 = false;       // UTF8=ACCEPT (RFC 6855) — through IMAP4rev2
+
+  // ---- selected mailbox (state Selected)
+  std::optional<MailboxView> mailbox;
+  // Sends pending mailbox updates (EXISTS, EXPUNGE/VANISHED, FETCH FLAGS).
+  void sync_mailbox(bool allow_expunge);
+
+  // COMPRESS=DEFLATE (RFC 4978).
+  bool compressing() const { return deflate_ != nullptr; }
+  bool start_compress();
+  // STARTTLS: the parser drops what was pipelined after the command.
+  void discard_input() { parser_.discard_input(); }
+
+  // The command being run; handlers read cmd_uid for "UID FETCH" etc.
+  bool cmd_uid = false;
+
+ private:
+  asio::awaitable<void> dispatch(imap::Command& cmd);
+  asio::awaitable<bool> read_more();  // false: EOF/timeout/error (close_ set)
+  void push_output(bool tagged_end);
+
+  net::Connection& c_;
+  std::shared_ptr<ImapService> svc_;
+  imap::CommandParser parser_;
+  State state_ = State::NotAuthenticated;
+  std::string out_;
+  bool close_ = false;
+  std::string end_reason_ = "closed";
+  unsigned errors_ = 0;
+  std::unique_ptr<DeflateStream> deflate_;
+  std::string inflated_;
+};
+
+}  // namespace tern::imapd
