@@ -140,8 +140,43 @@ void LmdbStore::blob_unref(Txn& t, BlobId blob) {
     std::string prefix = key_u64(blob);
     for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) c.del();
   }
+  {
+    Cursor c(t, db_.blob_meta);
+    std::string prefix = key_u64(blob);
+    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) c.del();
+  }
   if (auto h = t.get(db_.blob_hash, b.hash); h && get_u64(*h) == blob) t.del(db_.blob_hash, b.hash);
   t.del(db_.blobs, key_u64(blob));
+}
+
+Result<void> LmdbStore::put_blob_meta(const std::vector<std::pair<BlobId, std::string>>& entries) {
+  for (const auto& [blob, data] : entries)
+    if (data.size() > kMaxBlobMeta) return Errc::invalid_argument;
+  if (entries.empty()) return {};
+  return run_write([&](Txn& t) {
+    for (const auto& [blob, data] : entries) {
+      if (!t.get(db_.blobs, key_u64(blob))) continue;  // expunged meanwhile
+      Cursor c(t, db_.blob_meta);
+      std::string prefix = key_u64(blob);
+      for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) c.del();
+      std::uint32_t n = 0;
+      for (std::size_t off = 0; off < data.size() || n == 0; off += kChunkSize)
+        t.put(db_.blob_meta, key_u64_u32(blob, n++), std::string_view(data).substr(std::min(off, data.size()), kChunkSize));
+    }
+  });
+}
+
+Result<std::optional<std::string>> LmdbStore::get_blob_meta(BlobId blob) {
+  return run_read([&](Txn& t) -> std::optional<std::string> {
+    Cursor c(t, db_.blob_meta);
+    std::string prefix = key_u64(blob);
+    std::optional<std::string> out;
+    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
+      if (!out) out.emplace();
+      out->append(c.val());
+    }
+    return out;
+  });
 }
 
 // Stores the body once: an existing blob with the same SHA-256 gets `refs` more
@@ -556,6 +591,21 @@ Result<void> LmdbStore::set_special_use(AccountId account, std::string_view name
 }
 
 // ---------------------------------------------------------------- messages
+// Adds the keywords not yet known to the mailbox's list. Returns false (nothing added)
+// if that would pass kMaxMailboxKeywords and `strict`; otherwise adds what fits.
+static bool register_keywords(MailboxRec& m, const std::vector<std::string>& ks, bool strict) {
+  std::vector<std::string> fresh;
+  for (const auto& k : ks)
+    if (!k.empty() && !has_keyword(m.m.keywords, k) && !has_keyword(fresh, k)) fresh.push_back(k);
+  if (fresh.empty()) return true;
+  if (strict && m.m.keywords.size() + fresh.size() > kMaxMailboxKeywords) return false;
+  for (auto& k : fresh) {
+    if (m.m.keywords.size() >= kMaxMailboxKeywords) break;  // XXX: the message keeps it anyway
+    m.m.keywords.push_back(std::move(k));
+  }
+  return true;
+}
+
 Uid LmdbStore::append_message(Txn& t, MailboxRec& m, AccountRec& a, BlobId blob, std::uint64_t size,
                               UnixTime idate, std::uint32_t flags, std::string_view keywords) {
   const Quota& q = a.a.quota;
@@ -570,6 +620,7 @@ Uid LmdbStore::append_message(Txn& t, MailboxRec& m, AccountRec& a, BlobId blob,
   rec.idate = idate;
   rec.blob = blob;
   rec.keywords = std::string(keywords);
+  if (!keywords.empty()) register_keywords(m, split_keywords(keywords), false);
   t.put(db_.messages, key_u64_u32(m.m.id, uid), rec.encode());
   m.m.messages += 1;
   m.m.size += size;
@@ -750,6 +801,7 @@ Result<FlagResult> LmdbStore::set_flags(MailboxId mailbox, const UidSet& uids, c
       }
     }
     if (!changes.empty()) {
+      if (up.op != FlagUpdate::Op::remove && !register_keywords(m, up.keywords, true)) fail(Errc::not_permitted);
       for (auto& [uid, rec] : changes) {
         t.put(db_.messages, key_u64_u32(mailbox, uid), rec.encode());
         out.changed.push_back(to_record(uid, rec));

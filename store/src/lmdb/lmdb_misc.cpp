@@ -541,6 +541,23 @@ std::vector<CheckIssue> LmdbStore::check_txn(Txn& t, bool repair) {
     }
   }
   {
+    // Cached parsed structures of blobs that are gone (an older binary deleted the blob).
+    std::set<BlobId> orphan_meta;
+    Cursor c(t, db_.blob_meta);
+    for (bool ok = c.first(); ok; ok = c.next()) {
+      BlobId b = get_u64(c.key().substr(0, 8));
+      if (!blobs_present.count(b)) orphan_meta.insert(b);
+    }
+    for (BlobId b : orphan_meta) {
+      issue("orphan cached structure of missing blob " + std::to_string(b), true);
+      if (repair) {
+        Cursor d(t, db_.blob_meta);
+        std::string prefix = key_u64(b);
+        for (bool ok = d.seek(prefix); ok && d.key().starts_with(prefix); ok = d.next()) d.del();
+      }
+    }
+  }
+  {
     std::vector<std::string> stale;
     Cursor c(t, db_.blob_hash);
     for (bool ok = c.first(); ok; ok = c.next())

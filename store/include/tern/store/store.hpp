@@ -168,6 +168,15 @@ class Store {
                                           const std::function<bool(std::string_view chunk)>& fn) = 0;
   virtual Result<void> read_blob_range(BlobId blob, std::uint64_t offset, std::uint64_t length,
                                        const std::function<bool(std::string_view chunk)>& fn) = 0;
+  // Parsed-structure cache, per body (blob): opaque bytes (tern/mime/cache.hpp's
+  // serialize()), kept beside the blob in small chunks and dropped with it. imapd writes
+  // what it parsed during a command in ONE call (one commit) at the end of the command;
+  // an entry replaces an older one. Values over kMaxBlobMeta → invalid_argument (nothing
+  // written); unknown blob ids are skipped (the message was expunged meanwhile).
+  static constexpr std::size_t kMaxBlobMeta = 1 << 20;
+  virtual Result<void> put_blob_meta(const std::vector<std::pair<BlobId, std::string>>& entries) = 0;
+  // nullopt if nothing is cached for the blob.
+  virtual Result<std::optional<std::string>> get_blob_meta(BlobId blob) = 0;
   // Convenience: the whole message as a string (tests, small messages).
   virtual Result<std::string> read_message_string(MailboxId mailbox, Uid uid) = 0;
 
