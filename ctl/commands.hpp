@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tern/config/config.hpp"
 #include "tern/store/store.hpp"
 
 namespace tern::ctl {
@@ -26,6 +27,7 @@ struct Args {
 
 struct Context {
   std::filesystem::path data_dir;
+  config::Config config;          // the loaded config (ternctl dns: hostname, listeners)
   store::Store* store = nullptr;  // opened lazily by run_command for verbs that need it
 };
 
@@ -37,6 +39,12 @@ int fail_store(std::error_code ec, const std::string& subject);
 // Runs "noun verb args". Returns the exit status.
 int run_command(const std::vector<std::string>& words, const Args& args, Context& ctx);
 void print_usage();
+
+// `ternctl dkim generate|list|rotate|del` (ctl/cmd_dkim.cpp).
+int dkim_cmd(const std::string& verb, const Args& args, store::Store& s);
+
+// `ternctl dns DOMAIN [--check] [--json] [--ip A,B]` (ctl/cmd_dns.cpp).
+int dns_cmd(const Args& args, const Context& ctx, store::Store& s);
 
 // `ternctl status`: data_dir/run/<binary>.pid of each daemon.
 int cmd_status(const Context& ctx);

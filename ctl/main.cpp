@@ -12,8 +12,9 @@ int main(int argc, char** argv) {
   using namespace tern::ctl;
   if (tern::util::print_version_if_asked(argc, argv, "ternctl")) return 0;
   static const std::set<std::string> kValued = {"--config", "--password-hash", "--subject", "--body-file",
-                                                "--days", "--domains", "--data-dir"};
-  static const std::set<std::string> kFlags = {"--password-stdin", "--repair", "--help", "-h"};
+                                                "--days", "--domains", "--data-dir",
+                                                "--selector", "--algo", "--bits", "--ip"};
+  static const std::set<std::string> kFlags = {"--password-stdin", "--repair", "--help", "-h", "--json", "--check"};
   std::vector<std::string> words;
   Args args;
   for (int i = 1; i < argc; ++i) {
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     if (args.has("--config")) file = args.opts.at("--config");
     auto cfg = tern::config::load_config_or_default(file);
     ctx.data_dir = cfg.data_dir;
+    ctx.config = cfg;
   } catch (const std::exception& e) {
     return fail(e.what(), kConfig);
   }

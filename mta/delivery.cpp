@@ -89,8 +89,10 @@ DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, co
                                 std::vector<store::DeliveryEvent> pending_events) {
   DeliveryOutcome out;
   store::DeliveryRequest req;
-  req.prefix = return_path_header(m) + received_header(m);
-  if (body.in_file()) req.body_file = body.path();
+  // RFC 8601 §4.1: Authentication-Results goes above the trace fields we add.
+  req.prefix = return_path_header(m) + m.auth_results + received_header(m);
+  if (m.body_override) req.body = *m.body_override;
+  else if (body.in_file()) req.body_file = body.path();
   else req.body = body.memory();
   req.internal_date = static_cast<store::UnixTime>(m.now);
   req.events = std::move(pending_events);
@@ -110,11 +112,14 @@ DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, co
   std::set<store::AccountId> accounts;
   std::vector<std::pair<store::AccountId, std::string>> local;  // account, its address
   std::set<std::string> domains;  // local domains this message touches (archive)
+  std::set<store::AccountId> junk;  // accounts whose copy goes to Junk ([checks] policy)
   for (const auto& r : m.recipients) {
     const std::string rcpt = r.path.address();
     event(rcpt, store::EventAction::accepted, "from " + m.peer_ip);
+    bool to_junk = std::find(m.junk_domains.begin(), m.junk_domains.end(), domain_of(rcpt)) != m.junk_domains.end();
     for (const auto& l : r.route.local) {
       domains.insert(domain_of(l.address));
+      if (to_junk) junk.insert(l.account);
       if (accounts.insert(l.account).second) local.emplace_back(l.account, l.address);
     }
     for (const auto& remote : r.route.remote) {
@@ -132,8 +137,9 @@ DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, co
   for (const auto& [id, addr] : local) {
     store::DeliveryTarget t;
     t.account = id;
+    if (junk.count(id)) t.mailbox = "Junk";  // falls back to INBOX if the user deleted Junk
     req.targets.push_back(t);
-    event(addr, store::EventAction::delivered, "INBOX");
+    event(addr, store::EventAction::delivered, t.mailbox);
   }
   // Per-domain archive copies, in the same transaction (the archive address is a local
   // account; a missing or non-local archive address is skipped with a log line).
@@ -159,7 +165,7 @@ DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, co
   // relayed/forwarded is queued without it. XXX: a message with both local and remote
   // recipients shares one body (one transaction), so its queued copy starts with our
   // Return-Path line; the outbound client must drop that first line before sending.
-  if (req.targets.empty()) req.prefix = received_header(m);
+  if (req.targets.empty()) req.prefix = m.auth_results + received_header(m);
   auto res = store.deliver(req);
   if (!res) {
     auto ec = res.error();

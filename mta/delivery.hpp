@@ -37,6 +37,10 @@ struct MessageContext {
   smtp::MailParams params;
   std::vector<Recipient> recipients;
   std::time_t now = 0;
+  // Inbound checks (mta/checks/inbound.hpp), MX listener only:
+  std::string auth_results;                   // Authentication-Results field to prepend, or ""
+  std::vector<std::string> junk_domains;      // RCPT domains whose local copies go to Junk
+  std::optional<std::string> body_override;   // stored instead of the spool (forged A-R removed)
 };
 
 // "Wed, 25 Nov 2026 01:24:04 +0000" (RFC 5322 §3.3), UTC.

@@ -10,6 +10,7 @@
 #include "connection.hpp"
 #include "tern/auth/authenticator.hpp"
 #include "tern/config/config.hpp"
+#include "tern/dns/resolver.hpp"
 #include "tern/log/log.hpp"
 #include "tern/net/server.hpp"
 #include "tern/store/login_source.hpp"
@@ -78,6 +79,36 @@ int main(int argc, char** argv) {
   // share one commit. Password hashing stays on the server's (CPU-sized) blocking pool.
   asio::thread_pool delivery_pool(16);
   tern::mta::MtaContext ctx{cfg, store, authenticator, &delivery_pool};
+
+  // The shared resolver runs its libunbound callbacks on a thread of its own; sessions on
+  // every io thread await it ([checks]: SPF, DKIM, DMARC on the MX listener).
+  asio::io_context dns_io;
+  auto dns_work = asio::make_work_guard(dns_io);
+  std::unique_ptr<tern::dns::Resolver> resolver;
+  std::thread dns_thread;
+  if (cfg.checks.enabled && cfg.smtp.smtp.enabled()) {
+    try {
+      resolver = std::make_unique<tern::dns::Resolver>(dns_io.get_executor(), cfg.dns);
+    } catch (const std::exception& e) {
+      spdlog::critical("tern-mta: DNS resolver: {}", e.what());
+      return 78;  // EX_CONFIG
+    }
+    dns_thread = std::thread([&dns_io] { dns_io.run(); });
+    ctx.resolver = resolver.get();
+  }
+  struct DnsStop {  // on every exit path: answer pending queries, then stop the thread
+    std::unique_ptr<tern::dns::Resolver>& r;
+    asio::io_context& io;
+    asio::executor_work_guard<asio::io_context::executor_type>& w;
+    std::thread& t;
+    ~DnsStop() {
+      if (r) r->shutdown();
+      w.reset();
+      io.stop();
+      if (t.joinable()) t.join();
+      r.reset();
+    }
+  } dns_stop{resolver, dns_io, dns_work, dns_thread};
 
   try {
     tern::net::Server server(cfg);

@@ -9,9 +9,11 @@
 #include <cstring>
 
 #include "checks.hpp"
+#include "checks/inbound.hpp"
 #include "data_deadline.hpp"
 #include "data_sink.hpp"
 #include "delivery.hpp"
+#include "tern/authres/authres.hpp"
 #include "tern/log/log.hpp"
 #include "tern/auth/login_exchange.hpp"
 #include "tern/smtp/data_reader.hpp"
@@ -270,8 +272,11 @@ class Driver {
   }
 
   asio::awaitable<Action> check_sender_action() {
-    // Unauthenticated senders need no store lookup (SPF comes later): no pool hop.
-    if (!session_.identity()) co_return session_.sender_checked({});
+    // Unauthenticated senders need no store lookup: no pool hop. SPF (MX listener).
+    if (!session_.identity()) {
+      co_await spf_action();
+      co_return session_.sender_checked({});
+    }
     Reply r;
     try {
       r = co_await conn_.run_blocking([this] {
@@ -317,6 +322,80 @@ class Driver {
       events_.push_back(std::move(e));
     }
     co_return session_.recipient_checked(res.rejection, std::move(res.route));
+  }
+
+  // SPF, DKIM and DMARC run for mail arriving on the MX listener from clients that are
+  // neither authenticated nor in trusted_networks ([checks], mta/checks/inbound.hpp).
+  bool checks_apply() const {
+    return ctx_.cfg.checks.enabled && ctx_.resolver && session_.options().kind == ListenerKind::Mx &&
+           !session_.identity() && !session_.options().trusted_peer;
+  }
+  std::string authserv_id() const {
+    return ctx_.cfg.checks.authserv_id.empty() ? ctx_.cfg.hostname : ctx_.cfg.checks.authserv_id;
+  }
+
+  asio::awaitable<void> spf_action() {
+    spf_.reset();
+    if (!checks_apply()) co_return;
+    spf_ = co_await check_spf(*ctx_.resolver, ctx_.cfg.checks, conn_.peer_ip(),
+                              session_.transaction().sender.address(), session_.helo(), ctx_.cfg.hostname);
+    const auto& v = spf_->verdict;
+    log::info(conn_.id(), "spf={} {}={} ip={}{}{}", spf::result_name(v.result),
+              spf_->helo_identity ? "helo" : "mailfrom",
+              spf_->helo_identity ? spf_->helo : spf_->mailfrom, conn_.peer_ip(),
+              v.mechanism.empty() ? "" : " mechanism=" + v.mechanism, v.problem.empty() ? "" : " (" + v.problem + ")");
+  }
+
+  // End of data: DKIM + DMARC, the Authentication-Results field and the policy.
+  // Returns a rejection reply (550 5.7.1) or fills m for delivery.
+  asio::awaitable<Reply> message_checks(MessageContext& m, Spool& spool) {
+    if (!checks_apply()) co_return Reply{};
+    std::string text;
+    if (spool.in_file()) {
+      const auto path = spool.path();
+      text = co_await conn_.run_blocking([&path] {
+        std::string t;
+        if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+          char buf[65536];
+          std::size_t n;
+          while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) t.append(buf, n);
+          std::fclose(f);
+        }
+        return t;
+      });
+    } else {
+      text = spool.memory();
+    }
+    SpfCheck spf = spf_ ? *spf_ : SpfCheck{};
+    if (!spf_) spf.verdict.result = spf::Result::none;
+    std::vector<std::string> rcpt_domains;
+    for (const auto& r : m.recipients) {
+      std::string a = r.path.address();
+      auto at = a.rfind('@');
+      rcpt_domains.push_back(at == std::string::npos ? std::string() : smtp::ascii_lower(a.substr(at + 1)));
+    }
+    const std::string id = authserv_id();
+    MessageVerdict v;
+    try {
+      v = co_await check_message(*ctx_.resolver, ctx_.cfg.checks, id, text, spf, rcpt_domains,
+                                 ctx_.delivery_pool);
+    } catch (const std::exception& e) {
+      log::error(conn_.id(), "msg={} checks failed: {}", m.message_id, e.what());
+      co_return Reply{};  // deliver unmarked rather than lose it
+    }
+    log::info(conn_.id(), "msg={} {} disposition={}{}", m.message_id, v.summary,
+              v.disposition == Disposition::reject ? "reject" : v.disposition == Disposition::junk ? "junk" : "accept",
+              v.rule.empty() ? "" : " rule=\"" + v.rule + "\"");
+    if (v.disposition == Disposition::reject) co_return v.rejection;
+    m.auth_results = v.header;
+    m.junk_domains = v.junk_domains;
+    int forged = 0;
+    std::string cleaned = authres::remove_ours(text, id, &forged);
+    if (forged) {
+      log::info(conn_.id(), "msg={} removed {} Authentication-Results field(s) claiming {}", m.message_id, forged, id);
+      m.body_override = std::move(cleaned);
+    }
+    co_return Reply{};
   }
 
   // The client's AUTH responses come through Input (it holds bytes pipelined after
@@ -480,6 +559,10 @@ class Driver {
       detail = "spool write failed";
     }
     if (reply.empty()) {
+      reply = co_await message_checks(m, spool);
+      if (!reply.empty()) detail = "refused by the authentication checks";
+    }
+    if (reply.empty()) {
       auto events = std::move(events_);
       events_.clear();
       DeliveryOutcome res;
@@ -496,8 +579,8 @@ class Driver {
       }
       reply = res.reply;
       detail = res.detail;
-    } else if (detail.empty()) {
-      detail = "refused by the body checks";
+    } else {
+      if (detail.empty()) detail = "refused by the body checks";
       // Record the refusal (the events ride on the session's next store write).
       for (const auto& r : m.recipients) {
         store::DeliveryEvent e;
@@ -505,7 +588,7 @@ class Driver {
         e.sender = m.sender.address();
         e.recipient = r.path.address();
         e.action = store::EventAction::rejected;
-        e.detail = "body: " + reply.summary();
+        e.detail = (detail == "refused by the authentication checks" ? "checks: " : "body: ") + reply.summary();
         events_.push_back(std::move(e));
       }
     }
@@ -537,6 +620,7 @@ class Driver {
   std::vector<store::DeliveryEvent> events_;
   std::unique_ptr<smtp::DataReader> bdat_reader_;
   std::unique_ptr<Spool> bdat_spool_;
+  std::optional<SpfCheck> spf_;  // of the current transaction (MAIL FROM)
 };
 
 }  // namespace

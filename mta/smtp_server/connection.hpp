@@ -13,6 +13,10 @@
 #include "tern/net/connection.hpp"
 #include "tern/store/store.hpp"
 
+namespace tern::dns {
+class Resolver;
+}
+
 namespace tern::mta {
 
 // Shared by every session of the daemon; outlives the Server.
@@ -24,6 +28,8 @@ struct MtaContext {
   // mostly waits for the group commit's fsync, so many may wait at once: more threads
   // than cores let concurrent sessions share one commit (design §2 group commit).
   asio::thread_pool* delivery_pool = nullptr;
+  // The daemon's DNS resolver (SPF/DKIM/DMARC on the MX listener); nullptr = no checks.
+  dns::Resolver* resolver = nullptr;
 };
 
 struct ListenerSetup {

@@ -81,6 +81,9 @@ class TernEnv:
             lines.append("")
         if limits:
             lines += ["[limits]", limits, ""]
+        # Inbound SPF/DKIM/DMARC need test DNS: off unless a test configures [checks].
+        if "[checks]" not in extra_config:
+            extra_config += "\n[checks]\nenabled = false\n"
         self.config_text = "\n".join(lines) + "\n" + extra_config
         with open(self.config_path, "w") as f:
             f.write(self.config_text)

@@ -315,7 +315,38 @@ Handler set_listen(Listener& l) {
 
 using namespace std::chrono_literals;
 
+Handler set_action(CheckAction& field) {
+  return [&field](const toml::node& n, const Where& w) {
+    std::string v = get_string(n, w);
+    if (v == "accept") field = CheckAction::accept;
+    else if (v == "junk") field = CheckAction::junk;
+    else if (v == "reject") field = CheckAction::reject;
+    else w.fail("bad action " + qstr(v) + " (use accept, junk or reject)");
+  };
+}
+
+std::vector<Field> policy_fields(CheckPolicy& p) {
+  return {{"dmarc_reject", set_action(p.dmarc_reject)},
+          {"dmarc_quarantine", set_action(p.dmarc_quarantine)},
+          {"spf_fail", set_action(p.spf_fail)}};
+}
+
 }  // namespace
+
+std::string_view check_action_name(CheckAction a) {
+  switch (a) {
+    case CheckAction::accept: return "accept";
+    case CheckAction::junk: return "junk";
+    case CheckAction::reject: return "reject";
+  }
+  return "accept";
+}
+
+const CheckPolicy& ChecksConfig::policy_for(std::string_view domain) const {
+  for (const auto& [d, p] : domains)
+    if (d == domain) return p;
+  return policy;
+}
 
 Config parse_config(std::string_view text, std::string_view source) {
   Config c;
@@ -456,6 +487,43 @@ Config parse_config(std::string_view text, std::string_view source) {
            {"cache_size", set_uint(c.auth.cache_size, 0, 10000000)},
            {"account_failures", set_uint(c.auth.account_failures, 1, 100000)},
            {"failure_delay", set_duration(c.auth.failure_delay, 0s, 60s)}}),
+      {"checks",
+       [&](const toml::node& n, const Where& w) {
+         const toml::table& t = as_table(n, w);
+         std::vector<Field> f = policy_fields(c.checks.policy);
+         f.push_back({"enabled", set_bool(c.checks.enabled)});
+         f.push_back({"authserv_id",
+                      [&](const toml::node& v, const Where& wv) {
+                        c.checks.authserv_id = get_string(v, wv);
+                        if (!c.checks.authserv_id.empty() && !valid_hostname(c.checks.authserv_id))
+                          wv.fail("bad authserv_id " + qstr(c.checks.authserv_id) + " (a host name)");
+                      }});
+         f.push_back({"timeout", set_duration(c.checks.timeout, 1s, 600s)});
+         // [checks.domain."example.com"]: the same three actions for one recipient domain,
+         // starting from the [checks] defaults (so they are read after the other keys).
+         const toml::node* domain_node = nullptr;
+         Where domain_where{};
+         f.push_back({"domain", [&](const toml::node& v, const Where& wv) {
+                        domain_node = &v;
+                        domain_where = wv;
+                      }});
+         apply(t, source, "checks", f);
+         if (domain_node) {
+           [&](const toml::node& v, const Where& wv) {
+                        const toml::table& doms = as_table(v, wv);
+                        for (auto&& [dk, dv] : doms) {
+                          std::string d(dk.str());
+                          for (char& ch : d)
+                            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+                          Where wd{source, "checks.domain", d, dk.source().begin.line};
+                          if (!valid_hostname(d)) wd.fail("bad domain");
+                          c.checks.domains.emplace_back(d, c.checks.policy);
+                          auto& pol = c.checks.domains.back().second;
+                          apply(as_table(dv, wd), source, "checks.domain", policy_fields(pol));
+                        }
+           }(*domain_node, domain_where);
+         }
+       }},
       sub("store", {{"events_retention",
                      set_duration(c.store.events_retention, 3600s, 3650 * 86400s)}}),
   };

@@ -142,6 +142,20 @@ std::string dump_config(const Config& c) {
   kv("failure_delay", duration(c.auth.failure_delay));
   table("store");
   kv("events_retention", duration(c.store.events_retention));
+  table("checks");
+  kv("enabled", boolean(c.checks.enabled));
+  kv("authserv_id", str(c.checks.authserv_id));
+  kv("timeout", duration(c.checks.timeout));
+  auto actions = [&](const CheckPolicy& p) {
+    kv("dmarc_reject", str(std::string(check_action_name(p.dmarc_reject))));
+    kv("dmarc_quarantine", str(std::string(check_action_name(p.dmarc_quarantine))));
+    kv("spf_fail", str(std::string(check_action_name(p.spf_fail))));
+  };
+  actions(c.checks.policy);
+  for (const auto& [d, p] : c.checks.domains) {
+    table("checks.domain." + str(d));
+    actions(p);
+  }
   return o;
 }
 

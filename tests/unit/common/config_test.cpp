@@ -391,6 +391,38 @@ TEST_CASE("load_config: unreadable file", "[config]") {
                     "/nonexistent/tern.toml: cannot read: No such file or directory");
 }
 
+TEST_CASE("[checks] defaults, actions and per-domain policy", "[config][checks]") {
+  Config d = parse_config("hostname = \"mx.example.test\"\n", "tern.toml");
+  CHECK(d.checks.enabled);
+  CHECK(d.checks.timeout == std::chrono::seconds(20));
+  CHECK(d.checks.policy.dmarc_reject == CheckAction::reject);
+  CHECK(d.checks.policy.dmarc_quarantine == CheckAction::junk);
+  CHECK(d.checks.policy.spf_fail == CheckAction::accept);
+  Config c = parse_config(R"(
+[checks]
+authserv_id = "auth.example.test"
+timeout = "5s"
+spf_fail = "junk"
+[checks.domain."Lists.Example.Test"]
+dmarc_reject = "junk"
+[checks.domain."strict.example.test"]
+dmarc_quarantine = "reject"
+)", "tern.toml");
+  CHECK(c.checks.authserv_id == "auth.example.test");
+  CHECK(c.checks.timeout == std::chrono::seconds(5));
+  const auto& lists = c.checks.policy_for("lists.example.test");
+  CHECK(lists.dmarc_reject == CheckAction::junk);
+  CHECK(lists.spf_fail == CheckAction::junk);  // inherited from [checks]
+  CHECK(c.checks.policy_for("strict.example.test").dmarc_quarantine == CheckAction::reject);
+  CHECK(c.checks.policy_for("other.test").dmarc_reject == CheckAction::reject);
+  // The dump parses back to the same policy.
+  Config back = parse_config(dump_config(c), "dump");
+  CHECK(back.checks.policy_for("lists.example.test").dmarc_reject == CheckAction::junk);
+  CHECK_THROWS_WITH(parse_config("[checks]\nspf_fail = \"bounce\"\n", "tern.toml"),
+                    Catch::Contains("[checks] spf_fail: bad action"));
+  CHECK_THROWS_WITH(parse_config("[checks]\nfoo = 1\n", "tern.toml"), Catch::Contains("unknown key"));
+}
+
 TEST_CASE("[imap] limits", "[config]") {
   auto c = tern::config::parse_config("[imap]\ncommand_line = \"16K\"\nnesting = 8\n"
                                       "sequence_ranges = 500\nidle_timeout = \"45m\"\n", "t.toml");

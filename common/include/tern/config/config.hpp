@@ -120,6 +120,28 @@ struct StoreConfig {
   std::chrono::seconds events_retention{30 * 86400};  // [store] events_retention
 };
 
+// [checks]: SPF, DKIM and DMARC on mail arriving at the MX listener (not submission).
+// What to do with a message: deliver with its Authentication-Results (accept), deliver
+// to the recipient's Junk (junk), or refuse it at the end of data with 550 5.7.1 (reject).
+enum class CheckAction { accept, junk, reject };
+std::string_view check_action_name(CheckAction a);
+
+struct CheckPolicy {
+  CheckAction dmarc_reject = CheckAction::reject;     // DMARC fail under p=reject
+  CheckAction dmarc_quarantine = CheckAction::junk;   // DMARC fail under p=quarantine
+  CheckAction spf_fail = CheckAction::accept;         // SPF fail, no aligned DKIM pass
+};
+
+struct ChecksConfig {
+  bool enabled = true;
+  std::string authserv_id;                 // empty = hostname (RFC 8601 §2.5)
+  std::chrono::seconds timeout{20};        // DNS budget per check (RFC 7208 §4.6.4)
+  CheckPolicy policy;                      // defaults for every recipient domain
+  std::vector<std::pair<std::string, CheckPolicy>> domains;  // [checks.domain."example.com"]
+  // The policy for a recipient domain (lower case).
+  const CheckPolicy& policy_for(std::string_view domain) const;
+};
+
 struct Config {
   std::string hostname = "localhost";
   std::filesystem::path data_dir = "./var";  // made absolute at load
@@ -136,6 +158,7 @@ struct Config {
   LogConfig log;
   AuthConfig auth;
   StoreConfig store;
+  ChecksConfig checks;
   std::string source = "<embedded default>";  // file name, for messages
 };
 

@@ -74,6 +74,9 @@ class Verifier {
   Verifier(const Verifier&) = delete;  // holds views into its own text
   Verifier& operator=(const Verifier&) = delete;
 
+  // The message's header fields and body (nullptr when the header could not be split).
+  const SplitMessage* message() const { return msg_ ? &*msg_ : nullptr; }
+
   // "<selector>._domainkey.<domain>" for each signature that parsed, deduplicated.
   std::vector<std::string> key_queries() const;
 

@@ -1,0 +1,70 @@
+#pragma once
+// Inbound authentication on the MX listener: SPF at MAIL FROM, DKIM and DMARC at the end
+// of data, one Authentication-Results field (RFC 8601) and the [checks] policy.
+//
+// The evaluators (tern::spf, tern::dkim, tern::dmarc) are pure and ask for DNS answers;
+// this file answers them with the shared asynchronous resolver on the session's own
+// io thread, so a check never blocks a thread and sessions never wait for each other.
+// Each check has a DNS budget ([checks] timeout, default 20 s, RFC 7208 §4.6.4): a
+// question asked after it is answered temperror without a query, so a check ends within
+// the budget plus one query timeout. DKIM hashing and signature checks (CPU) run on
+// the given thread pool.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tern/config/config.hpp"
+#include "tern/dkim/verifier.hpp"
+#include "tern/dmarc/dmarc.hpp"
+#include "tern/dns/resolver.hpp"
+#include "tern/net/asio.hpp"
+#include "tern/smtp/reply.hpp"
+#include "tern/spf/spf.hpp"
+
+namespace tern::mta {
+
+struct SpfCheck {
+  spf::Verdict verdict;
+  bool helo_identity = false;  // MAIL FROM:<> → the HELO identity was checked (§2.4)
+  std::string mailfrom;        // the MAIL FROM address (empty for the null sender)
+  std::string helo;
+};
+
+// SPF for the MAIL FROM identity, or the HELO identity for the null sender.
+asio::awaitable<SpfCheck> check_spf(dns::Resolver& res, const config::ChecksConfig& cfg,
+                                    std::string client_ip, std::string mailfrom, std::string helo,
+                                    std::string receiver);
+
+enum class Disposition { accept, junk, reject };
+
+struct MessageVerdict {
+  std::string header;                 // "Authentication-Results: ...\r\n"
+  Disposition disposition = Disposition::accept;
+  std::vector<std::string> junk_domains;  // recipient domains whose copies go to Junk
+  smtp::Reply rejection;              // set when disposition == reject
+  std::string summary;                // "spf=pass dkim=pass dmarc=pass" (logs, events)
+  std::string rule;                   // which policy decided ("dmarc p=reject", ...)
+};
+
+// DKIM (every signature) and DMARC for a received message (CRLF text, header first),
+// then the Authentication-Results field and the policy per recipient domain.
+// `pool` runs the DKIM crypto (nullptr: inline).
+asio::awaitable<MessageVerdict> check_message(dns::Resolver& res, const config::ChecksConfig& cfg,
+                                              std::string authserv_id, std::string message,
+                                              SpfCheck spf, std::vector<std::string> recipient_domains,
+                                              asio::thread_pool* pool);
+
+// The policy decision alone (pure; unit-tested): given the results, what each recipient
+// domain's [checks] policy says. Reject wins over junk, junk over accept.
+MessageVerdict decide(const config::ChecksConfig& cfg, const SpfCheck& spf,
+                      const std::vector<dkim::SignatureResult>& dkim, const std::optional<dmarc::Verdict>& dm,
+                      const std::string& from_domain, const std::vector<std::string>& recipient_domains);
+
+// The Authentication-Results field for these results (pure).
+std::string authentication_results(std::string_view authserv_id, const SpfCheck& spf,
+                                   const std::vector<dkim::SignatureResult>& dkim,
+                                   const std::optional<dmarc::Verdict>& dm, const std::string& from_domain,
+                                   const std::string& dmarc_problem);
+
+}  // namespace tern::mta
