@@ -117,10 +117,34 @@ bool maybe_autoreply(store::Store& store, const MessageContext& m, std::string_v
   store::DeliveryRequest req;
   std::string id = m.message_id + ".ar." + std::to_string(account) + "@" + m.hostname;
   req.body = build_autoreply(account_address, sender, rule.subject, rule.body, head, id, m.now);
-  store::OutboundEntry o;
-  o.sender = "";  // RFC 3834 §3.1.1: null MAIL FROM
-  o.recipient = sender;
-  req.outbound.push_back(o);
+  // A local sender (or an alias of local accounts) gets the reply in its mailbox now,
+  // in the same transaction; only remote addresses (the sender itself, or an alias's
+  // forward targets) go through the outbound queue.
+  std::vector<std::string> local_to;
+  std::vector<std::string> remote_to;
+  if (auto res = store.resolve(sender)) {
+    for (const auto& l : res->local) {
+      req.targets.emplace_back(l.account);
+      local_to.push_back(l.address);
+    }
+    remote_to = res->remote;
+  } else if (store::is_temporary(res.error())) {
+    spdlog::warn("{}: auto-reply to <{}> skipped: {}", m.message_id, sender, res.error().message());
+    return false;
+  } else {
+    remote_to.push_back(sender);  // not a local address
+  }
+  if (!req.targets.empty()) {
+    // Final delivery: Return-Path <> (RFC 3834 §3.1.1 null sender) and our Received.
+    req.prefix = "Return-Path: <>\r\nReceived: by " + m.hostname + " (tern) id " + m.message_id + ".ar; " +
+                 rfc5322_date(m.now) + "\r\n";
+  }
+  for (const auto& r : remote_to) {
+    store::OutboundEntry o;
+    o.sender = "";  // RFC 3834 §3.1.1: null MAIL FROM
+    o.recipient = r;
+    req.outbound.push_back(o);
+  }
   store::DeliveryEvent e;
   e.message_id = m.message_id;
   e.sender = account_address;
@@ -128,12 +152,32 @@ bool maybe_autoreply(store::Store& store, const MessageContext& m, std::string_v
   e.action = store::EventAction::autoreplied;
   e.detail = "vacation";
   req.events.push_back(e);
-  auto r = store.enqueue(req);
+  if (req.targets.empty() && req.outbound.empty()) return false;
+  if (req.targets.empty()) {
+    auto q = store.enqueue(req);
+    if (!q) {
+      spdlog::warn("{}: auto-reply enqueue failed: {}", m.message_id, q.error().message());
+      return false;
+    }
+    for (const auto& to : remote_to)
+      spdlog::info("{}: auto-reply from {} status=queued to=<{}>", m.message_id, account_address, to);
+    return true;
+  }
+  auto r = store.deliver(req);
   if (!r) {
-    spdlog::warn("{}: auto-reply enqueue failed: {}", m.message_id, r.error().message());
+    spdlog::warn("{}: auto-reply delivery failed: {}", m.message_id, r.error().message());
     return false;
   }
-  spdlog::info("{}: auto-reply from {} to <{}> queued", m.message_id, account_address, sender);
+  for (std::size_t i = 0; i < local_to.size() && i < r->targets.size(); ++i) {
+    if (r->targets[i].error)
+      spdlog::info("{}: auto-reply from {} status=deferred to=<{}> reason=\"{}\"", m.message_id, account_address,
+                   local_to[i], r->targets[i].error.message());
+    else
+      spdlog::info("{}: auto-reply from {} status=delivered to=<{}> mailbox=INBOX uid={}", m.message_id,
+                   account_address, local_to[i], r->targets[i].uid);
+  }
+  for (const auto& to : remote_to)
+    spdlog::info("{}: auto-reply from {} status=queued to=<{}>", m.message_id, account_address, to);
   return true;
 }
 

@@ -11,6 +11,7 @@
 
 #include "autoreply.hpp"
 #include "data_sink.hpp"
+#include "tern/log/log.hpp"
 #include "tern/smtp/address.hpp"
 #include "tern/smtp/command.hpp"
 
@@ -31,11 +32,45 @@ std::string return_path_header(const MessageContext& m) {
   return "Return-Path: <" + m.sender.address() + ">\r\n";
 }
 
+bool helo_is_valid(std::string_view helo) {
+  return !helo.empty() && helo.size() <= 255 && (smtp::is_domain(helo, false) || smtp::is_address_literal(helo));
+}
+
+std::string comment_quote(std::string_view s, std::size_t max) {
+  // RFC 5322 §3.2.2: ctext is printable ASCII but "(", ")" and "\\", which need a
+  // quoted-pair; anything else (controls, TAB, CR/LF, 8-bit, and ";") becomes "?".
+  std::string r;
+  for (std::size_t i = 0; i < s.size() && i < max; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '(' || c == ')' || c == '\\') {
+      r += '\\';
+      r += static_cast<char>(c);
+    } else if (c > 0x20 && c < 0x7f && c != ';') {  // ";" starts the date to naive parsers
+      r += static_cast<char>(c);
+    } else {
+      r += '?';
+    }
+  }
+  if (s.size() > max) r += "...";
+  return r;
+}
+
 std::string received_header(const MessageContext& m) {
   // Received: from <helo> ([ip]) (TLS comment) by <host> (tern) with <proto> id <id>
   //   for <rcpt>; <date>     — "for" only with a single recipient, to not disclose Bcc.
-  std::string h = "Received: from " + (m.helo.empty() ? std::string("unknown") : m.helo);
-  h += " ([" + m.peer_ip + "])\r\n";
+  // RFC 5321 §4.4: the From-domain is a Domain or an address literal. A HELO argument
+  // that is neither (TAB, "()[];", ...) would forge a hop: it goes quoted into the
+  // TCP-info comment, after the client's address literal.
+  std::string h = "Received: from ";
+  if (m.helo.empty()) {
+    h += "unknown ([" + m.peer_ip + "])\r\n";
+  } else if (helo_is_valid(m.helo)) {
+    h += m.helo + " ([" + m.peer_ip + "])\r\n";
+  } else {
+    const bool v6 = m.peer_ip.find(':') != std::string::npos;
+    h += (m.peer_ip.empty() ? std::string("unknown") : (v6 ? "[IPv6:" : "[") + m.peer_ip + "]");
+    h += " (helo=" + comment_quote(m.helo, 100) + ")\r\n";
+  }
   if (m.tls)
     h += "\t(using " + m.tls->version + " with cipher " + m.tls->cipher + " (" + std::to_string(m.tls->bits) +
          " bits))\r\n";
@@ -111,6 +146,13 @@ DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, co
   // aliases reach it).
   std::set<store::AccountId> accounts;
   std::vector<std::pair<store::AccountId, std::string>> local;  // account, its address
+  // For the result lines, one per request target / outbound entry, in their order.
+  struct Dest {
+    std::string to;       // the final address
+    std::string orig_to;  // the RCPT it came from, when different (alias, catch-all)
+    std::string note;     // "archive=<domain>"
+  };
+  std::vector<Dest> target_dest, outbound_dest;
   std::set<std::string> domains;  // local domains this message touches (archive)
   std::set<store::AccountId> junk;  // accounts whose copy goes to Junk ([checks] policy)
   for (const auto& r : m.recipients) {
@@ -120,7 +162,10 @@ DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, co
     for (const auto& l : r.route.local) {
       domains.insert(domain_of(l.address));
       if (to_junk) junk.insert(l.account);
-      if (accounts.insert(l.account).second) local.emplace_back(l.account, l.address);
+      if (accounts.insert(l.account).second) {
+        local.emplace_back(l.account, l.address);
+        target_dest.push_back({l.address, smtp::iequals(l.address, rcpt) ? std::string() : rcpt, {}});
+      }
     }
     for (const auto& remote : r.route.remote) {
       store::OutboundEntry o;
@@ -128,6 +173,7 @@ DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, co
       o.recipient = remote;
       o.dsn = dsn_of(m, r);
       req.outbound.push_back(o);
+      outbound_dest.push_back({remote, smtp::iequals(remote, rcpt) ? std::string() : rcpt, r.route.relayed ? "relay" : ""});
       event(rcpt, r.route.relayed ? store::EventAction::queued : store::EventAction::forwarded,
             r.route.relayed ? "relay" : "forward to " + remote);
     }
@@ -157,6 +203,7 @@ DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, co
       store::DeliveryTarget t;
       t.account = l.account;
       req.targets.push_back(t);
+      target_dest.push_back({l.address, {}, "archive=" + d});
       event(l.address, store::EventAction::delivered, "archive copy for " + d);
     }
   }
@@ -182,6 +229,24 @@ DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, co
     if (!t.error) ++out.delivered;
     else if (t.error == store::Errc::quota_exceeded) ++quota_failed;
     else ++other_failed;
+  }
+  // One result line per destination, key=value (Postfix: to=<final>, orig_to=<alias>).
+  auto orig = [](const Dest& d) { return d.orig_to.empty() ? std::string() : " orig_to=<" + log::escape(d.orig_to) + ">"; };
+  auto note = [](const Dest& d) { return d.note.empty() ? std::string() : " " + d.note; };
+  for (std::size_t i = 0; i < res->targets.size() && i < target_dest.size(); ++i) {
+    const auto& t = res->targets[i];
+    const auto& d = target_dest[i];
+    if (!t.error)
+      spdlog::info("{}: status=delivered to=<{}>{} mailbox={} uid={}{}", m.message_id, log::escape(d.to), orig(d),
+                   req.targets[i].mailbox, t.uid, note(d));
+    else
+      spdlog::info("{}: status=failed to=<{}>{} reason=\"{}\"{}", m.message_id, log::escape(d.to), orig(d),
+                   t.error.message(), note(d));
+  }
+  for (std::size_t i = 0; i < res->queued.size() && i < outbound_dest.size(); ++i) {
+    const auto& d = outbound_dest[i];
+    spdlog::info("{}: status=queued to=<{}>{} queue_id={}{}", m.message_id, log::escape(d.to), orig(d), res->queued[i],
+                 note(d));
   }
   out.queued = static_cast<unsigned>(res->queued.size());
   if (out.delivered == 0 && out.queued == 0) {

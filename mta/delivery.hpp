@@ -26,7 +26,8 @@ struct TlsFacts {
 
 // Everything about the message and its session that delivery needs.
 struct MessageContext {
-  std::string message_id;   // our queue id (session id + counter), logs and Received
+  std::string message_id;   // the transaction id (log::next_id at MAIL): logs, 250, Received
+  std::string session_id;   // the connection's id, for log lines
   std::string hostname;     // our name (by-domain)
   std::string helo;         // the client's HELO/EHLO argument
   std::string peer_ip;
@@ -45,7 +46,14 @@ struct MessageContext {
 
 // "Wed, 25 Nov 2026 01:24:04 +0000" (RFC 5322 §3.3), UTC.
 std::string rfc5322_date(std::time_t t);
-// The Received header (RFC 5321 §4.4 + RFC 3848), folded, ending with CRLF.
+// True when a HELO/EHLO argument may stand as the Received From-domain: a domain or
+// an address literal (RFC 5321 §4.4, §4.1.3). Pure.
+bool helo_is_valid(std::string_view helo);
+// `s` as the text of an RFC 5322 comment: ( ) \ quoted, non-printables as "?", cut at
+// max octets. Pure.
+std::string comment_quote(std::string_view s, std::size_t max);
+// The Received header (RFC 5321 §4.4 + RFC 3848), folded, ending with CRLF. An invalid
+// HELO goes quoted into a comment: "from [192.0.2.1] (helo=bad\(name)".
 std::string received_header(const MessageContext& m);
 // "Return-Path: <sender>\r\n" (RFC 5321 §4.4; "<>" for the null sender).
 std::string return_path_header(const MessageContext& m);

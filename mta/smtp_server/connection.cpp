@@ -12,10 +12,13 @@
 #include "checks/inbound.hpp"
 #include "data_deadline.hpp"
 #include "data_sink.hpp"
+#include "return_path_filter.hpp"
 #include "delivery.hpp"
 #include "tern/authres/authres.hpp"
+#include "tern/log/assert.hpp"
 #include "tern/log/log.hpp"
 #include "tern/auth/login_exchange.hpp"
+#include "tern/smtp/address.hpp"
 #include "tern/smtp/data_reader.hpp"
 #include "tern/util/line_framer.hpp"
 
@@ -122,12 +125,6 @@ class Input {
   util::LineFramer local_;
 };
 
-std::atomic<std::uint64_t> g_message_counter{0};
-
-std::string message_id_for(const net::Connection& c) {
-  return c.id() + "." + std::to_string(++g_message_counter);
-}
-
 const char* status_name(ReadStatus s) {
   switch (s) {
     case ReadStatus::Ok: return "ok";
@@ -155,6 +152,7 @@ class Driver {
     while (session_.state() != State::Closed) {
       if (conn_.stopping() && !in_.has_buffered()) {
         session_.on_shutdown();
+        end_reason_ = "server shutting down";
         co_await send_all();
         break;
       }
@@ -167,9 +165,15 @@ class Driver {
           const std::size_t before = session_.output().size();
           a = session_.on_line(lr.line);
           std::string_view added = std::string_view(session_.output()).substr(before);
-          if (!added.empty() && added.front() == '5')
-            log::info(conn_.id(), "refused \"{}\": {}", log::mask_auth(lr.line.substr(0, 80)),
-                      first_line(std::string(added)));
+          const bool refused = !added.empty() && (added.front() == '5' || added.front() == '4');
+          if (refused && added.front() == '5') {
+            // After a refused AUTH the client may send its credentials anyway (it
+            // expected a 334): lines that follow are not logged until one is accepted.
+            std::string shown = quiet_after_auth_ ? std::string(log::masked) : log::escape(log::mask_auth(lr.line), 80);
+            log::info(conn_.id(), "refused \"{}\": {}", shown, first_line(std::string(added)));
+          }
+          if (refused && is_auth_command(lr.line)) quiet_after_auth_ = true;
+          else if (!refused && !added.empty()) quiet_after_auth_ = false;
           break;
         }
         case ReadStatus::TooLong:
@@ -187,9 +191,9 @@ class Driver {
           break;
         case ReadStatus::Eof:
         case ReadStatus::Error:
-          log::info(conn_.id(), "client {} (state {})", lr.status == ReadStatus::Eof ? "closed the connection" : "read error",
-                    state_name(session_.state()));
+          end_reason_ = lr.status == ReadStatus::Eof ? "eof" : "read error";
           co_await flush_events();
+          set_summary();
           co_return;
       }
       if (!co_await perform(a)) break;
@@ -202,8 +206,17 @@ class Driver {
     }
     co_await send_all();
     co_await flush_events();
-    if (session_.errors() >= ctx_.cfg.limits.error_limit)
-      log::info(conn_.id(), "disconnected after {} errors", session_.errors());
+    if (session_.errors() >= ctx_.cfg.limits.error_limit) end_reason_ = "error limit";
+    set_summary();
+  }
+
+  // For the server's one disconnect line.
+  void set_summary() {
+    conn_.set_summary(fmt::format("helo={} user={} messages={} errors={} junk={} state={} reason=\"{}\"",
+                                  session_.helo().empty() ? "-" : log::escape(session_.helo(), 100),
+                                  session_.identity() ? log::escape(session_.identity()->address) : "-", messages_,
+                                  session_.errors(), session_.junk_commands(), state_name(session_.state()),
+                                  end_reason_));
   }
 
  private:
@@ -225,6 +238,7 @@ class Driver {
   }
 
   void log_timeout(std::string_view where) {
+    end_reason_ = conn_.session_expired() ? "session time limit" : "timeout";
     if (conn_.session_expired())
       log::info(conn_.id(), "session time limit ({}s) reached {} (state {})", ctx_.cfg.limits.session_timeout.count(),
                 where, state_name(session_.state()));
@@ -236,6 +250,13 @@ class Driver {
     auto p = out.find("\r\n");
     return out.substr(0, p);
   }
+
+  static bool is_auth_command(std::string_view line) {
+    return line.size() >= 4 && smtp::iequals(line.substr(0, 4), "AUTH") && (line.size() == 4 || line[4] == ' ' || line[4] == '\t');
+  }
+
+  // "<session>: <transaction>: " prefix for lines about the current message.
+  std::string tx_tag() const { return tx_id_.empty() ? std::string("-") : tx_id_; }
 
   asio::awaitable<bool> send_all() {
     std::string o = session_.take_output();
@@ -275,7 +296,11 @@ class Driver {
     // Unauthenticated senders need no store lookup: no pool hop. SPF (MX listener).
     if (!session_.identity()) {
       co_await spf_action();
-      co_return session_.sender_checked({});
+      Action next = session_.sender_checked({});
+      tx_id_ = log::next_id();
+      log::info(conn_.id(), "{}: from=<{}> size={}", tx_id_, log::escape(session_.transaction().sender.address()),
+                session_.transaction().params.size ? std::to_string(*session_.transaction().params.size) : "-");
+      co_return next;
     }
     Reply r;
     try {
@@ -287,8 +312,17 @@ class Driver {
       r = Reply(451, esc::system_temp, "Temporary lookup failure, try again later");
     }
     if (!r.empty())
-      log::info(conn_.id(), "reject MAIL from=<{}>: {}", session_.transaction().sender.address(), r.summary());
-    co_return session_.sender_checked(r);
+      log::info(conn_.id(), "reject MAIL from=<{}>: {}", log::escape(session_.transaction().sender.address()),
+                r.summary());
+    Action next = session_.sender_checked(r);
+    if (session_.state() == State::Mail) {
+      // One id per transaction, from MAIL to the mailbox: on its log lines, in the
+      // 250 reply, in Received, in the delivery events (as Postfix's queue id).
+      tx_id_ = log::next_id();
+      log::info(conn_.id(), "{}: from=<{}> size={}", tx_id_, log::escape(session_.transaction().sender.address()),
+                session_.transaction().params.size ? std::to_string(*session_.transaction().params.size) : "-");
+    }
+    co_return next;
   }
 
   asio::awaitable<Action> check_recipient_action() {
@@ -310,11 +344,11 @@ class Driver {
     }
     const std::string rcpt = session_.pending_recipient().path.address();
     if (!res.rejection.empty()) {
-      log::info(conn_.id(), "reject RCPT from=<{}> to=<{}> helo={} peer={}: {} rule={}",
-                session_.transaction().sender.address(), rcpt, session_.helo(), conn_.peer_ip(),
-                res.rejection.summary(), res.rule);
+      log::info(conn_.id(), "{}: reject RCPT from=<{}> to=<{}> helo={} peer={}: {} rule={}", tx_tag(),
+                log::escape(session_.transaction().sender.address()), log::escape(rcpt), log::escape(session_.helo()),
+                conn_.peer_ip(), res.rejection.summary(), res.rule);
       store::DeliveryEvent e;
-      e.message_id = conn_.id();
+      e.message_id = tx_id_.empty() ? conn_.id() : tx_id_;
       e.sender = session_.transaction().sender.address();
       e.recipient = rcpt;
       e.action = store::EventAction::rejected;
@@ -459,7 +493,8 @@ class Driver {
     // Each line (or text_line octets) must arrive within data_timeout.
     RecordDeadline deadline(lim.data_timeout, lim.text_line, true, Clock::now());
     RestoreTimeout restore{conn_, lim.command_timeout};
-    std::string buf, out;
+    ReturnPathFilter return_path;
+    std::string buf, out, filtered;
     while (!reader.done()) {
       buf.clear();
       conn_.set_timeout(deadline.remaining(Clock::now()));
@@ -470,16 +505,22 @@ class Driver {
       }
       if (st != ReadStatus::Ok) {
         log::info(conn_.id(), "connection lost in DATA after {} octets", reader.size());
+        end_reason_ = "lost in DATA";
         co_return Action{Action::Kind::Close};
       }
       std::size_t n = reader.feed(buf, out);
       deadline.arrived(std::string_view(buf).substr(0, n), Clock::now());
       if (!out.empty()) {
-        spool.append(out);
+        return_path.feed(out, filtered);
+        spool.append(filtered);
         out.clear();
+        filtered.clear();
       }
       if (reader.done() && n < buf.size()) in_.unread(std::string_view(buf).substr(n));
     }
+    return_path.finish(filtered);
+    spool.append(filtered);
+    removed_return_paths_ = return_path.removed();
     co_await finish_message(reader, spool);
     co_return Action{};
   }
@@ -487,6 +528,7 @@ class Driver {
   void drop_bdat() {
     bdat_reader_.reset();
     bdat_spool_.reset();
+    bdat_return_path_.reset();
   }
 
   asio::awaitable<Action> bdat_action(Action a) {
@@ -494,12 +536,13 @@ class Driver {
     if (!a.bdat_discard && !bdat_reader_) {
       bdat_reader_ = std::make_unique<smtp::DataReader>(smtp::DataMode::Raw, lim.message_size, lim.text_line);
       bdat_spool_ = std::make_unique<Spool>(spool_dir(), kSpoolMemory);
+      bdat_return_path_ = std::make_unique<ReturnPathFilter>();
     }
     // The chunk's time scales with its size: each text_line octets within data_timeout.
     RecordDeadline deadline(lim.data_timeout, lim.text_line, false, Clock::now());
     RestoreTimeout restore{conn_, lim.command_timeout};
     std::uint64_t left = a.bdat_size;
-    std::string buf, out;
+    std::string buf, out, filtered;
     while (left > 0) {
       buf.clear();
       conn_.set_timeout(deadline.remaining(Clock::now()));
@@ -519,8 +562,10 @@ class Driver {
       if (a.bdat_discard) continue;
       bdat_reader_->feed(buf, out);
       if (!out.empty()) {
-        bdat_spool_->append(out);
+        bdat_return_path_->feed(out, filtered);
+        bdat_spool_->append(filtered);
         out.clear();
+        filtered.clear();
       }
     }
     if (a.bdat_discard) co_return Action{};
@@ -529,6 +574,9 @@ class Driver {
       co_return Action{};
     }
     bdat_reader_->finish();
+    bdat_return_path_->finish(filtered);
+    bdat_spool_->append(filtered);
+    removed_return_paths_ = bdat_return_path_->removed();
     co_await finish_message(*bdat_reader_, *bdat_spool_);
     drop_bdat();
     co_return Action{};
@@ -538,7 +586,9 @@ class Driver {
   asio::awaitable<void> finish_message(const smtp::DataReader& reader, Spool& spool) {
     const auto& tx = session_.transaction();
     MessageContext m;
-    m.message_id = message_id_for(conn_);
+    TERN_ASSERT(!tx_id_.empty());  // set when MAIL was accepted; DATA/BDAT need that
+    m.message_id = tx_id_;
+    m.session_id = conn_.id();
     m.hostname = ctx_.cfg.hostname;
     m.helo = session_.helo();
     m.peer_ip = conn_.peer_ip();
@@ -594,10 +644,15 @@ class Driver {
     }
     std::string rcpts;
     for (const auto& r : m.recipients) rcpts += (rcpts.empty() ? "<" : ",<") + r.path.address() + ">";
-    log::info(conn_.id(), "msg={} from=<{}> to={} helo={} peer={} size={} proto={}{} outcome=\"{}\" {}", m.message_id,
-              m.sender.address(), rcpts, m.helo, m.peer_ip, reader.size(), m.protocol,
-              m.identity ? " user=" + m.identity->address : std::string(), reply.summary(), detail);
+    log::info(conn_.id(), "{}: msg={} from=<{}> to={} helo={} peer={} size={} proto={}{}{} outcome=\"{}\" {}", m.message_id,
+              m.message_id, log::escape(m.sender.address()), log::escape(rcpts), log::escape(m.helo), m.peer_ip,
+              reader.size(), m.protocol, m.identity ? " user=" + log::escape(m.identity->address) : std::string(),
+              removed_return_paths_ ? " removed_return_path=" + std::to_string(removed_return_paths_) : std::string(),
+              reply.summary(), detail);
     session_.message_done(reply);
+    if (reply.code / 100 == 2) ++messages_;
+    tx_id_.clear();
+    removed_return_paths_ = 0;
   }
 
   // Rejection events not carried by a delivery are written at the session's end (one
@@ -620,6 +675,12 @@ class Driver {
   std::vector<store::DeliveryEvent> events_;
   std::unique_ptr<smtp::DataReader> bdat_reader_;
   std::unique_ptr<Spool> bdat_spool_;
+  std::unique_ptr<ReturnPathFilter> bdat_return_path_;
+  unsigned removed_return_paths_ = 0;  // of the message being finished, for its log line
+  std::string tx_id_;                  // the current transaction's id (set at MAIL)
+  bool quiet_after_auth_ = false;      // an AUTH was refused: don't log what follows
+  unsigned messages_ = 0;              // accepted (250) in this session
+  std::string end_reason_ = "quit";
   std::optional<SpfCheck> spf_;  // of the current transaction (MAIL FROM)
 };
 

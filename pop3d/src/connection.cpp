@@ -18,6 +18,20 @@ using pop3::Action;
 using pop3::RespCode;
 using Kind = pop3::Action::Kind;
 
+// "3,5:9,12" (IMAP sequence-set style ranges) for the log.
+std::string uid_list(const std::vector<std::uint32_t>& uids) {
+  std::string r;
+  for (std::size_t i = 0; i < uids.size();) {
+    std::size_t j = i;
+    while (j + 1 < uids.size() && uids[j + 1] == uids[j] + 1) ++j;
+    if (!r.empty()) r += ',';
+    r += std::to_string(uids[i]);
+    if (j > i) r += ':' + std::to_string(uids[j]);
+    i = j + 1;
+  }
+  return r.empty() ? "-" : r;
+}
+
 class Driver {
  public:
   Driver(net::Connection& c, std::shared_ptr<Pop3Service> svc)
@@ -55,8 +69,6 @@ class Driver {
 
 asio::awaitable<void> Driver::run() {
   c_.set_timeout(kIdleTimeout);
-  log::session(c_.id(), peer_, "pop3 connect listener={} tls={}", c_.listener(),
-               c_.is_tls() ? c_.tls_info().version : "no");
   c_.write(s_.greeting());
   while (!close_) {
     // PIPELINING (RFC 2449 §6.6): answer everything already received, then send once;
@@ -102,8 +114,10 @@ asio::awaitable<void> Driver::run() {
   }
   co_await c_.flush();
   md_.reset();  // releases the maildrop lock
-  log::session(c_.id(), peer_, "pop3 disconnect user={} retrieved={} deleted={} errors={} reason={}",
-               s_.user().empty() ? "-" : s_.user(), retrieved_, deleted_, s_.errors(), end_reason_);
+  // The server's one disconnect line carries this.
+  c_.set_summary(fmt::format("user={} retrieved={} deleted={} errors={} reason=\"{}\"",
+                             s_.user().empty() ? "-" : log::escape(s_.user()), retrieved_, deleted_, s_.errors(),
+                             end_reason_));
 }
 
 // XXX: g++ 12 miscompiles a coroutine whose switch cases end in co_return (the
@@ -235,6 +249,8 @@ asio::awaitable<void> Driver::do_retrieve(const Action& a, std::string& out) {
       enc.finish(buf);
       out = std::move(buf);
       ++retrieved_;
+      log::info(c_.id(), "pop3 {} user={} msg={} uid={}", a.top_lines ? "top" : "retr", log::escape(s_.user()),
+                a.index + 1, a.uid);
       co_return;
     }
     c_.write(buf);
@@ -259,6 +275,8 @@ asio::awaitable<void> Driver::do_update(const Action& a, std::string& out) {
     auto r = co_await c_.run_blocking([svc, inbox, dels]() { return svc->expunge(inbox, *dels); });
     if (r) {
       deleted_ = r->size();
+      log::info(c_.id(), "pop3 deleted user={} count={} uids={}", log::escape(s_.user()), r->size(),
+                uid_list(a.deletions));
     } else {
       ok = false;
       log::error(c_.id(), "pop3 UPDATE user={} expunge of {} messages failed: {}", s_.user(),

@@ -438,7 +438,14 @@ Config parse_config(std::string_view text, std::string_view source) {
                   static_cast<unsigned>(get_duration(n, w, 0s, 86400s).count());
             }}}),
       sub("pop3s", {{"listen", set_listen(c.pop3.implicit_tls)}}),
-      sub("web", {{"listen", set_listen(c.web)}}),
+      sub("web", {{"listen", set_listen(c.web)},
+                  {"tls", set_bool(c.web.tls)},
+                  {"session_idle", set_duration(c.web.session_idle, 60s, 30 * 86400s)},
+                  {"session_lifetime", set_duration(c.web.session_lifetime, 60s, 365 * 86400s)},
+                  {"max_body",
+                   [&](const toml::node& n, const Where& w) {
+                     c.web.max_body = get_size(n, w, 4ull << 10, 1ull << 30);
+                   }}}),
       sub("dns", {{"servers",
                    [&](const toml::node& n, const Where& w) {
                      c.dns.servers = get_endpoints(n, w, true);

@@ -111,6 +111,10 @@ std::string dump_config(const Config& c) {
   kv("listen", endpoints(c.pop3.implicit_tls.listen));
   table("web");
   kv("listen", endpoints(c.web.listen));
+  kv("tls", boolean(c.web.tls));
+  kv("session_idle", duration(c.web.session_idle));
+  kv("session_lifetime", duration(c.web.session_lifetime));
+  kv("max_body", size(c.web.max_body));
   table("dns");
   kv("servers", endpoints(c.dns.servers));
   table("outbound");

@@ -31,13 +31,15 @@ struct Word {
   bool found() const { return begin != std::string_view::npos; }
 };
 
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r' || c == '\n'; }
+
 Word next_word(std::string_view line, std::size_t from) {
   Word w;
   std::size_t i = from;
-  while (i < line.size() && line[i] == ' ') ++i;
+  while (i < line.size() && is_space(line[i])) ++i;
   if (i >= line.size()) return w;
   w.begin = i;
-  while (i < line.size() && line[i] != ' ') ++i;
+  while (i < line.size() && !is_space(line[i])) ++i;
   w.end = i;
   return w;
 }
@@ -74,7 +76,7 @@ void init(std::string_view level, std::string_view daemon) {
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>(std::string(daemon), sink);
   // Pattern: time, daemon[pid], level, message. %n = logger name, %P = pid.
-  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %n[%P] %^%l%$: %v");
+  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e%z %n[%P] %^%l%$: %v");
   spdlog::level::level_enum lvl = spdlog::level::info;
   parse_level(level, lvl);  // the config parser already rejected unknown names
   logger->set_level(lvl);
@@ -95,6 +97,69 @@ std::string next_id() {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%010llX", static_cast<unsigned long long>(n));
   return buf;
+}
+
+std::string escape(std::string_view v, std::size_t max) {
+  static const char* hex = "0123456789abcdef";
+  std::string r;
+  r.reserve(std::min(v.size(), max) + 8);
+  auto esc = [&](unsigned char b) {
+    r += "\\x";
+    r += hex[b >> 4];
+    r += hex[b & 15];
+  };
+  const auto* p = reinterpret_cast<const unsigned char*>(v.data());
+  const std::size_t n = std::min(v.size(), max);
+  std::size_t i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c >= 0x20 && c < 0x7f) {
+      if (c == '\\') r += "\\\\";
+      else r += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {  // C0 controls and DEL
+      esc(c);
+      ++i;
+      continue;
+    }
+    // UTF-8 (RFC 3629 §4): the length from the lead byte, continuation bytes 10xxxxxx,
+    // no overlong forms, no surrogates, nothing above U+10FFFF.
+    std::size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    bool ok = len != 0 && i + len <= v.size();
+    std::uint32_t cp = 0;
+    if (ok) {
+      cp = c & (len == 2 ? 0x1f : len == 3 ? 0x0f : 0x07);
+      for (std::size_t k = 1; k < len && ok; ++k) {
+        if ((p[i + k] & 0xc0) != 0x80) ok = false;
+        cp = cp << 6 | (p[i + k] & 0x3f);
+      }
+    }
+    if (ok) {
+      if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+        ok = false;
+    }
+    // C1 controls, U+2028 LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR, U+0085 NEL.
+    if (ok && ((cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029)) ok = false;
+    if (!ok) {
+      if (len == 0 || i + len > v.size()) len = 1;
+      else if (len > 1) {
+        // A well-formed but refused character: escape all its bytes; a malformed one:
+        // only the lead byte (the rest is looked at again).
+        bool wellformed = true;
+        for (std::size_t k = 1; k < len; ++k) wellformed = wellformed && (p[i + k] & 0xc0) == 0x80;
+        if (!wellformed) len = 1;
+      }
+      for (std::size_t k = 0; k < len; ++k) esc(p[i + k]);
+      i += len;
+      continue;
+    }
+    r.append(v.substr(i, len));
+    i += len;
+  }
+  if (v.size() > max) r += "...";
+  return r;
 }
 
 std::string mask_auth(std::string_view line) {

@@ -40,6 +40,8 @@ class ConnectionImpl final : public Connection {
   bool has_buffered_input() const override { return !framer_.empty(); }
   void write(std::string_view bytes) override { out_.append(bytes); }
   std::size_t queued_output() const override { return out_.size(); }
+  void set_summary(std::string text) override { summary_ = std::move(text); }
+  const std::string& summary() const { return summary_; }
   asio::awaitable<bool> flush() override;
   asio::awaitable<bool> start_tls() override;
   bool stopping() const override { return stopping_.load(std::memory_order_relaxed); }
@@ -85,6 +87,7 @@ class ConnectionImpl final : public Connection {
   util::LineFramer framer_{512};
   std::string out_;
   std::string in_;  // scratch read buffer
+  std::string summary_;
 };
 
 // 8 lowercase hex characters from the OpenSSL CSPRNG.

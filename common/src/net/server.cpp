@@ -9,7 +9,6 @@
 #include "tern/net/server.hpp"
 #include "tern/util/fd_limit.hpp"
 
-#include <errno.h>  // program_invocation_short_name
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 
@@ -258,9 +257,10 @@ struct Server::Impl {
     co_await conn->close_gracefully();
     const double secs = std::chrono::duration<double>(Clock::now() - start).count();
     TlsInfo tls = conn->tls_info();
-    spdlog::info("{} disconnect listener={} peer={} tls={}{}{} duration={:.3f}s", conn->id(),
+    spdlog::info("{} disconnect listener={} peer={} tls={}{}{} duration={:.3f}s{}{}", conn->id(),
                  ls.opts.name, conn->peer_text(), tls.version.empty() ? "none" : tls.version,
-                 tls.cipher.empty() ? "" : "/", tls.cipher, secs);
+                 tls.cipher.empty() ? "" : "/", tls.cipher, secs, conn->summary().empty() ? "" : " ",
+                 conn->summary());
   }
 
   static asio::awaitable<void> refuse(tcp::socket sock, std::string reply) {
@@ -348,8 +348,7 @@ void Server::add_listener(ListenerOptions opts) {
     // Refuse at start rather than fail accepts or spool writes at the Nth connection.
     std::size_t most = ls->opts.max_connections;
     for (const auto& other : impl_->listeners) most = std::max<std::size_t>(most, other->opts.max_connections);
-    if (auto problem = util::fd_budget_problem(program_invocation_short_name, impl_->listeners.size() + 1, most,
-                                               impl_->fd_limit);
+    if (auto problem = util::fd_budget_problem("", impl_->listeners.size() + 1, most, impl_->fd_limit);
         !problem.empty())
       throw std::runtime_error(problem);
   }

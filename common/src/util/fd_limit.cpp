@@ -19,7 +19,7 @@ std::string fd_budget_problem(std::string_view who, std::size_t listeners, std::
                               std::size_t limit) {
   const std::size_t need = fds_needed(listeners, connections);
   if (need <= limit) return {};
-  return std::string(who) + ": " + std::to_string(listeners) + " listener(s) x " + std::to_string(connections) +
+  return (who.empty() ? std::string() : std::string(who) + ": ") + std::to_string(listeners) + " listener(s) x " + std::to_string(connections) +
          " connections ([limits] connections) need " + std::to_string(need) + " file descriptors (" +
          std::to_string(kFdsPerConnection) + " per connection + " + std::to_string(kFdReserve) +
          "), but the open-files limit (RLIMIT_NOFILE) is " + std::to_string(limit) +

@@ -108,7 +108,10 @@ Result<void> LmdbStore::set_autoreply(std::string_view address, const AutoReply&
   return run_write([&](Txn& t) {
     AccountRec a = account_by_address(t, address);
     if (reply.subject.find_first_of("\r\n") != std::string::npos) fail(Errc::invalid_argument);
-    t.put(db_.autoreply, key_u64(a.a.id), Writer().str(reply.subject).str(reply.body).u32(reply.days).take());
+    if (reply.end != 0 && reply.end <= reply.start) fail(Errc::invalid_argument);
+    // start/end were added after schema 1's first records: readers treat them as optional.
+    t.put(db_.autoreply, key_u64(a.a.id),
+          Writer().str(reply.subject).str(reply.body).u32(reply.days).i64(reply.start).i64(reply.end).take());
   });
 }
 
@@ -129,6 +132,10 @@ Result<std::optional<AutoReply>> LmdbStore::get_autoreply(std::string_view addre
       ar.subject = r.str();
       ar.body = r.str();
       ar.days = r.u32();
+      if (!r.empty()) {
+        ar.start = r.i64();
+        ar.end = r.i64();
+      }
       out = std::move(ar);
     }
     return out;
@@ -143,6 +150,10 @@ Result<bool> LmdbStore::claim_autoreply(AccountId account, std::string_view send
     r.str();
     r.str();
     std::uint32_t days = r.u32();
+    if (!r.empty()) {
+      UnixTime start = r.i64(), end = r.i64();
+      if (now < start || (end != 0 && now >= end)) return false;
+    }
     std::string key = key_u64_str(account, lower(sender));
     if (auto last = t.get(db_.ar_log, key)) {
       auto then = static_cast<UnixTime>(get_u64(*last));
@@ -197,7 +208,9 @@ Result<void> LmdbStore::del_dkim_key(std::string_view domain, std::string_view s
 Result<void> LmdbStore::put_session(const WebSession& s) {
   return run_write([&](Txn& t) {
     if (s.token.empty() || s.token.size() > 256) fail(Errc::invalid_argument);
-    t.put(db_.sessions, s.token, Writer().str(s.admin).str(s.csrf).i64(s.expires).take());
+    UnixTime created = s.created ? s.created : now_seconds();
+    t.put(db_.sessions, s.token,
+          Writer().str(s.admin).str(s.csrf).i64(s.expires).i64(created).str(s.credential).take());
   });
 }
 
@@ -211,6 +224,10 @@ Result<WebSession> LmdbStore::get_session(std::string_view token, UnixTime now) 
     s.admin = r.str();
     s.csrf = r.str();
     s.expires = r.i64();
+    if (!r.empty()) {
+      s.created = r.i64();
+      s.credential = r.str();
+    }
     if (s.expires <= now) fail(Errc::not_found);
     return s;
   });
@@ -278,6 +295,25 @@ Result<std::vector<DeliveryEvent>> LmdbStore::recent_events(std::size_t limit) {
       out.push_back(std::move(e));
     }
     return out;
+  });
+}
+
+Result<void> LmdbStore::for_each_event(UnixTime since, UnixTime until,
+                                        const std::function<bool(const DeliveryEvent&)>& fn) {
+  return run_read([&](Txn& t) {
+    Cursor c(t, db_.events);
+    for (bool ok = c.seek(key_u64(static_cast<std::uint64_t>(std::max<UnixTime>(since, 0)))); ok; ok = c.next()) {
+      DeliveryEvent e;
+      e.time = static_cast<UnixTime>(get_u64(c.key()));
+      if (e.time >= until) break;
+      Reader r(c.val());
+      e.message_id = r.str();
+      e.sender = r.str();
+      e.recipient = r.str();
+      e.action = static_cast<EventAction>(r.u8());
+      e.detail = r.str();
+      if (!fn(e)) break;
+    }
   });
 }
 

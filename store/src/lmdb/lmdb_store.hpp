@@ -251,6 +251,8 @@ class LmdbStore final : public Store {
 
   Result<void> add_events(const std::vector<DeliveryEvent>& events) override;
   Result<std::vector<DeliveryEvent>> recent_events(std::size_t limit) override;
+  Result<void> for_each_event(UnixTime since, UnixTime until,
+                              const std::function<bool(const DeliveryEvent&)>& fn) override;
   Result<std::size_t> prune_events(UnixTime before) override;
 
   Result<StoreStats> stats() override;

@@ -278,7 +278,7 @@ TEST_CASE("a table left out turns its listener off; other defaults stay", "[conf
   CHECK_FALSE(c.web.enabled());
   CHECK(c.limits.recipients == 100);
   CHECK(c.hostname == "localhost");
-  CHECK(c.data_dir.is_absolute());
+  CHECK(c.data_dir == "/var/lib/tern");  // a config file's default is the production path
 }
 
 TEST_CASE("relative data_dir is made absolute", "[config]") {

@@ -63,3 +63,37 @@ TEST_CASE("init sets the level", "[log]") {
   tern::log::init("info", "test");
   CHECK(spdlog::should_log(spdlog::level::info));
 }
+
+TEST_CASE("mask_auth splits on any whitespace", "[log]") {
+  CHECK(tern::log::mask_auth("AUTH\tPLAIN\tAGJvYgBzZWNyZXQ=") == "AUTH\tPLAIN\t********");
+  CHECK(tern::log::mask_auth("AUTH PLAIN\tAGJvYgBzZWNyZXQ=") == "AUTH PLAIN\t********");
+  CHECK(tern::log::mask_auth("PASS\tsecret") == "PASS\t********");
+  CHECK(tern::log::mask_auth("a1 LOGIN\tbob\tsecret") == "a1 LOGIN\tbob\t********");
+}
+
+TEST_CASE("escape: peer values cannot forge or hide log text", "[log]") {
+  using tern::log::escape;
+  struct {
+    std::string in;
+    std::string out;
+  } cases[] = {
+      {"mail.example.com", "mail.example.com"},
+      {"a\r\n2026-01-01 tern-mta info: forged", "a\\x0d\\x0a2026-01-01 tern-mta info: forged"},
+      {"tab\there", "tab\\x09here"},
+      {"\x1b[31mred", "\\x1b[31mred"},
+      {"del\x7f", "del\\x7f"},
+      {"back\\slash", "back\\\\slash"},
+      {"caf\xc3\xa9", "caf\xc3\xa9"},                  // UTF-8 stays
+      {"c1\xc2\x85nel", "c1\\xc2\\x85nel"},             // U+0085 (C1)
+      {"ls\xe2\x80\xa8sep", "ls\\xe2\\x80\\xa8sep"},   // U+2028
+      {"ps\xe2\x80\xa9", "ps\\xe2\\x80\\xa9"},         // U+2029
+      {"bad\xff\xc3", "bad\\xff\\xc3"},                // malformed
+      {"over\xc0\xafl", "over\\xc0\\xafl"},            // overlong '/'
+      {std::string("nul\0x", 5), "nul\\x00x"},
+  };
+  for (auto& c : cases) {
+    INFO(c.in);
+    CHECK(escape(c.in) == c.out);
+  }
+  CHECK(escape(std::string(600, 'a'), 10) == "aaaaaaaaaa...");
+}

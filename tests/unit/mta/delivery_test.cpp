@@ -289,3 +289,30 @@ TEST_CASE("trusted networks (CIDR matching)", "[mta][checks]") {
   CHECK(ip_in_networks("10.255.0.1", {"10.254.0.0/15"}));
   CHECK_FALSE(ip_in_networks("10.253.0.1", {"10.254.0.0/15"}));
 }
+
+TEST_CASE("HELO names that are neither domain nor address literal are quoted in Received", "[mta][delivery][headers]") {
+  CHECK(helo_is_valid("mail.example.com"));
+  CHECK(helo_is_valid("[192.0.2.1]"));
+  CHECK(helo_is_valid("[IPv6:2001:db8::1]"));
+  CHECK_FALSE(helo_is_valid(""));
+  CHECK_FALSE(helo_is_valid("evil\t(by forged.example)"));
+  CHECK_FALSE(helo_is_valid("a;b"));
+  CHECK_FALSE(helo_is_valid("x.example (spoof)"));
+  CHECK_FALSE(helo_is_valid("[not an ip"));
+  MessageContext m;
+  m.message_id = "ID1";
+  m.hostname = "mx.example.test";
+  m.protocol = "ESMTP";
+  m.peer_ip = "192.0.2.7";
+  m.now = 1700000000;
+  m.helo = "evil\t(by forged.example with ESMTP id X; Tue, 1 Jan 2030)\\";
+  CHECK(received_header(m).rfind(
+            "Received: from [192.0.2.7] (helo=evil?\\(by?forged.example?with?ESMTP?id?X??Tue,?1?Jan?2030\\)\\\\)\r\n"
+            "\tby mx.example.test (tern) with ESMTP id ID1;",
+            0) == 0);
+  m.peer_ip = "2001:db8::5";
+  m.helo = "bad name";
+  CHECK(received_header(m).rfind("Received: from [IPv6:2001:db8::5] (helo=bad?name)\r\n", 0) == 0);
+  m.helo = "good.example";
+  CHECK(received_header(m).rfind("Received: from good.example ([2001:db8::5])\r\n", 0) == 0);
+}

@@ -146,3 +146,58 @@ TEST_CASE("check reports invariant breaches and repair fixes them", "[store][che
   CHECK((*s)->get_mailbox(inbox)->uidnext == 4);
   CHECK((*s)->stats()->blobs == 2);
 }
+
+TEST_CASE("auto-reply dates: no reply before start or from end on", "[store][settings]") {
+  Fixture f;
+  auto& s = *f.store;
+  AutoReply ar{"Away", "Back in March.", 1};
+  ar.start = 10000;
+  ar.end = 20000;
+  REQUIRE(s.set_autoreply("a@example.test", ar));
+  auto got = s.get_autoreply("a@example.test");
+  REQUIRE(got->has_value());
+  CHECK((*got)->start == 10000);
+  CHECK((*got)->end == 20000);
+  CHECK(*s.claim_autoreply(f.alice, "x@y.test", 9999) == false);
+  CHECK(*s.claim_autoreply(f.alice, "x@y.test", 10000) == true);
+  CHECK(*s.claim_autoreply(f.alice, "z@y.test", 20000) == false);
+  ar.end = ar.start;  // an empty range is a mistake, not "never"
+  CHECK(s.set_autoreply("a@example.test", ar).error() == Errc::invalid_argument);
+}
+
+TEST_CASE("web sessions keep created and the credential fingerprint", "[store][settings]") {
+  Fixture f;
+  auto& s = *f.store;
+  WebSession w{"tok", "user:a@example.test", "c", 5000};
+  w.created = 1234;
+  w.credential = "fp1";
+  REQUIRE(s.put_session(w));
+  auto got = s.get_session("tok", 1000);
+  REQUIRE(got);
+  CHECK(got->created == 1234);
+  CHECK(got->credential == "fp1");
+  REQUIRE(s.put_session(WebSession{"tok2", "admin:root", "c", 5000}));
+  CHECK(s.get_session("tok2", 1000)->created > 0);  // 0 = now
+}
+
+TEST_CASE("delivery events: for_each_event over a time range", "[store][events]") {
+  Fixture f;
+  auto& s = *f.store;
+  std::vector<DeliveryEvent> ev;
+  for (int i = 0; i < 10; ++i)
+    ev.push_back(DeliveryEvent{1000 + i * 10, "Q" + std::to_string(i), "s@x.test", "r@example.test",
+                               EventAction::delivered, ""});
+  REQUIRE(s.add_events(ev));
+  std::vector<std::string> seen;
+  REQUIRE(s.for_each_event(1020, 1060, [&](const DeliveryEvent& e) {
+    seen.push_back(e.message_id);
+    return true;
+  }));
+  CHECK(seen == std::vector<std::string>{"Q2", "Q3", "Q4", "Q5"});
+  seen.clear();
+  REQUIRE(s.for_each_event(0, 100000, [&](const DeliveryEvent& e) {
+    seen.push_back(e.message_id);
+    return seen.size() < 3;
+  }));
+  CHECK(seen.size() == 3);
+}

@@ -105,6 +105,14 @@ struct RelayConfig {
   std::string password_file;
 };
 
+// [web]: tern-web, the admin panel (admin-web/).
+struct WebConfig : Listener {
+  std::chrono::seconds session_idle{1800};       // [web] session_idle: logged out after this idle
+  std::chrono::seconds session_lifetime{43200};  // [web] session_lifetime: absolute, from login
+  std::uint64_t max_body = 1ull << 20;           // [web] max_body: request body limit (413 beyond)
+  bool tls = false;  // [web] tls: HTTPS on loopback addresses too (always HTTPS elsewhere)
+};
+
 struct LogConfig {
   std::string level = "info";  // trace debug info warn error
 };
@@ -144,13 +152,13 @@ struct ChecksConfig {
 
 struct Config {
   std::string hostname = "localhost";
-  std::filesystem::path data_dir = "./var";  // made absolute at load
+  std::filesystem::path data_dir = "/var/lib/tern";  // the embedded dev config sets ./var; made absolute at load
   std::string user = "tern";                 // unprivileged user when started as root
   TlsConfig tls;
   SmtpConfig smtp;
   ImapConfig imap;
   Pop3Config pop3;
-  Listener web;
+  WebConfig web;
   DnsConfig dns;
   OutboundConfig outbound;
   RelayConfig relay;

@@ -6,7 +6,9 @@
 //   tern::log::info(id, "from=<{}>, size={}", from, size);  // "4F2A9C: from=<a@b>, size=12"
 //   spdlog::warn(...)                            // plain spdlog works too
 //
-// Line format: "2024-05-01 12:00:00.123 tern-mta[1234] info: <message>".
+// Line format: "2024-05-01 12:00:00.123+0200 tern-mta[1234] info: <message>" (local
+// time with its UTC offset, so lines from hosts in other zones or across a DST change
+// compare).
 // Rules (style.md "Logging"): never log passwords, AUTH payloads or message bodies.
 // Log protocol command lines through mask_auth(), which replaces credentials with
 // "********"; a SASL continuation line (the client's base64 answer) is never logged:
@@ -39,10 +41,19 @@ bool parse_level(std::string_view name, spdlog::level::level_enum& out);
 // then a counter; thread-safe.
 std::string next_id();
 
+// A value that came from a peer (a command line, HELO name, address, user name), safe
+// to put in a log line: printable ASCII and well-formed UTF-8 stay; control characters
+// (CR, LF, TAB, ESC, DEL ...), C1 controls (U+0080..U+009F), U+2028/U+2029 (line and
+// paragraph separators), bytes of malformed UTF-8 and the backslash itself become
+// "\xNN" / "\\", so a peer cannot forge a line, colour the terminal or hide text.
+// Output is cut at `max` octets of input ("..." marks the cut). Pure.
+std::string escape(std::string_view value, std::size_t max = 512);
+
 // Returns `line` (a client command without CRLF) safe to log: the credential argument of
 // SMTP "AUTH <mech> <initial-response>", POP3 "PASS x" / "AUTH <mech> <ir>" / "APOP user
 // digest", IMAP "<tag> LOGIN user pass" / "<tag> AUTHENTICATE <mech> <ir>" becomes
-// "********". Other lines are returned unchanged. Case-insensitive verbs. Pure.
+// "********". Other lines are returned unchanged. Case-insensitive verbs; words are
+// split on any whitespace (space, TAB, ...), as the parsers may. Pure.
 std::string mask_auth(std::string_view line);
 
 // One event of session `id` from `peer` ("127.0.0.1:5000"): "<id> <peer>: <message>".

@@ -94,6 +94,10 @@ class Connection {
   // the current timeout, when shorter), as for implicit TLS.
   virtual asio::awaitable<bool> start_tls() = 0;
 
+  // key=value text the server appends to the session's one disconnect line (user,
+  // counters, why it ended), so a session has one connect and one disconnect line.
+  virtual void set_summary(std::string text) = 0;
+
   // True once the server is shutting down: finish the current command, say goodbye.
   virtual bool stopping() const = 0;
 

@@ -22,7 +22,7 @@ constexpr std::size_t fds_needed(std::size_t listeners, std::size_t connections)
   return listeners * connections * kFdsPerConnection + kFdReserve;
 }
 
-// "" when fds_needed(...) fits under `limit`, else the refusal, naming `who`, the
+// "" when fds_needed(...) fits under `limit`, else the refusal, naming `who` (if any), the
 // figures and what to change ([limits] connections, LimitNOFILE=, ulimit -n). Pure.
 std::string fd_budget_problem(std::string_view who, std::size_t listeners, std::size_t connections,
                               std::size_t limit);

@@ -209,8 +209,9 @@ class Store {
   virtual Result<void> set_autoreply(std::string_view address, const AutoReply& reply) = 0;
   virtual Result<void> clear_autoreply(std::string_view address) = 0;
   virtual Result<std::optional<AutoReply>> get_autoreply(std::string_view address) = 0;
-  // Atomically: if no reply to `sender` was recorded within the account's `days` before
-  // now, records (sender, now) and returns true; else false (RFC 3834 5.2).
+  // Atomically: if now is inside the reply's [start, end) dates and no reply to `sender`
+  // was recorded within the account's `days` before now, records (sender, now) and
+  // returns true; else false (RFC 3834 5.2).
   virtual Result<bool> claim_autoreply(AccountId account, std::string_view sender, UnixTime now) = 0;
 
   // Per-domain archive: a copy of every message to/from the domain goes to this address
@@ -236,6 +237,10 @@ class Store {
   virtual Result<void> add_events(const std::vector<DeliveryEvent>& events) = 0;
   // Newest first, at most `limit`.
   virtual Result<std::vector<DeliveryEvent>> recent_events(std::size_t limit) = 0;
+  // Events with since <= time < until, oldest first; fn returns false to stop. Runs in
+  // one read txn; do not call other Store functions from fn.
+  virtual Result<void> for_each_event(UnixTime since, UnixTime until,
+                                      const std::function<bool(const DeliveryEvent&)>& fn) = 0;
   // Removes events with time < before; returns how many.
   virtual Result<std::size_t> prune_events(UnixTime before) = 0;
 

@@ -257,6 +257,8 @@ struct AutoReply {
   std::string subject;
   std::string body;
   std::uint32_t days = 7;  // RFC 3834 / Sieve vacation: one reply per sender per `days`
+  UnixTime start = 0;      // no replies before this time (0 = from now on)
+  UnixTime end = 0;        // no replies from this time on (0 = until turned off)
 };
 
 struct DkimKey {
@@ -269,9 +271,11 @@ struct DkimKey {
 
 struct WebSession {
   std::string token;
-  std::string admin;
+  std::string admin;       // who: the web panel writes "admin:NAME" or "user:ADDRESS"
   std::string csrf;
-  UnixTime expires = 0;
+  UnixTime expires = 0;    // idle expiry (the panel moves it on while the session is used)
+  UnixTime created = 0;    // for the absolute expiry (0 = the time of the first put)
+  std::string credential{};  // fingerprint of the password hash at login (logout on change)
 };
 
 // ---------------------------------------------------------------- admin, check
