@@ -61,7 +61,7 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
     content |= needs_content(a);
     seen |= sets_seen(a);
   }
-  if (want_modseq) s.condstore = true;  // RFC 7162 §3.1: enables CONDSTORE
+  if (want_modseq) s.enable_condstore();  // RFC 7162 §3.1: enables CONDSTORE
   MailboxView& v = *s.mailbox;
   if (v.readonly) seen = false;
   std::vector<std::size_t> idx = v.select(set, s.cmd_uid);
@@ -219,7 +219,8 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
           if (a.kind == K::BinarySize) {
             out += std::to_string(bytes ? bytes->size() : 0);
           } else {
-            std::string_view b = partial(bytes.value_or(""), a);
+            const std::string whole = bytes.value_or("");
+            std::string_view b = partial(whole, a);
             bool nul = b.find('\0') != std::string_view::npos;
             imap::append_literal(out, b, nul);
           }

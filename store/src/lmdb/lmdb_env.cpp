@@ -148,6 +148,12 @@ MailboxRec MailboxRec::decode(std::string_view v) {
   m.messages = r.u32();
   m.unseen = r.u32();
   m.size = r.u64();
+  if (!r.empty()) {  // keywords: appended later; records written before have none
+    std::uint32_t n = r.u32();
+    if (n > kMaxMailboxKeywords) throw CorruptRecord();
+    m.keywords.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) m.keywords.push_back(r.str());
+  }
   return out;
 }
 std::string MailboxRec::encode() const {
@@ -155,6 +161,8 @@ std::string MailboxRec::encode() const {
   w.u64(m.id).u64(m.account).str(m.name).u32(m.uidvalidity).u32(m.uidnext).u64(m.highestmodseq);
   w.u8(static_cast<std::uint8_t>(m.special_use)).u8(m.subscribed ? 1 : 0);
   w.u32(m.messages).u32(m.unseen).u64(m.size);
+  w.u32(static_cast<std::uint32_t>(m.keywords.size()));
+  for (const auto& k : m.keywords) w.str(k);
   return w.take();
 }
 
@@ -281,6 +289,7 @@ Result<void> LmdbStore::open_env(const std::filesystem::path& data_dir, const St
     db_.blobs = open("blobs");
     db_.blob_hash = open("blob_hash");
     db_.chunks = open("chunks");
+    db_.blob_meta = open("blob_meta");  // added without a schema bump: an older binary ignores it
     db_.changes = open("changes");
     db_.queue = open("queue");
     db_.queue_due = open("queue_due");

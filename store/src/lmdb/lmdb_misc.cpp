@@ -650,6 +650,23 @@ std::vector<CheckIssue> LmdbStore::check_txn(Txn& t, bool repair) {
     }
   }
   {
+    // Cached parsed structures of blobs that are gone (an older binary deleted the blob).
+    std::set<BlobId> orphan_meta;
+    Cursor c(t, db_.blob_meta);
+    for (bool ok = c.first(); ok; ok = c.next()) {
+      BlobId b = get_u64(c.key().substr(0, 8));
+      if (!blobs_present.count(b)) orphan_meta.insert(b);
+    }
+    for (BlobId b : orphan_meta) {
+      issue("orphan cached structure of missing blob " + std::to_string(b), true);
+      if (repair) {
+        Cursor d(t, db_.blob_meta);
+        std::string prefix = key_u64(b);
+        for (bool ok = d.seek(prefix); ok && d.key().starts_with(prefix); ok = d.next()) d.del();
+      }
+    }
+  }
+  {
     std::vector<std::string> stale;
     Cursor c(t, db_.blob_hash);
     for (bool ok = c.first(); ok; ok = c.next())
@@ -713,6 +730,22 @@ class InotifyWatcher final : public Store::Watcher {
 }  // namespace
 
 std::unique_ptr<Store::Watcher> LmdbStore::watch() { return std::make_unique<InotifyWatcher>(dir_ / "data.mdb"); }
+
+Result<Store::ModSeqSnapshot> LmdbStore::highest_modseqs(const std::vector<MailboxId>& mailboxes) {
+  return run_read([&](Txn& t) {
+    ModSeqSnapshot snap;
+    snap.txn = mdb_txn_id(t.get());
+    snap.values.reserve(mailboxes.size());
+    for (MailboxId id : mailboxes) {
+      auto v = t.get(db_.mailboxes, key_u64(id));
+      if (v)
+        snap.values.push_back(MailboxRec::decode(*v).m.highestmodseq);
+      else
+        snap.values.push_back(std::nullopt);
+    }
+    return snap;
+  });
+}
 
 std::uint64_t LmdbStore::last_commit() {
   MDB_envinfo info{};

@@ -106,7 +106,14 @@ struct MailboxInfo {
   std::uint32_t messages = 0;   // current count
   std::uint32_t unseen = 0;     // messages without \Seen
   std::uint64_t size = 0;       // sum of message sizes
+  // Keywords in use in this mailbox (RFC 9051 7.3.5 FLAGS, 7.1 PERMANENTFLAGS), in the
+  // order first used, case as first seen (keywords compare case-insensitively). Grows
+  // when a STORE, APPEND, COPY/MOVE or delivery puts a new keyword on a message; never
+  // shrinks. At most kMaxMailboxKeywords: a set_flags() that would add more fails with
+  // not_permitted (imapd then drops "\*" from PERMANENTFLAGS).
+  std::vector<std::string> keywords;
 };
+inline constexpr std::size_t kMaxMailboxKeywords = 1000;
 
 // ---------------------------------------------------------------- messages
 // System flags as a bitmask (RFC 9051 2.3.2). \Recent is not kept (IMAP4rev2).
