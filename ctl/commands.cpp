@@ -458,6 +458,7 @@ void print_usage() {
       "  alias add SRC DST[,DST...] | alias del SRC | alias list [DOMAIN]   (SRC @domain = catch-all)\n"
       "  autoreply set EMAIL --subject S --body-file F [--days N] | autoreply off EMAIL\n"
       "  admin add NAME [--password-stdin] [--domains D1,D2] | admin list | admin del NAME\n"
+      "  queue list [--json] | queue show ID | queue flush [ID] | queue delete ID\n"
       "  dkim generate DOMAIN [--selector S] [--algo rsa|ed25519] | dkim list [DOMAIN] [--json]\n"
       "  dkim rotate DOMAIN | dkim del DOMAIN SELECTOR\n"
       "  dns DOMAIN [--check] [--json] [--ip ADDR,...]   (the DNS records to publish)\n"
@@ -472,7 +473,7 @@ int run_command(const std::vector<std::string>& words, const Args& args_in, Cont
     return kOk;
   }
   if (noun == "status") return cmd_status(ctx);
-  static const std::set<std::string> kNouns = {"domain", "user", "alias", "autoreply", "admin", "dkim"};
+  static const std::set<std::string> kNouns = {"domain", "user", "alias", "autoreply", "admin", "dkim", "queue"};
   static const std::set<std::string> kSingle = {"stats", "check", "backup", "dns"};
   if (!kNouns.count(noun) && !kSingle.count(noun)) return fail("unknown verb: " + noun + " (see ternctl --help)", kUsage);
   if (kNouns.count(noun) && words.size() < 2) return fail("usage: ternctl " + noun + " VERB ... (see ternctl --help)", kUsage);
@@ -493,6 +494,7 @@ int run_command(const std::vector<std::string>& words, const Args& args_in, Cont
   if (noun == "alias") return alias_cmd(words[1], args, s);
   if (noun == "autoreply") return autoreply_cmd(words[1], args, s);
   if (noun == "admin") return admin_cmd(words[1], args, s);
+  if (noun == "queue") return queue_cmd(words[1], args, s);
   if (noun == "dkim") return dkim_cmd(words[1], args, s);
   if (noun == "dns") return dns_cmd(args, ctx, s);
   if (noun == "stats") return args.pos.empty() ? stats_cmd(s) : fail("usage: ternctl stats", kUsage);

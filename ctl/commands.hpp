@@ -40,6 +40,9 @@ int fail_store(std::error_code ec, const std::string& subject);
 int run_command(const std::vector<std::string>& words, const Args& args, Context& ctx);
 void print_usage();
 
+// `ternctl queue list [--json] | show ID | flush [ID] | delete ID` (cmd_queue.cpp).
+int queue_cmd(const std::string& verb, const Args& a, store::Store& s);
+
 // `ternctl dkim generate|list|rotate|del` (ctl/cmd_dkim.cpp).
 int dkim_cmd(const std::string& verb, const Args& args, store::Store& s);
 
