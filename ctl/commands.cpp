@@ -118,6 +118,7 @@ void print_usage() {
       "  dkim generate DOMAIN [--selector S] [--algo rsa|ed25519] | dkim list [DOMAIN] [--json]\n"
       "  dkim rotate DOMAIN | dkim del DOMAIN SELECTOR\n"
       "  dns DOMAIN [--check] [--json] [--ip ADDR,...]   (the DNS records to publish)\n"
+      "  queue list [--json] | queue show ID | queue flush [ID] | queue delete ID\n"
       "  stats | status | check [--repair] | backup DIR | restore DIR (daemons stopped)\n"
       "exit status: 0 ok, 64 usage, 65 bad data, 69 unavailable, 75 temporary, 78 config\n",
       stdout);
@@ -140,11 +141,12 @@ struct Single {
 
 int dkim_noun(const std::string& verb, const Args& a, Context& ctx) { return dkim_cmd(verb, a, *ctx.store); }
 int dns_single(const Args& a, Context& ctx) { return dns_cmd(a, ctx, *ctx.store); }
+int queue_noun(const std::string& verb, const Args& a, Context& ctx) { return queue_cmd(verb, a, *ctx.store); }
 
 // One line per noun; helpers adding verbs add a line here and a cmd_<noun>.cpp.
 const Noun kNouns[] = {
     {"domain", domain_cmd}, {"user", user_cmd}, {"alias", alias_cmd},
-    {"autoreply", autoreply_cmd}, {"admin", admin_cmd}, {"dkim", dkim_noun},
+    {"autoreply", autoreply_cmd}, {"admin", admin_cmd}, {"dkim", dkim_noun}, {"queue", queue_noun},
 };
 const Single kSingles[] = {
     {"stats", stats_cmd, true},

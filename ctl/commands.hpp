@@ -74,6 +74,9 @@ int dkim_cmd(const std::string& verb, const Args& args, store::Store& s);
 // `ternctl dns DOMAIN [--check] [--json] [--ip A,B]` (ctl/cmd_dns.cpp).
 int dns_cmd(const Args& args, const Context& ctx, store::Store& s);
 
+// `ternctl queue list [--json] | show ID | flush [ID] | delete ID` (cmd_queue.cpp).
+int queue_cmd(const std::string& verb, const Args& a, store::Store& s);
+
 // Runs "noun verb args". Returns the exit status.
 int run_command(const std::vector<std::string>& words, const Args& args, Context& ctx);
 void print_usage();

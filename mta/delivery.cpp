@@ -3,6 +3,8 @@
 // server prepends a Received line; nothing else in the message changes (design §4).
 #include "delivery.hpp"
 
+#include "queue/srs.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -172,6 +174,20 @@ DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, co
       o.sender = sender;
       o.recipient = remote;
       o.dsn = dsn_of(m, r);
+      o.message_id = m.message_id;
+      if (!r.route.relayed) {
+        // A forwarder (alias to a remote address): not ours to DKIM-sign, and the
+        // envelope sender is rewritten with SRS into the forwarding domain so the
+        // destination's SPF check passes (queue/srs.hpp). Local senders and the
+        // null sender stay as they are.
+        o.flags |= store::kQueueForwarded;
+        std::string fwd_domain = domain_of(rcpt);
+        if (!sender.empty() && !store.domain_exists(domain_of(sender)) && !fwd_domain.empty()) {
+          auto secret = store.srs_secret();
+          if (secret) o.sender = queue::srs_forward(*secret, sender, fwd_domain, m.now);
+          else spdlog::warn("{}: no SRS secret ({}); forwarding with the original sender", m.message_id, secret.error().message());
+        }
+      }
       req.outbound.push_back(o);
       outbound_dest.push_back({remote, smtp::iequals(remote, rcpt) ? std::string() : rcpt, r.route.relayed ? "relay" : ""});
       event(rcpt, r.route.relayed ? store::EventAction::queued : store::EventAction::forwarded,

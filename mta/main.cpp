@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "connection.hpp"
+#include "queue/worker.hpp"
 #include "tern/auth/authenticator.hpp"
 #include "tern/config/config.hpp"
 #include "tern/dns/resolver.hpp"
@@ -136,8 +137,13 @@ int main(int argc, char** argv) {
         cv.wait_for(lk, std::chrono::hours(1), [&] { return done; });
       }
     });
+    // The outbound queue: its own io thread; store work on the delivery pool.
+    tern::mta::queue::QueueWorker outbound(cfg, store, delivery_pool);
+    if (cfg.outbound.enabled) outbound.start();
+    else spdlog::info("outbound delivery is off ([outbound] enabled = false): mail stays queued");
     spdlog::info("{} ready: hostname {}, data_dir {}", tern::util::version_line("tern-mta"), cfg.hostname, cfg.data_dir.string());
     int rc = server.run();
+    outbound.stop();
     {
       std::lock_guard lk(mu);
       done = true;

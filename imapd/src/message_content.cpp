@@ -83,6 +83,30 @@ long long MessageContent::sent_date(long long internal_date) const {
   return mime::sent_date(bytes_, parsed().m.root, internal_date);
 }
 
+long long MessageContent::sent_local_date(long long internal_date) const {
+  // RFC 9051 §6.4.4 SENTBEFORE etc.: the Date header's date "disregarding time and
+  // timezone", i.e. the calendar date as written: UTC time plus the written offset.
+  auto raw = parsed().m.root.header(bytes_, "Date");
+  if (!raw) return internal_date;
+  auto utc = mime::parse_date(*raw);
+  if (!utc) return internal_date;
+  std::string_view v = *raw;
+  long long offset = 0;
+  for (std::size_t i = v.size(); i-- > 0;) {
+    if ((v[i] == '+' || v[i] == '-') && i + 5 <= v.size()) {
+      bool digits = true;
+      for (std::size_t k = 1; k <= 4; ++k) digits &= v[i + k] >= '0' && v[i + k] <= '9';
+      if (digits) {
+        long long hh = (v[i + 1] - '0') * 10 + (v[i + 2] - '0');
+        long long mm = (v[i + 3] - '0') * 10 + (v[i + 4] - '0');
+        offset = (hh * 3600 + mm * 60) * (v[i] == '-' ? -1 : 1);
+        break;
+      }
+    }
+  }
+  return *utc + offset;
+}
+
 const mime::Message& MessageContent::message() const { return parsed().m; }
 
 }  // namespace tern::imapd

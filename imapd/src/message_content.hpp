@@ -36,6 +36,8 @@ class MessageContent {
   bool text_contains(std::string_view needle) const;
   // The Date: header as unix time (SENTBEFORE etc.), or internal_date if absent/bad.
   long long sent_date(long long internal_date) const;
+  // The Date header's calendar date as written (UTC + its zone offset), for SENT*.
+  long long sent_local_date(long long internal_date) const;
   // The parsed structure (SORT, THREAD).
   const mime::Message& message() const;
 

@@ -71,7 +71,7 @@ class Evaluator {
 
   long long sent_day() {
     if (!content()) return day(m_.internal_date);
-    return day(content()->sent_date(m_.internal_date));
+    return day(content()->sent_local_date(m_.internal_date));
   }
 
   bool has_keyword(const std::string& kw) const {

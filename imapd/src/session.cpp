@@ -176,6 +176,13 @@ std::string Session::capabilities() const {
   return c;
 }
 
+void Session::enable_condstore() {
+  if (condstore) return;
+  condstore = true;
+  if (state_ == State::Selected && mailbox)
+    untagged("OK [HIGHESTMODSEQ " + std::to_string(mailbox->highestmodseq) + "] CONDSTORE enabled");
+}
+
 void Session::sync_mailbox(bool allow_expunge) {
   if (state_ != State::Selected || !mailbox) return;
   SyncOptions o;

@@ -70,6 +70,9 @@ class Session {
   bool condstore = false;  // CONDSTORE, also on by any CONDSTORE-using command (RFC 7162 §3.1)
   bool qresync = false;    // QRESYNC (implies CONDSTORE)
   bool utf8 = false;       // UTF8=ACCEPT (RFC 6855) — through IMAP4rev2
+  // A CONDSTORE-enabling command (FETCH MODSEQ, STORE UNCHANGEDSINCE, SEARCH MODSEQ,
+  // ...): RFC 7162 §3.1 asks for "* OK [HIGHESTMODSEQ n]" when a mailbox is selected.
+  void enable_condstore();
 
   // ---- selected mailbox (state Selected)
   std::optional<MailboxView> mailbox;

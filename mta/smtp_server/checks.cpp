@@ -3,6 +3,9 @@
 // Quota replies: RFC 3463 §3.3 (X.2.2 mailbox full), RFC 5321 §4.2.2 (452 / 552).
 #include "checks.hpp"
 
+#include <ctime>
+
+#include "queue/srs.hpp"
 #include "tern/smtp/address.hpp"
 
 namespace tern::mta {
@@ -30,6 +33,26 @@ RcptCheck check_recipient(store::Store& store, const RcptContext& ctx, const smt
     out.route.remote.push_back(address);
     out.route.relayed = true;
     out.rule = "relay";
+    return out;
+  }
+  // A bounce to one of our SRS addresses (queue/srs.hpp) goes back to the original
+  // sender; a made-up or expired one is refused, so nobody can relay through it.
+  if (address.size() > 5 && smtp::ascii_lower(address.substr(0, 5)) == "srs0=") {
+    auto secret = store.srs_secret();
+    if (!secret) {
+      out.rejection = temp_failure();
+      out.rule = "store-temporary";
+      return out;
+    }
+    auto d = queue::srs_reverse(*secret, address, std::time(nullptr));
+    if (d.check == queue::SrsCheck::ok) {
+      out.route.remote.push_back(d.original);
+      out.route.relayed = true;
+      out.rule = "srs";
+      return out;
+    }
+    out.rejection = Reply(550, esc::bad_mailbox, "Invalid or expired SRS address");
+    out.rule = "srs-invalid";
     return out;
   }
   auto res = store.resolve(address);
@@ -81,8 +104,9 @@ RcptCheck check_recipient(store::Store& store, const RcptContext& ctx, const smt
 
 Reply check_sender(store::Store& store, const std::optional<AuthIdentity>& identity, const smtp::Path& sender) {
   if (!identity) return {};
-  // The null sender carries no identity to spoof (bounces, RFC 5321 §4.5.5).
-  if (sender.null) return {};
+  // Bounces come from MTAs, never from a logged-in user: MAIL FROM:<> after AUTH
+  // would let a user send mail nobody can answer or trace.
+  if (sender.null) return Reply(553, esc::not_authorized, "The null sender is not allowed for authenticated users");
   auto addr = store::normalize_address(sender.address());
   if (!addr) return Reply(553, esc::not_authorized, "Sender address not owned by the authenticated user");
   if (*addr == identity->address) return {};

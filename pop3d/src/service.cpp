@@ -142,13 +142,8 @@ SegmentResult Pop3Service::encode_segment(store::MailboxId mailbox, store::Uid u
                                           std::string& out, std::size_t limit) {
   SegmentResult sr;
   bool stopped = false;
-  auto rd = store_.read_message(mailbox, uid, [&](std::string_view chunk) {
-    if (skip >= chunk.size()) {
-      skip -= chunk.size();
-      return true;
-    }
-    chunk.remove_prefix(static_cast<std::size_t>(skip));
-    skip = 0;
+  // Starts at `skip` directly (one seek), not by walking the body from chunk 0.
+  auto rd = store_.read_message_range(mailbox, uid, skip, store::Store::kToEnd, [&](std::string_view chunk) {
     sr.consumed += chunk.size();
     if (!enc.feed(chunk, out)) {  // TOP limit reached
       sr.end = true;

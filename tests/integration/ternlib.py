@@ -66,7 +66,9 @@ class TernEnv:
     def __init__(self, extra_config="", limits="", hostname="mx.example.test",
                  listeners=None, sections=None):
         """sections: {"pop3": "allow_plaintext_auth = true", ...} adds lines to a
-        listener's table; limits: lines for [limits]; extra_config: whole tables."""
+        listener's table; limits: lines for [limits]; extra_config: whole tables.
+        Outbound delivery is held ([outbound] enabled = false) unless extra_config has
+        an [outbound] table: tests that look at the queue must not see it sent."""
         sections = sections or {}
         self.dir = tempfile.mkdtemp(prefix="tern-it-")
         self.data_dir = os.path.join(self.dir, "var")
@@ -81,6 +83,8 @@ class TernEnv:
             lines.append("")
         if limits:
             lines += ["[limits]", limits, ""]
+        if "[outbound]" not in extra_config:
+            lines += ["[outbound]", "enabled = false", ""]
         # Inbound SPF/DKIM/DMARC need test DNS: off unless a test configures [checks].
         if "[checks]" not in extra_config:
             extra_config += "\n[checks]\nenabled = false\n"

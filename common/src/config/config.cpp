@@ -450,7 +450,22 @@ Config parse_config(std::string_view text, std::string_view source) {
                    [&](const toml::node& n, const Where& w) {
                      c.dns.servers = get_endpoints(n, w, true);
                    }}}),
-      sub("outbound", {{"port", set_uint(c.outbound.port, 1, 65535)}}),
+      sub("outbound",
+          {{"enabled", set_bool(c.outbound.enabled)},
+           {"port", set_uint(c.outbound.port, 1, 65535)},
+           {"tls",
+            [&](const toml::node& n, const Where& w) {
+              c.outbound.tls = get_string(n, w);
+              if (c.outbound.tls != "may" && c.outbound.tls != "verify")
+                w.fail("must be \"may\" or \"verify\", not " + qstr(c.outbound.tls));
+            }},
+           {"ca_file", set_string(c.outbound.ca_file)},
+           {"connections", set_uint(c.outbound.connections, 1, 10000)},
+           {"connections_per_destination", set_uint(c.outbound.connections_per_destination, 1, 1000)},
+           {"retry_min", set_duration(c.outbound.retry_min, 1s, 86400s)},
+           {"retry_max", set_duration(c.outbound.retry_max, 1s, 7 * 86400s)},
+           {"max_age", set_duration(c.outbound.max_age, 1s, 60 * 86400s)},
+           {"delay_notice", set_duration(c.outbound.delay_notice, 0s, 60 * 86400s)}}),
       sub("relay",
           {{"host",
             [&](const toml::node& n, const Where& w) {

@@ -118,7 +118,16 @@ std::string dump_config(const Config& c) {
   table("dns");
   kv("servers", endpoints(c.dns.servers));
   table("outbound");
+  kv("enabled", boolean(c.outbound.enabled));
   kv("port", std::to_string(c.outbound.port));
+  kv("tls", str(c.outbound.tls));
+  kv("ca_file", str(c.outbound.ca_file));
+  kv("connections", std::to_string(c.outbound.connections));
+  kv("connections_per_destination", std::to_string(c.outbound.connections_per_destination));
+  kv("retry_min", duration(c.outbound.retry_min));
+  kv("retry_max", duration(c.outbound.retry_max));
+  kv("max_age", duration(c.outbound.max_age));
+  kv("delay_notice", duration(c.outbound.delay_notice));
   table("relay");
   kv("host", str(c.relay.host));
   kv("username", str(c.relay.username));

@@ -162,13 +162,16 @@ class Tokenizer {
       if (c == '[') {
         // A section spec: everything up to the matching ']' belongs to the atom
         // (BODY[HEADER.FIELDS (From To)]); brackets do not nest in IMAP.
+        // Without a ']' the '[' is an ordinary atom character (mailbox "a[b").
         std::size_t close = line.find(']', pos_);
-        if (close == std::string_view::npos) return fail("missing ']'");
-        for (std::size_t i = pos_; i < close; ++i)
+        bool section = close != std::string_view::npos;
+        for (std::size_t i = pos_; section && i < close; ++i)
           if (is_ctl(static_cast<unsigned char>(line[i])) || line[i] == '"' || line[i] == '{')
-            return fail("bad character in section");
-        pos_ = close + 1;
-        continue;
+            section = false;
+        if (section) {
+          pos_ = close + 1;
+          continue;
+        }
       }
       if (!atom_char(c)) break;
       ++pos_;

@@ -52,7 +52,11 @@ asio::awaitable<void> cmd_copy(Session& s, imap::Command& c) {
   const store::UidSet* pus = &us;
   const bool same = src == dst;
   auto job = [st, src, dst, pus, move, same]() {
-    return move && !same ? st->move_messages(src, *pus, dst) : st->copy_messages(src, *pus, dst);
+    if (move && !same) return st->move_messages(src, *pus, dst);
+    auto r = st->copy_messages(src, *pus, dst);
+    // RFC 6851 §3.1: MOVE into the selected mailbox itself is copy + expunge too.
+    if (r && move && same) (void)st->expunge(src, std::optional<store::UidSet>(*pus), false);
+    return r;
   };
   auto r = co_await s.conn().run_blocking(std::move(job));
   if (!r) {
@@ -78,7 +82,7 @@ asio::awaitable<void> cmd_copy(Session& s, imap::Command& c) {
     }
     code = "[COPYUID " + std::to_string(r->dest_uidvalidity) + " " + fs + " " + ts + "] ";
   }
-  if (move && !same && s.mailbox) {
+  if (move && s.mailbox) {
     // RFC 6851 §3.3: COPYUID comes in an untagged OK before the expunges.
     if (!code.empty()) s.untagged("OK " + code + "Moved");
     for (store::Uid u : from)

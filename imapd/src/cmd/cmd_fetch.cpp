@@ -61,7 +61,7 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
     content |= needs_content(a);
     seen |= sets_seen(a);
   }
-  if (want_modseq) s.condstore = true;  // RFC 7162 §3.1: enables CONDSTORE
+  if (want_modseq) s.enable_condstore();  // RFC 7162 §3.1: enables CONDSTORE
   MailboxView& v = *s.mailbox;
   if (v.readonly) seen = false;
   std::vector<std::size_t> idx = v.select(set, s.cmd_uid);
@@ -219,7 +219,8 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
           if (a.kind == K::BinarySize) {
             out += std::to_string(bytes ? bytes->size() : 0);
           } else {
-            std::string_view b = partial(bytes.value_or(""), a);
+            const std::string whole = bytes.value_or("");
+            std::string_view b = partial(whole, a);
             bool nul = b.find('\0') != std::string_view::npos;
             imap::append_literal(out, b, nul);
           }
@@ -254,7 +255,9 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
     }
   }
   s.sync_mailbox(s.cmd_uid);
-  if (expunge_issue) s.no(c, "[EXPUNGEISSUED] Some messages were expunged");
+  // RFC 5530 EXPUNGEISSUED: another session expunged some of the messages; what is
+  // still there was sent (RFC 2180 §4.1.3: the rest is omitted, the command succeeds).
+  if (expunge_issue) s.ok(c, "[EXPUNGEISSUED] Some messages were expunged");
   else s.ok(c, s.cmd_uid ? "UID FETCH completed" : "FETCH completed");
 }
 

@@ -136,9 +136,13 @@ asio::awaitable<void> cmd_list(Session& s, imap::Command& c) {
     if (!matched) continue;
     const bool special = m.special_use != store::SpecialUse::none;
     bool childinfo = false;
+    bool lsub_noselect = false;
     if (o.lsub || o.sel_subscribed) {
       if (!m.subscribed) {
         if (o.recursive && has_subscribed_child(*all, m.name)) childinfo = true;
+        // RFC 3501 §6.3.9: LSUB "%" lists an unsubscribed parent of subscribed
+        // children with \Noselect.
+        else if (o.lsub && has_subscribed_child(*all, m.name)) lsub_noselect = true;
         else continue;
       }
     }
@@ -151,7 +155,8 @@ asio::awaitable<void> cmd_list(Session& s, imap::Command& c) {
     if (childinfo && !m.subscribed) {
       // Listed only for CHILDINFO: it exists (all our parents exist).
     }
-    if (o.ret_children) add(has_child(*all, m.name) ? "\\HasChildren" : "\\HasNoChildren");
+    if (lsub_noselect) add("\\Noselect");
+    if (o.ret_children && !o.lsub) add(has_child(*all, m.name) ? "\\HasChildren" : "\\HasNoChildren");
     if ((o.ret_subscribed || o.lsub) && m.subscribed && !o.lsub) add("\\Subscribed");
     if (o.ret_special && special) add(store::special_use_name(m.special_use));
     out += "* ";

@@ -1,7 +1,8 @@
-// LOGIN and AUTHENTICATE (RFC 9051 §6.2.2, §6.2.3; RFC 4959 SASL-IR). Both end in
-// finish_login(), so the switch to the shared login exchange (the SASL loop SMTP and
-// POP3 use) replaces run_sasl() and verify_password() only.
+// LOGIN and AUTHENTICATE (RFC 9051 §6.2.2, §6.2.3; RFC 4959 SASL-IR) through the one
+// login driver SMTP and POP3 use (tern/auth/login_exchange.hpp), so throttling,
+// timing and answers are the same in the three protocols.
 #include "cmd/commands.hpp"
+#include "tern/auth/login_exchange.hpp"
 #include "tern/imap/response.hpp"
 #include "tern/log/log.hpp"
 #include "tern/sasl/sasl.hpp"
@@ -10,60 +11,67 @@ namespace tern::imapd {
 
 namespace {
 
-// Longest SASL response line accepted (base64 of sasl Options::max_decoded + slack).
-constexpr std::size_t kMaxSaslLine = 12 * 1024;
+constexpr auth::LoginProtocol kImap{"imap", "+ ", 12288};
 
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  if (d.count() <= 0) co_return;
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  t.expires_after(d);
-  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-}
-
-void login_ok(Session& s, const imap::Command& c, const auth::AccountRecord& a,
-              std::string_view method) {
-  s.account = a.id;
-  s.user = a.address;
-  s.enter_state(State::Authenticated);
-  log::info(s.id(), "imap login user={} method={} tls={}", a.address, method, s.tls() ? "yes" : "no");
-  // RFC 9051 §6.2.3: the OK may carry the capabilities, which change after login.
-  s.ok(c, "[CAPABILITY " + s.capabilities() + "] Logged in");
-}
-
-// BLOCKING part through run_blocking: verify login/password (yescrypt etc.).
-asio::awaitable<void> verify_password(Session& s, const imap::Command& c, const std::string& login,
-                                      const std::string& password, std::string_view method) {
-  auto& auth = s.svc().authenticator();
-  const std::string ip = s.conn().peer_ip();
-  auto d = auth.check_allowed(ip, login);
-  if (d.refuse) {
-    log::info(s.id(), "imap login refused user={}: too many failures from {}",
-              imap::safe_text(login, 100), ip);
-    s.no(c, "[UNAVAILABLE] Too many failed logins, try again later");
-    co_return;
+// The exchange reads the client's responses through the session's parser buffer
+// (a pipelined or SASL-IR client may already have sent them) and writes through the
+// session's output (COMPRESS, flushing).
+class SessionLoginIo : public auth::LoginIo {
+ public:
+  explicit SessionLoginIo(Session& s) : s_(s) {}
+  asio::awaitable<net::LineRead> read_line(std::size_t max) override {
+    auto l = co_await s_.read_line(max);
+    net::LineRead r;
+    if (!l) {
+      r.status = net::ReadStatus::Eof;
+    } else if (*l == "\x01toolong") {
+      r.status = net::ReadStatus::TooLong;
+    } else {
+      r.status = net::ReadStatus::Ok;
+      r.line = std::move(*l);
+    }
+    co_return r;
   }
-  co_await sleep_for(d.delay);
-  ImapService* svc = &s.svc();
-  const std::string* pip = &ip;
-  const std::string* plogin = &login;
-  const std::string* ppw = &password;
-  const std::string* pid = &s.id();
-  auto job = [svc, pip, plogin, ppw, pid]() {
-    return svc->authenticator().verify(*pip, *plogin, *ppw, *pid);
-  };
-  auto r = co_await s.conn().run_blocking(std::move(job));
-  if (r.status == auth::AuthStatus::Ok) {
-    login_ok(s, c, *r.account, method);
-  } else if (r.status == auth::AuthStatus::BadCredentials || r.status == auth::AuthStatus::Disabled) {
-    log::info(s.id(), "imap login failed user={} method={} reason={}", imap::safe_text(login, 100),
-              method, auth::status_name(r.status));
-    s.no(c, "[AUTHENTICATIONFAILED] Authentication failed");
-  } else if (r.status == auth::AuthStatus::Refused) {
-    s.no(c, "[UNAVAILABLE] Too many failed logins, try again later");
-  } else {
-    log::warn(s.id(), "imap login user={} temporary failure (store)", imap::safe_text(login, 100));
-    s.no(c, "[UNAVAILABLE] Temporary failure, try again later");
+  asio::awaitable<bool> send_line(std::string line) override {
+    s_.write(line);
+    s_.write("\r\n");
+    bool ok = co_await s_.flush();
+    co_return ok;
   }
+
+ private:
+  Session& s_;
+};
+
+void finish(Session& s, const imap::Command& c, const auth::LoginResult& r, std::string_view method) {
+  if (r.outcome == auth::LoginOutcome::Closed) {
+    s.close("dropped during login");
+    return;
+  }
+  if (r.outcome == auth::LoginOutcome::Timeout) {
+    s.untagged("BYE Autologout; no response in time");
+    s.close("login timeout");
+    return;
+  }
+  if (r.ok()) {
+    s.account = r.account->id;
+    s.user = r.account->address;
+    s.enter_state(State::Authenticated);
+    log::info(s.id(), "imap login user={} method={} tls={}", r.account->address, method,
+              s.tls() ? "yes" : "no");
+    // RFC 9051 §6.2.3: the OK may carry the capabilities, which change after login.
+    s.ok(c, "[CAPABILITY " + s.capabilities() + "] Logged in");
+    return;
+  }
+  log::info(s.id(), "imap login failed user={} method={} outcome={} {}", imap::safe_text(r.login, 100),
+            method, auth::outcome_name(r.outcome), r.detail);
+  std::string line = auth::imap_login_line(c.tag, r.outcome);
+  // The line is "<tag> <status> <text>"; count BAD answers toward the error limit.
+  std::string_view rest = std::string_view(line).substr(c.tag.size() + 1);
+  std::string_view status = rest.substr(0, rest.find(' '));
+  std::string_view text = rest.substr(status.size() + 1);
+  if (status == "BAD") s.bad(c, text);
+  else s.tagged(c.tag, status, text);
 }
 
 }  // namespace
@@ -78,9 +86,11 @@ asio::awaitable<void> cmd_login(Session& s, imap::Command& c) {
     s.no(c, "[PRIVACYREQUIRED] Use STARTTLS or IMAPS first");
     co_return;
   }
-  const std::string login = c.args[0].text;
-  const std::string password = c.args[1].text;
-  co_await verify_password(s, c, login, password, "LOGIN");
+  std::string login = c.args[0].text;
+  std::string password = c.args[1].text;
+  auth::LoginResult r =
+      co_await auth::password_login(s.conn(), s.svc().authenticator(), std::move(login), std::move(password));
+  finish(s, c, r, "LOGIN");
 }
 
 asio::awaitable<void> cmd_authenticate(Session& s, imap::Command& c) {
@@ -89,85 +99,22 @@ asio::awaitable<void> cmd_authenticate(Session& s, imap::Command& c) {
     s.bad(c, "AUTHENTICATE needs a mechanism name");
     co_return;
   }
-  std::string mech_name = c.args[0].text;
-  for (auto& ch : mech_name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  bool mech_allowed = false;
-  for (auto m : sasl::mechanism_names(s.plaintext_auth_ok()))
-    if (m == mech_name) mech_allowed = true;
-  if (!mech_allowed) {
-    if (!s.plaintext_auth_ok() && (mech_name == "PLAIN" || mech_name == "LOGIN"))
-      s.no(c, "[PRIVACYREQUIRED] Use STARTTLS or IMAPS first");
-    else
-      s.no(c, "Unsupported authentication mechanism");
+  std::string mech = c.args[0].text;
+  for (auto& ch : mech) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  bool known = false, allowed = false;
+  for (auto m : sasl::mechanism_names(true)) known |= m == mech;
+  for (auto m : sasl::mechanism_names(s.plaintext_auth_ok())) allowed |= m == mech;
+  if (known && !allowed) {
+    s.no(c, "[PRIVACYREQUIRED] Use STARTTLS or IMAPS first");
     co_return;
   }
-  auto& auth = s.svc().authenticator();
-  const std::string ip = s.conn().peer_ip();
-  if (auth.check_allowed(ip, "").refuse) {
-    s.no(c, "[UNAVAILABLE] Too many failed logins, try again later");
-    co_return;
-  }
-  sasl::Options opts;
-  ImapService* svc = &s.svc();
-  opts.scram_lookup = [svc](std::string_view login) {
-    return svc->authenticator().scram_credential(login);
-  };
-  auto mech = sasl::make_mechanism(mech_name, std::move(opts));
-  if (!mech) {
-    s.no(c, "Unsupported authentication mechanism");
-    co_return;
-  }
-  std::optional<std::string_view> ir;
+  std::optional<std::string> ir;
   if (c.args.size() == 2) ir = c.args[1].text;  // RFC 4959: "=" is an empty response
-  sasl::SaslStep st = mech->start(ir);
-  while (st.kind == sasl::SaslStep::Kind::Challenge) {
-    s.write("+ " + st.challenge_b64 + "\r\n");
-    bool ok = co_await s.flush();
-    if (!ok) {
-      s.close("write error");
-      co_return;
-    }
-    auto line = co_await s.read_line(kMaxSaslLine);
-    if (!line) {
-      s.close("dropped during AUTHENTICATE");
-      co_return;
-    }
-    if (*line == "\x01toolong") {
-      st = sasl::SaslStep::failure(sasl::FailReason::TooLong);
-      break;
-    }
-    st = mech->step(*line);  // never logged: it carries credentials
-  }
-  const std::string method = "AUTHENTICATE " + mech_name;
-  if (st.kind == sasl::SaslStep::Kind::NeedVerify) {
-    co_await verify_password(s, c, st.authcid, st.password, method);
-    co_return;
-  }
-  if (st.kind == sasl::SaslStep::Kind::Success) {
-    auth.record_success(ip, st.authcid);
-    store::Store* store = &s.store();
-    const std::string* login = &st.authcid;
-    auto job = [store, login]() { return ImapService::lookup_account(*store, *login); };
-    auto acct = co_await s.conn().run_blocking(std::move(job));
-    if (!acct || !acct->enabled) {
-      s.no(c, "[AUTHENTICATIONFAILED] Authentication failed");
-      co_return;
-    }
-    login_ok(s, c, *acct, method);
-    co_return;
-  }
-  if (st.reason == sasl::FailReason::Cancelled) {
-    s.bad(c, "Authentication cancelled");  // RFC 9051 §6.2.2: "*" gets BAD
-  } else if (st.reason == sasl::FailReason::BadCredentials ||
-             st.reason == sasl::FailReason::NoCredential ||
-             st.reason == sasl::FailReason::AuthzDenied) {
-    auto d = auth.check_allowed(ip, st.authcid);
-    co_await sleep_for(d.delay);
-    auth.record_failure(ip, st.authcid, sasl::reason_name(st.reason), s.id());
-    s.no(c, "[AUTHENTICATIONFAILED] Authentication failed");
-  } else {
-    s.bad(c, "Invalid authentication exchange");
-  }
+  SessionLoginIo io(s);
+  SessionLoginIo* pio = &io;
+  auth::LoginResult r = co_await auth::sasl_login(s.conn(), s.svc().authenticator(), kImap,
+                                                  std::move(mech), std::move(ir), pio);
+  finish(s, c, r, "AUTHENTICATE " + r.mechanism);
 }
 
 }  // namespace tern::imapd

@@ -39,7 +39,7 @@ asio::awaitable<void> cmd_search(Session& s, imap::Command& c) {
     s.no(c, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
     co_return;
   }
-  if (prog.uses_modseq) s.condstore = true;
+  if (prog.uses_modseq) s.enable_condstore();
   if (prog.ret_save) {
     s.no(c, "[CANNOT] SEARCHRES is not supported");
     co_return;
@@ -72,7 +72,17 @@ asio::awaitable<void> cmd_search(Session& s, imap::Command& c) {
       if (prog.ret_all) out += " ALL " + uid_set_text(ids);
     }
     if (prog.ret_count) out += " COUNT " + std::to_string(ids.size());
-    if (prog.uses_modseq && !ids.empty()) out += " MODSEQ " + std::to_string(maxmod);
+    if (prog.uses_modseq && !ids.empty()) {
+      // RFC 7162 §3.1.5: with only MIN and/or MAX, the MODSEQ is that of the returned
+      // messages, not of the whole result.
+      store::ModSeq m = maxmod;
+      if (!prog.ret_all && !prog.ret_count) {
+        m = 0;
+        if (prog.ret_min) m = std::max(m, v.msgs[hits.front()].modseq);
+        if (prog.ret_max) m = std::max(m, v.msgs[hits.back()].modseq);
+      }
+      out += " MODSEQ " + std::to_string(m);
+    }
   }
   s.untagged(out);
   s.sync_mailbox(s.cmd_uid);

@@ -112,7 +112,7 @@ asio::awaitable<void> cmd_sort(Session& s, imap::Command& c) {
     s.no(c, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
     co_return;
   }
-  if (uses_modseq) s.condstore = true;
+  if (uses_modseq) s.enable_condstore();
   const MailboxView& v = *s.mailbox;
   SearchContext ctx{s.store(), v};
   std::vector<std::size_t> hits = run_search(ctx, key);

@@ -63,7 +63,7 @@ asio::awaitable<void> cmd_status(Session& s, imap::Command& c) {
     co_return;
   }
   for (const auto& i : items)
-    if (i == "HIGHESTMODSEQ") s.condstore = true;  // RFC 7162 §3.1: a CONDSTORE-enabling command
+    if (i == "HIGHESTMODSEQ") s.enable_condstore();  // RFC 7162 §3.1: a CONDSTORE-enabling command
   auto mb = s.store().get_mailbox(s.account, mailbox_name(c.args[0]));
   if (!mb) {
     store_no(s, c, mb.error(), "No such mailbox");

@@ -24,7 +24,7 @@ asio::awaitable<void> cmd_store(Session& s, imap::Command& c) {
       co_return;
     }
     unchanged = v;
-    s.condstore = true;
+    s.enable_condstore();
     ++i;
   }
   if (i + 2 > c.args.size() || !c.args[i].is_atom()) {

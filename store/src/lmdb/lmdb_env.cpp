@@ -148,6 +148,12 @@ MailboxRec MailboxRec::decode(std::string_view v) {
   m.messages = r.u32();
   m.unseen = r.u32();
   m.size = r.u64();
+  if (!r.empty()) {  // keywords: appended later; records written before have none
+    std::uint32_t n = r.u32();
+    if (n > kMaxMailboxKeywords) throw CorruptRecord();
+    m.keywords.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) m.keywords.push_back(r.str());
+  }
   return out;
 }
 std::string MailboxRec::encode() const {
@@ -155,6 +161,8 @@ std::string MailboxRec::encode() const {
   w.u64(m.id).u64(m.account).str(m.name).u32(m.uidvalidity).u32(m.uidnext).u64(m.highestmodseq);
   w.u8(static_cast<std::uint8_t>(m.special_use)).u8(m.subscribed ? 1 : 0);
   w.u32(m.messages).u32(m.unseen).u64(m.size);
+  w.u32(static_cast<std::uint32_t>(m.keywords.size()));
+  for (const auto& k : m.keywords) w.str(k);
   return w.take();
 }
 
@@ -212,12 +220,17 @@ QueueEntry decode_queue(QueueId id, std::string_view v) {
   q.next_attempt = r.i64();
   q.attempts = r.u32();
   q.last_error = r.str();
+  if (!r.empty()) {  // fields added later; older records end here
+    q.message_id = r.str();
+    q.flags = r.u32();
+  }
   return q;
 }
 std::string encode_queue(const QueueEntry& q) {
   Writer w;
   w.str(q.sender).str(q.recipient).str(q.dsn.notify).str(q.dsn.orcpt).str(q.dsn.ret).str(q.dsn.envid);
   w.u64(q.blob).u64(q.size).i64(q.created).i64(q.next_attempt).u32(q.attempts).str(q.last_error);
+  w.str(q.message_id).u32(q.flags);
   return w.take();
 }
 
@@ -276,6 +289,7 @@ Result<void> LmdbStore::open_env(const std::filesystem::path& data_dir, const St
     db_.blobs = open("blobs");
     db_.blob_hash = open("blob_hash");
     db_.chunks = open("chunks");
+    db_.blob_meta = open("blob_meta");  // added without a schema bump: an older binary ignores it
     db_.changes = open("changes");
     db_.queue = open("queue");
     db_.queue_due = open("queue_due");

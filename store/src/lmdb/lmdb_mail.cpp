@@ -140,8 +140,43 @@ void LmdbStore::blob_unref(Txn& t, BlobId blob) {
     std::string prefix = key_u64(blob);
     for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) c.del();
   }
+  {
+    Cursor c(t, db_.blob_meta);
+    std::string prefix = key_u64(blob);
+    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) c.del();
+  }
   if (auto h = t.get(db_.blob_hash, b.hash); h && get_u64(*h) == blob) t.del(db_.blob_hash, b.hash);
   t.del(db_.blobs, key_u64(blob));
+}
+
+Result<void> LmdbStore::put_blob_meta(const std::vector<std::pair<BlobId, std::string>>& entries) {
+  for (const auto& [blob, data] : entries)
+    if (data.size() > kMaxBlobMeta) return Errc::invalid_argument;
+  if (entries.empty()) return {};
+  return run_write([&](Txn& t) {
+    for (const auto& [blob, data] : entries) {
+      if (!t.get(db_.blobs, key_u64(blob))) continue;  // expunged meanwhile
+      Cursor c(t, db_.blob_meta);
+      std::string prefix = key_u64(blob);
+      for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) c.del();
+      std::uint32_t n = 0;
+      for (std::size_t off = 0; off < data.size() || n == 0; off += kChunkSize)
+        t.put(db_.blob_meta, key_u64_u32(blob, n++), std::string_view(data).substr(std::min(off, data.size()), kChunkSize));
+    }
+  });
+}
+
+Result<std::optional<std::string>> LmdbStore::get_blob_meta(BlobId blob) {
+  return run_read([&](Txn& t) -> std::optional<std::string> {
+    Cursor c(t, db_.blob_meta);
+    std::string prefix = key_u64(blob);
+    std::optional<std::string> out;
+    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
+      if (!out) out.emplace();
+      out->append(c.val());
+    }
+    return out;
+  });
 }
 
 // Stores the body once: an existing blob with the same SHA-256 gets `refs` more
@@ -253,6 +288,7 @@ void LmdbStore::deliver_txn(Txn& t, const PreparedBody& body, DeliveryResult& ou
     for (auto& [id, m] : boxes) save_mailbox(t, m);
     for (auto& [id, a] : accounts) save_account(t, a);
   }
+  for (const auto& c : req.queue_changes) apply_queue_change(t, c);
   put_events(t, req.events, now);
 }
 
@@ -556,6 +592,21 @@ Result<void> LmdbStore::set_special_use(AccountId account, std::string_view name
 }
 
 // ---------------------------------------------------------------- messages
+// Adds the keywords not yet known to the mailbox's list. Returns false (nothing added)
+// if that would pass kMaxMailboxKeywords and `strict`; otherwise adds what fits.
+static bool register_keywords(MailboxRec& m, const std::vector<std::string>& ks, bool strict) {
+  std::vector<std::string> fresh;
+  for (const auto& k : ks)
+    if (!k.empty() && !has_keyword(m.m.keywords, k) && !has_keyword(fresh, k)) fresh.push_back(k);
+  if (fresh.empty()) return true;
+  if (strict && m.m.keywords.size() + fresh.size() > kMaxMailboxKeywords) return false;
+  for (auto& k : fresh) {
+    if (m.m.keywords.size() >= kMaxMailboxKeywords) break;  // XXX: the message keeps it anyway
+    m.m.keywords.push_back(std::move(k));
+  }
+  return true;
+}
+
 Uid LmdbStore::append_message(Txn& t, MailboxRec& m, AccountRec& a, BlobId blob, std::uint64_t size,
                               UnixTime idate, std::uint32_t flags, std::string_view keywords) {
   const Quota& q = a.a.quota;
@@ -570,6 +621,7 @@ Uid LmdbStore::append_message(Txn& t, MailboxRec& m, AccountRec& a, BlobId blob,
   rec.idate = idate;
   rec.blob = blob;
   rec.keywords = std::string(keywords);
+  if (!keywords.empty()) register_keywords(m, split_keywords(keywords), false);
   t.put(db_.messages, key_u64_u32(m.m.id, uid), rec.encode());
   m.m.messages += 1;
   m.m.size += size;
@@ -624,7 +676,50 @@ void read_chunks(Txn& t, MDB_dbi chunks, BlobId blob, const std::function<bool(s
   for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
     if (!fn(c.val())) break;
 }
+// [offset, offset+length) of a blob. store_blob writes every chunk but the last with the
+// same size, so chunk 0's size says which chunk holds `offset`: seek there directly.
+void read_chunks_range(Txn& t, MDB_dbi chunks, BlobId blob, std::uint64_t offset, std::uint64_t length,
+                       const std::function<bool(std::string_view)>& fn) {
+  if (length == 0) return;
+  auto first = t.get(chunks, key_u64_u32(blob, 0));
+  if (!first) return;
+  std::uint64_t csize = first->size();
+  std::uint64_t index = csize ? offset / csize : 0;
+  if (index > 0xffffffffu) return;
+  std::uint64_t pos = index * csize;  // the offset of chunk `index` in the blob
+  Cursor c(t, chunks);
+  std::string prefix = key_u64(blob);
+  std::uint64_t left = length;
+  for (bool ok = c.seek(key_u64_u32(blob, static_cast<std::uint32_t>(index))); ok && c.key().starts_with(prefix);
+       ok = c.next()) {
+    std::string_view v = c.val();
+    std::uint64_t here = pos;
+    pos += v.size();
+    if (pos <= offset) continue;
+    if (offset > here) v.remove_prefix(static_cast<std::size_t>(offset - here));
+    if (v.size() > left) v = v.substr(0, static_cast<std::size_t>(left));
+    left -= v.size();
+    if (!fn(v) || left == 0) break;
+  }
+}
 }  // namespace
+
+Result<void> LmdbStore::read_message_range(MailboxId mailbox, Uid uid, std::uint64_t offset, std::uint64_t length,
+                                           const std::function<bool(std::string_view)>& fn) {
+  return run_read([&](Txn& t) {
+    auto v = t.get(db_.messages, key_u64_u32(mailbox, uid));
+    if (!v) fail(Errc::not_found);
+    read_chunks_range(t, db_.chunks, MsgRec::decode(*v).blob, offset, length, fn);
+  });
+}
+
+Result<void> LmdbStore::read_blob_range(BlobId blob, std::uint64_t offset, std::uint64_t length,
+                                        const std::function<bool(std::string_view)>& fn) {
+  return run_read([&](Txn& t) {
+    if (!t.get(db_.blobs, key_u64(blob))) fail(Errc::not_found);
+    read_chunks_range(t, db_.chunks, blob, offset, length, fn);
+  });
+}
 
 Result<void> LmdbStore::read_message(MailboxId mailbox, Uid uid, const std::function<bool(std::string_view)>& fn) {
   return run_read([&](Txn& t) {
@@ -707,6 +802,7 @@ Result<FlagResult> LmdbStore::set_flags(MailboxId mailbox, const UidSet& uids, c
       }
     }
     if (!changes.empty()) {
+      if (up.op != FlagUpdate::Op::remove && !register_keywords(m, up.keywords, true)) fail(Errc::not_permitted);
       for (auto& [uid, rec] : changes) {
         t.put(db_.messages, key_u64_u32(mailbox, uid), rec.encode());
         out.changed.push_back(to_record(uid, rec));

@@ -4,6 +4,8 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -41,6 +43,8 @@ QueueId LmdbStore::put_queue(Txn& t, const OutboundEntry& e, BlobId blob, std::u
   q.size = size;
   q.created = now;
   q.next_attempt = e.next_attempt ? e.next_attempt : now;
+  q.message_id = e.message_id;
+  q.flags = e.flags;
   t.put(db_.queue, key_u64(q.id), encode_queue(q));
   t.put(db_.queue_due, due_key(q.next_attempt, q.id), "");
   return q.id;
@@ -83,6 +87,75 @@ Result<void> LmdbStore::remove_queue(QueueId id) {
     t.del(db_.queue_due, due_key(q.next_attempt, id));
     t.del(db_.queue, key_u64(id));
     blob_unref(t, q.blob);
+  });
+}
+
+void LmdbStore::apply_queue_change(Txn& t, const QueueChange& c) {
+  auto v = t.get(db_.queue, key_u64(c.id));
+  if (!v) return;  // deleted meanwhile (ternctl queue delete): nothing to do
+  QueueEntry q = decode_queue(c.id, *v);
+  t.del(db_.queue_due, due_key(q.next_attempt, c.id));
+  if (c.op == QueueChange::Op::remove) {
+    t.del(db_.queue, key_u64(c.id));
+    blob_unref(t, q.blob);
+    return;
+  }
+  q.attempts += 1;
+  q.last_error = c.error.substr(0, 1000);
+  q.next_attempt = c.next_attempt;
+  q.flags |= c.set_flags;
+  t.put(db_.queue, key_u64(c.id), encode_queue(q));
+  t.put(db_.queue_due, due_key(q.next_attempt, c.id), "");
+}
+
+Result<void> LmdbStore::update_queue(const std::vector<QueueChange>& changes,
+                                     const std::vector<DeliveryEvent>& events) {
+  DeliveryRequest r;
+  r.queue_changes = changes;
+  r.events = events;
+  auto res = deliver(r);
+  if (!res) return res.error();
+  return {};
+}
+
+Result<std::size_t> LmdbStore::flush_queue(QueueId id) {
+  return run_write([&](Txn& t) {
+    std::vector<QueueEntry> todo;
+    if (id) {
+      auto v = t.get(db_.queue, key_u64(id));
+      if (!v) fail(Errc::not_found);
+      todo.push_back(decode_queue(id, *v));
+    } else {
+      Cursor c(t, db_.queue);
+      for (bool ok = c.first(); ok; ok = c.next()) todo.push_back(decode_queue(get_u64(c.key()), c.val()));
+    }
+    UnixTime now = now_seconds();
+    std::size_t n = 0;
+    for (auto& q : todo) {
+      if (q.next_attempt <= now) continue;
+      t.del(db_.queue_due, due_key(q.next_attempt, q.id));
+      q.next_attempt = now;
+      t.put(db_.queue, key_u64(q.id), encode_queue(q));
+      t.put(db_.queue_due, due_key(q.next_attempt, q.id), "");
+      ++n;
+    }
+    return n;
+  });
+}
+
+Result<std::string> LmdbStore::srs_secret() {
+  auto cur = run_read([&](Txn& t) -> std::string {
+    auto v = t.get(db_.meta, "srs_secret");
+    return v ? std::string(*v) : std::string();
+  });
+  if (!cur) return cur.error();
+  if (!cur->empty()) return *cur;
+  return run_write([&](Txn& t) -> std::string {
+    if (auto v = t.get(db_.meta, "srs_secret")) return std::string(*v);  // another process won
+    std::string key(32, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), 32) != 1) fail(Errc::io_error);
+    t.put(db_.meta, "srs_secret", key);
+    return key;
   });
 }
 
@@ -577,6 +650,23 @@ std::vector<CheckIssue> LmdbStore::check_txn(Txn& t, bool repair) {
     }
   }
   {
+    // Cached parsed structures of blobs that are gone (an older binary deleted the blob).
+    std::set<BlobId> orphan_meta;
+    Cursor c(t, db_.blob_meta);
+    for (bool ok = c.first(); ok; ok = c.next()) {
+      BlobId b = get_u64(c.key().substr(0, 8));
+      if (!blobs_present.count(b)) orphan_meta.insert(b);
+    }
+    for (BlobId b : orphan_meta) {
+      issue("orphan cached structure of missing blob " + std::to_string(b), true);
+      if (repair) {
+        Cursor d(t, db_.blob_meta);
+        std::string prefix = key_u64(b);
+        for (bool ok = d.seek(prefix); ok && d.key().starts_with(prefix); ok = d.next()) d.del();
+      }
+    }
+  }
+  {
     std::vector<std::string> stale;
     Cursor c(t, db_.blob_hash);
     for (bool ok = c.first(); ok; ok = c.next())
@@ -640,6 +730,22 @@ class InotifyWatcher final : public Store::Watcher {
 }  // namespace
 
 std::unique_ptr<Store::Watcher> LmdbStore::watch() { return std::make_unique<InotifyWatcher>(dir_ / "data.mdb"); }
+
+Result<Store::ModSeqSnapshot> LmdbStore::highest_modseqs(const std::vector<MailboxId>& mailboxes) {
+  return run_read([&](Txn& t) {
+    ModSeqSnapshot snap;
+    snap.txn = mdb_txn_id(t.get());
+    snap.values.reserve(mailboxes.size());
+    for (MailboxId id : mailboxes) {
+      auto v = t.get(db_.mailboxes, key_u64(id));
+      if (v)
+        snap.values.push_back(MailboxRec::decode(*v).m.highestmodseq);
+      else
+        snap.values.push_back(std::nullopt);
+    }
+    return snap;
+  });
+}
 
 std::uint64_t LmdbStore::last_commit() {
   MDB_envinfo info{};

@@ -11,6 +11,7 @@
 //   blobs       id → BlobRec                 blob_hash  sha256 → id
 //   chunks      (blob, n) → up to kChunkSize bytes (stored inline in leaf pages: no
 //               overflow pages, so no search for long free runs; design §3)
+//   blob_meta   (blob, n) → chunks of the cached parsed structure (put_blob_meta)
 //   changes     (mailbox, modseq) → expunged uids (QRESYNC)
 //   queue       id → QueueRec                queue_due  (next_attempt, id) → ""
 //   autoreply   account id → AutoReply       ar_log     (account, sender) → time
@@ -70,7 +71,7 @@ inline std::string_view from_val(const MDB_val& v) {
 
 struct Dbis {
   MDB_dbi meta, domains, accounts, acct_addr, aliases, admins, mailboxes, mbox_names, messages,
-      blobs, blob_hash, chunks, changes, queue, queue_due, autoreply, ar_log, dkim, sessions, events;
+      blobs, blob_hash, chunks, blob_meta, changes, queue, queue_due, autoreply, ar_log, dkim, sessions, events;
 };
 
 class Cursor;
@@ -218,7 +219,13 @@ class LmdbStore final : public Store {
   Result<void> read_message(MailboxId mailbox, Uid uid,
                             const std::function<bool(std::string_view)>& fn) override;
   Result<void> read_blob(BlobId blob, const std::function<bool(std::string_view)>& fn) override;
+  Result<void> read_message_range(MailboxId mailbox, Uid uid, std::uint64_t offset, std::uint64_t length,
+                                  const std::function<bool(std::string_view)>& fn) override;
+  Result<void> read_blob_range(BlobId blob, std::uint64_t offset, std::uint64_t length,
+                               const std::function<bool(std::string_view)>& fn) override;
   Result<std::string> read_message_string(MailboxId mailbox, Uid uid) override;
+  Result<void> put_blob_meta(const std::vector<std::pair<BlobId, std::string>>& entries) override;
+  Result<std::optional<std::string>> get_blob_meta(BlobId blob) override;
   Result<FlagResult> set_flags(MailboxId mailbox, const UidSet& uids, const FlagUpdate& update) override;
   Result<std::vector<Uid>> expunge(MailboxId mailbox, const std::optional<UidSet>& uids, bool only_deleted) override;
   Result<std::vector<Uid>> vanished_since(MailboxId mailbox, ModSeq since) override;
@@ -228,6 +235,10 @@ class LmdbStore final : public Store {
   Result<std::vector<QueueId>> enqueue(const DeliveryRequest& request) override;
   Result<std::vector<QueueEntry>> due_queue(UnixTime now, std::size_t limit) override;
   Result<void> reschedule(QueueId id, UnixTime next, std::string_view error) override;
+  Result<void> update_queue(const std::vector<QueueChange>& changes,
+                            const std::vector<DeliveryEvent>& events) override;
+  Result<std::size_t> flush_queue(QueueId id) override;
+  Result<std::string> srs_secret() override;
   Result<void> remove_queue(QueueId id) override;
   Result<QueueEntry> get_queue(QueueId id) override;
   Result<std::vector<QueueEntry>> list_queue() override;
@@ -260,6 +271,7 @@ class LmdbStore final : public Store {
   std::uint64_t last_commit() override;
   Result<ModSeq> wait_for_change(MailboxId mailbox, ModSeq since, std::chrono::milliseconds timeout) override;
   std::unique_ptr<Watcher> watch() override;
+  Result<ModSeqSnapshot> highest_modseqs(const std::vector<MailboxId>& mailboxes) override;
 
   // ---- transaction runners: catch internal exceptions, map to Errc, grow the map.
   template <class F>
@@ -292,6 +304,7 @@ class LmdbStore final : public Store {
   void record_vanished(Txn& t, MailboxId mailbox, ModSeq modseq, const std::vector<Uid>& uids);
   void put_events(Txn& t, const std::vector<DeliveryEvent>& events, UnixTime now);
   QueueId put_queue(Txn& t, const OutboundEntry& e, BlobId blob, std::uint64_t size, UnixTime now);
+  void apply_queue_change(Txn& t, const QueueChange& c);
   void deliver_txn(Txn& t, const PreparedBody& body, DeliveryResult& out);
   // The local hops of one address for resolution/loop detection (see resolve()).
   struct Hops {

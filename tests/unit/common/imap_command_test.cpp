@@ -103,7 +103,8 @@ TEST_CASE("IMAP commands and arguments", "[imap][parser]") {
       {"a1 X a)\r\n", {"BAD a1 unbalanced ')'"}},
       {"a1 X \"bad\\e\"\r\n", {"BAD a1 bad escape in quoted string"}},
       {"a1 X {3}x\r\n", {"BAD a1 literal not at the end of a line"}},
-      {"a1 X BODY[1\r\n", {"BAD a1 missing ']'"}},
+      {"a1 X BODY[1\r\n", {"C a1 X BODY[1"}},  // no ']': an ordinary atom
+      {"a1 X a[b c]d\r\n", {"C a1 X a[b c]d"}},
       {"a1 X {3}\r\nabc", {"+"}},  // literal done, rest of line awaited
       // pipelined
       {"a1 NOOP\r\na2 NOOP\r\n", {"C a1 NOOP", "C a2 NOOP"}},

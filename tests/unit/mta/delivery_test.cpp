@@ -109,7 +109,9 @@ TEST_CASE("sender ownership for authenticated clients", "[mta][checks]") {
   CHECK(check_sender(s, id, path("alice", "remote.test")).code == 553);
   Path null;
   null.null = true;
-  CHECK(check_sender(s, id, null).empty());
+  // Issue 14: MAIL FROM:<> from an authenticated user is refused.
+  CHECK(check_sender(s, id, null).code == 553);
+  CHECK(check_sender(s, std::nullopt, null).empty());  // MX: bounces come from <>
   CHECK(check_sender(s, std::nullopt, path("bob", "example.test")).empty());
 }
 

@@ -96,7 +96,18 @@ struct DnsConfig {
 };
 
 struct OutboundConfig {
+  bool enabled = true;      // false: tern-mta queues but sends nothing (hold)
   std::uint16_t port = 25;  // remote MX port (tests override)
+  // "may" = opportunistic STARTTLS (Postfix's default); "verify" = STARTTLS with a
+  // valid certificate for the MX name, else defer (never send in clear).
+  std::string tls = "may";
+  std::string ca_file;                          // extra CA bundle for verification
+  unsigned connections = 100;                   // outbound connections in total
+  unsigned connections_per_destination = 10;    // per domain (or to the relay)
+  std::chrono::seconds retry_min{300};          // first retry; doubles per attempt
+  std::chrono::seconds retry_max{3600};         // cap of the interval
+  std::chrono::seconds max_age{5 * 86400};      // then bounce (RFC 5321 4.5.4.1: 4-5 days)
+  std::chrono::seconds delay_notice{4 * 3600};  // "delayed" DSN once after this; 0 = never
 };
 
 struct RelayConfig {

@@ -25,9 +25,6 @@ class ImapService {
   std::size_t sequence_ranges() const { return cfg_.imap.sequence_ranges; }
   std::size_t nesting() const { return cfg_.imap.nesting; }
 
-  // The account lookup the Authenticator uses (store account -> AccountRecord).
-  static std::optional<auth::AccountRecord> lookup_account(store::Store& s, std::string_view login);
-
  private:
   config::Config cfg_;
   store::Store& store_;

@@ -168,6 +168,25 @@ class Store {
   virtual Result<void> read_message(MailboxId mailbox, Uid uid,
                                     const std::function<bool(std::string_view chunk)>& fn) = 0;
   virtual Result<void> read_blob(BlobId blob, const std::function<bool(std::string_view chunk)>& fn) = 0;
+  // The octets [offset, offset + length) of the stored message (length clipped at its
+  // end; kToEnd = everything from offset), for partial FETCH (BODY[]<o.n>, a part's
+  // bytes at known offsets) and POP3's segmented RETR. Seeks straight to the chunk that
+  // holds `offset` (one lookup, no walk from chunk 0). Same rules as read_message; an
+  // offset at or past the end gives no chunk and success.
+  static constexpr std::uint64_t kToEnd = ~std::uint64_t{0};
+  virtual Result<void> read_message_range(MailboxId mailbox, Uid uid, std::uint64_t offset, std::uint64_t length,
+                                          const std::function<bool(std::string_view chunk)>& fn) = 0;
+  virtual Result<void> read_blob_range(BlobId blob, std::uint64_t offset, std::uint64_t length,
+                                       const std::function<bool(std::string_view chunk)>& fn) = 0;
+  // Parsed-structure cache, per body (blob): opaque bytes (tern/mime/cache.hpp's
+  // serialize()), kept beside the blob in small chunks and dropped with it. imapd writes
+  // what it parsed during a command in ONE call (one commit) at the end of the command;
+  // an entry replaces an older one. Values over kMaxBlobMeta → invalid_argument (nothing
+  // written); unknown blob ids are skipped (the message was expunged meanwhile).
+  static constexpr std::size_t kMaxBlobMeta = 1 << 20;
+  virtual Result<void> put_blob_meta(const std::vector<std::pair<BlobId, std::string>>& entries) = 0;
+  // nullopt if nothing is cached for the blob.
+  virtual Result<std::optional<std::string>> get_blob_meta(BlobId blob) = 0;
   // Convenience: the whole message as a string (tests, small messages).
   virtual Result<std::string> read_message_string(MailboxId mailbox, Uid uid) = 0;
 
@@ -195,6 +214,16 @@ class Store {
   virtual Result<void> remove_queue(QueueId id) = 0;  // drops the body ref; not_found
   virtual Result<QueueEntry> get_queue(QueueId id) = 0;
   virtual Result<std::vector<QueueEntry>> list_queue() = 0;  // by id
+  // Queue changes and events in one commit (a deliver() with no body): the outbound
+  // worker removes the entries a peer accepted and records the attempt at once.
+  virtual Result<void> update_queue(const std::vector<QueueChange>& changes,
+                                    const std::vector<DeliveryEvent>& events) = 0;
+  // Makes every entry due now (ternctl queue flush); one id or all (id 0). Returns how
+  // many were changed; not_found for an unknown id.
+  virtual Result<std::size_t> flush_queue(QueueId id) = 0;
+  // The SRS secret (32 random bytes), created on first use and kept in the store so
+  // every daemon and restart agree on it.
+  virtual Result<std::string> srs_secret() = 0;
 
   // ------------------------------------------------------------ settings
   virtual Result<void> set_autoreply(std::string_view address, const AutoReply& reply) = 0;
@@ -255,6 +284,10 @@ class Store {
   // Wakes within ~100 ms of a commit in any process (inotify on the data file, with a
   // polling fallback).
   virtual Result<ModSeq> wait_for_change(MailboxId mailbox, ModSeq since, std::chrono::milliseconds timeout) = 0;
+  // Each watch() is one inotify instance (Linux allows 128 per user by default): a
+  // daemon makes ONE and shares it through tern::net::ChangeNotifier
+  // (tern/net/change_notifier.hpp + tern/store/change_source.hpp), which wakes any
+  // number of waiting sessions; never one watcher per session.
   // For event loops: a watcher whose fd() becomes readable after commits by any process
   // (inotify; -1 if unavailable: then poll every 100 ms). After the fd is readable call
   // drain(), then compare get_mailbox().highestmodseq with what the session knows.
@@ -267,6 +300,16 @@ class Store {
     virtual void drain() = 0;
   };
   virtual std::unique_ptr<Watcher> watch() = 0;
+  // HIGHESTMODSEQ of each mailbox (nullopt: no such mailbox, e.g. deleted), all read in
+  // ONE read txn; `txn` is the commit that snapshot saw (compare with last_commit():
+  // when they differ a newer commit exists). What the per-process change notifier
+  // (tern/net/change_notifier.hpp, wired by tern/store/change_source.hpp) calls after
+  // every commit, once for all the mailboxes its waiters wait on.
+  struct ModSeqSnapshot {
+    std::uint64_t txn = 0;
+    std::vector<std::optional<ModSeq>> values;  // one per requested mailbox, same order
+  };
+  virtual Result<ModSeqSnapshot> highest_modseqs(const std::vector<MailboxId>& mailboxes) = 0;
 };
 
 }  // namespace tern::store

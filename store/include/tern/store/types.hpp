@@ -106,7 +106,14 @@ struct MailboxInfo {
   std::uint32_t messages = 0;   // current count
   std::uint32_t unseen = 0;     // messages without \Seen
   std::uint64_t size = 0;       // sum of message sizes
+  // Keywords in use in this mailbox (RFC 9051 7.3.5 FLAGS, 7.1 PERMANENTFLAGS), in the
+  // order first used, case as first seen (keywords compare case-insensitively). Grows
+  // when a STORE, APPEND, COPY/MOVE or delivery puts a new keyword on a message; never
+  // shrinks. At most kMaxMailboxKeywords: a set_flags() that would add more fails with
+  // not_permitted (imapd then drops "\*" from PERMANENTFLAGS).
+  std::vector<std::string> keywords;
 };
+inline constexpr std::size_t kMaxMailboxKeywords = 1000;
 
 // ---------------------------------------------------------------- messages
 // System flags as a bitmask (RFC 9051 2.3.2). \Recent is not kept (IMAP4rev2).
@@ -172,11 +179,18 @@ struct DsnParams {  // RFC 3461; empty = not given
   std::string envid;
 };
 
+// QueueEntry::flags / OutboundEntry::flags bits.
+inline constexpr std::uint32_t kQueueDelayNotified = 1;  // the "delayed" DSN was sent
+inline constexpr std::uint32_t kQueueIsBounce = 2;       // a DSN/notice we generated
+inline constexpr std::uint32_t kQueueForwarded = 4;      // an alias forwarded it (not signed)
+
 struct OutboundEntry {
   std::string sender;     // envelope MAIL FROM ("" = null sender)
   std::string recipient;  // envelope RCPT TO
   DsnParams dsn;
   UnixTime next_attempt = 0;  // 0 = now
+  std::string message_id;     // the id of the accepted message (events, logs)
+  std::uint32_t flags = 0;    // kQueue* bits
 };
 
 enum class EventAction : std::uint8_t {
@@ -191,6 +205,18 @@ struct DeliveryEvent {
   std::string recipient;
   EventAction action = EventAction::accepted;
   std::string detail;        // rule / reply text; never message bodies or passwords
+};
+
+// A change to an existing queue entry, applied in the same transaction as the
+// delivery it is part of (DeliveryRequest::queue_changes): a bounce is stored and its
+// failed entries removed in one commit, so a crash neither loses nor repeats it.
+struct QueueChange {
+  enum class Op : std::uint8_t { remove, reschedule };
+  QueueId id = 0;
+  Op op = Op::remove;
+  UnixTime next_attempt = 0;   // reschedule: the new due time
+  std::string error;           // reschedule: last_error (attempts + 1)
+  std::uint32_t set_flags = 0; // reschedule: kQueue* bits to set
 };
 
 struct DeliveryTarget {
@@ -216,6 +242,8 @@ struct DeliveryRequest {
   std::vector<DeliveryTarget> targets;
   std::vector<OutboundEntry> outbound;
   std::vector<DeliveryEvent> events;
+  // Applied in the same txn; an entry already gone (ternctl queue delete) is skipped.
+  std::vector<QueueChange> queue_changes;
 };
 
 struct TargetResult {
@@ -243,6 +271,8 @@ struct QueueEntry {
   UnixTime next_attempt = 0;
   std::uint32_t attempts = 0;
   std::string last_error;
+  std::string message_id;   // of the accepted message ("" for entries made before it)
+  std::uint32_t flags = 0;  // kQueue* bits
 };
 
 // ---------------------------------------------------------------- settings

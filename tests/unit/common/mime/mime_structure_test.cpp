@@ -201,3 +201,24 @@ TEST_CASE("ENVELOPE: defaults, folding, 8-bit as literal, NIL for absent", "[mim
   std::string none = crlf("X: y\n\nb");
   CHECK(envelope(none, parse(none).root) == "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
 }
+
+#include "tern/mime/cache.hpp"
+
+TEST_CASE("cache: serialize round trip and damaged input", "[mime][cache]") {
+  for (const char* name : {"04-attachment.eml", "06-rfc822.eml", "10-rfc2231.eml", "36-message-in-message-in-multipart.eml"}) {
+    INFO(name);
+    std::string msg = corpus(name);
+    auto c = build_cached(msg);
+    std::string bytes = serialize(c);
+    auto back = deserialize(bytes);
+    REQUIRE(back);
+    CHECK(back->message_size == msg.size());
+    CHECK(back->body_structure == body_structure(msg, back->message.root, true));
+    CHECK(back->envelope == envelope(msg, back->message.root));
+    CHECK(serialize(*back) == bytes);
+    for (std::size_t cut = 0; cut < bytes.size(); cut += 7) CHECK(!deserialize(bytes.substr(0, cut)));
+    std::string other = bytes;
+    other[0] = 99;  // another version
+    CHECK(!deserialize(other));
+  }
+}

@@ -1,0 +1,474 @@
+// Outbound queue worker (worker.hpp): scheduling, routing, connections.
+#include "queue/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <set>
+#include <future>
+#include <thread>
+
+#include "autoreply.hpp"  // parse_header_fields
+#include "queue/outcome.hpp"
+#include "queue/srs.hpp"
+#include "smtp_client/driver.hpp"
+#include "tern/dkim/signer.hpp"
+#include "tern/dns/resolver.hpp"
+#include "tern/net/connection.hpp"
+
+namespace tern::mta::queue {
+namespace {
+
+using client::OutMessage;
+using smtp::Reply;
+
+std::string lower(std::string_view s) {
+  std::string o(s);
+  for (char& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return o;
+}
+
+std::string domain_of(std::string_view a) {
+  auto at = a.rfind('@');
+  return at == std::string_view::npos ? std::string() : lower(a.substr(at + 1));
+}
+
+bool is_ip_literal(const std::string& h) {
+  boost::system::error_code ec;
+  asio::ip::make_address(h, ec);
+  return !ec;
+}
+
+bool has_8bit(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+void log_exception(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    spdlog::error("outbound: {}", x.what());
+  }
+}
+
+// The message as queued, ready to send: our Return-Path line (a shared body of a
+// message that also had local recipients, see delivery.cpp) dropped.
+std::string strip_return_path(std::string body) {
+  if (body.rfind("Return-Path:", 0) == 0) {
+    auto nl = body.find('\n');
+    body.erase(0, nl == std::string::npos ? body.size() : nl + 1);
+  }
+  return body;
+}
+
+}  // namespace
+
+struct Batch {
+  std::string dest;
+  std::vector<store::QueueEntry> entries;  // same blob and sender
+  OutMessage msg;
+  std::string original;  // as queued, for DSNs
+  queue::AttemptInfo info;
+};
+using BatchPtr = std::unique_ptr<Batch>;
+
+struct QueueWorker::Impl {
+  const config::Config& cfg;
+  store::Store& store;
+  asio::thread_pool& pool;
+  asio::io_context io{1};
+  std::unique_ptr<dns::Resolver> resolver;
+  std::shared_ptr<asio::ssl::context> tls_may, tls_verify;
+  std::thread thread;
+  bool stopping = false;
+  std::atomic<bool> stop_requested{false};
+
+  // Relay (smarthost).
+  bool relay = false;
+  std::string relay_host;
+  std::uint16_t relay_port = 587;
+  std::string relay_password;
+
+  struct Dest {
+    std::deque<BatchPtr> pending;
+    unsigned active = 0;
+  };
+  std::map<std::string, Dest> dests;
+  std::set<store::QueueId> in_flight;
+  unsigned total_active = 0;
+
+  Impl(const config::Config& c, store::Store& s, asio::thread_pool& p) : cfg(c), store(s), pool(p) {
+    if (!cfg.relay.host.empty()) {
+      relay = true;
+      auto colon = cfg.relay.host.rfind(':');
+      relay_host = cfg.relay.host.substr(0, colon);
+      if (colon != std::string::npos) relay_port = static_cast<std::uint16_t>(std::stoi(cfg.relay.host.substr(colon + 1)));
+      if (!relay_host.empty() && relay_host.front() == '[') relay_host = relay_host.substr(1, relay_host.size() - 2);
+      if (!cfg.relay.password_file.empty()) {
+        std::ifstream f(cfg.relay.password_file);
+        if (!f) throw std::runtime_error("[relay] password_file " + cfg.relay.password_file + ": cannot read it");
+        std::getline(f, relay_password);
+        while (!relay_password.empty() && (relay_password.back() == '\r' || relay_password.back() == '\n'))
+          relay_password.pop_back();
+      }
+    }
+    tls_may = client::make_client_tls_context(false, "");
+    tls_verify = client::make_client_tls_context(true, cfg.outbound.ca_file);
+    resolver = std::make_unique<dns::Resolver>(io.get_executor(), cfg.dns);
+  }
+
+  template <class F>
+  asio::awaitable<decltype(std::declval<F>()())> blocking(F f) {
+    using R = decltype(f());
+    co_return co_await net::detail::run_on_pool<R>(pool, io.get_executor(), std::move(f));
+  }
+
+  std::string dest_key(const store::QueueEntry& e) const { return relay ? std::string("[relay]") : domain_of(e.recipient); }
+
+  // ------------------------------------------------------------ scanning
+  asio::awaitable<void> scan_loop() {
+    asio::steady_timer timer(io);
+    while (!stop_requested) {
+      co_await scan();
+      timer.expires_after(std::chrono::milliseconds(250));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    stopping = true;
+  }
+
+  asio::awaitable<void> scan() {
+    auto now = static_cast<store::UnixTime>(std::time(nullptr));
+    std::size_t limit = in_flight.size() + 1000;
+    store::Store* st = &store;
+    auto job = [st, now, limit] { return st->due_queue(now, limit); };
+    auto due = co_await blocking(std::move(job));
+    if (!due) {
+      spdlog::error("outbound: reading the queue failed: {}", due.error().message());
+      co_return;
+    }
+    std::map<std::tuple<std::string, store::BlobId, std::string>, Batch*> open;
+    std::set<std::string> touched;
+    for (auto& e : *due) {
+      if (in_flight.count(e.id)) continue;
+      in_flight.insert(e.id);
+      std::string key = dest_key(e);
+      auto k = std::make_tuple(key, e.blob, e.sender);
+      auto it = open.find(k);
+      if (it == open.end() || it->second->entries.size() >= cfg.limits.recipients) {
+        auto b = std::make_unique<Batch>();
+        b->dest = key;
+        open[k] = b.get();
+        dests[key].pending.push_back(std::move(b));
+        it = open.find(k);
+      }
+      it->second->entries.push_back(std::move(e));
+      touched.insert(key);
+    }
+    for (const auto& key : touched) spawn_workers(key);
+  }
+
+  void spawn_workers(const std::string& key) {
+    auto& d = dests[key];
+    while (!d.pending.empty() && d.active < cfg.outbound.connections_per_destination &&
+           total_active < cfg.outbound.connections && d.active < d.pending.size() + d.active) {
+      ++d.active;
+      ++total_active;
+      asio::co_spawn(io, dest_worker(key), log_exception);
+      if (d.active >= d.pending.size()) break;  // no more connections than messages
+    }
+  }
+
+  // ------------------------------------------------------------ messages
+  // Loads the body, signs it (DKIM) and fills the envelope. BLOCKING part on the pool.
+  asio::awaitable<bool> prepare(Batch& b) {
+    const store::QueueEntry first = b.entries.front();
+    store::Store* st = &store;
+    auto job = [st, first]() -> std::optional<std::string> {
+      std::string body;
+      auto r = st->read_blob(first.blob, [&](std::string_view c) {
+        body.append(c);
+        return true;
+      });
+      if (!r) return std::nullopt;
+      return body;
+    };
+    auto body = co_await blocking(std::move(job));
+    if (!body) co_return false;
+    b.original = strip_return_path(std::move(*body));
+    std::string signed_body = b.original;
+    if (!(first.flags & store::kQueueForwarded)) {
+      std::string original = b.original;
+      auto sign_job = [st, original]() { return dkim_sign(*st, original); };
+      signed_body = co_await blocking(std::move(sign_job));
+    }
+    b.msg.body = std::move(signed_body);
+    auto& env = b.msg.env;
+    env.mail_from = first.sender;
+    env.rcpts.clear();
+    for (const auto& e : b.entries) env.rcpts.push_back({e.recipient, e.dsn.notify, e.dsn.orcpt});
+    env.size = b.msg.body.size();
+    env.needs_8bitmime = has_8bit(b.msg.body);
+    env.needs_smtputf8 = has_8bit(first.sender) ||
+                         std::any_of(b.entries.begin(), b.entries.end(), [](const store::QueueEntry& e) { return has_8bit(e.recipient); });
+    env.ret = first.dsn.ret;
+    env.envid = first.dsn.envid;
+    co_return true;
+  }
+
+  // DKIM-sign mail whose From domain is local and has keys (rsa first, then ed25519).
+  static std::string dkim_sign(store::Store& st, const std::string& msg) {
+    auto head = std::string(header_block(msg));
+    std::string from;
+    for (auto& [name, value] : parse_header_fields(head))
+      if (lower(name) == "from") from = value;
+    auto lt = from.rfind('<');
+    std::string addr = lt != std::string::npos ? from.substr(lt + 1, from.find('>', lt) - lt - 1) : from;
+    while (!addr.empty() && std::isspace(static_cast<unsigned char>(addr.back()))) addr.pop_back();
+    while (!addr.empty() && std::isspace(static_cast<unsigned char>(addr.front()))) addr.erase(0, 1);
+    std::string dom = domain_of(addr);
+    if (dom.empty() || !st.domain_exists(dom)) return msg;
+    auto keys = st.get_dkim_keys(dom);
+    if (!keys || keys->empty()) return msg;
+    std::vector<store::DkimKey> ordered = *keys;
+    std::stable_sort(ordered.begin(), ordered.end(), [](const store::DkimKey& a, const store::DkimKey& b) {
+      return (a.algorithm == "rsa") > (b.algorithm == "rsa");
+    });
+    std::string fields;
+    for (const auto& k : ordered) {
+      std::string err;
+      auto key = dkim::PrivateKey::from_pem(k.private_key_pem, &err);
+      if (!key) {
+        spdlog::error("outbound: DKIM key {}._domainkey.{} unusable: {}", k.selector, dom, err);
+        continue;
+      }
+      dkim::SignOptions o;
+      o.domain = dom;
+      o.selector = k.selector;
+      o.timestamp = std::time(nullptr);
+      auto f = dkim::sign(msg, *key, o, &err);
+      if (!f) {
+        spdlog::error("outbound: DKIM signing for {} failed: {}", dom, err);
+        continue;
+      }
+      fields += *f;
+    }
+    return fields + msg;
+  }
+
+  void fail_batch(BatchPtr b, const Reply& why) {
+    b->msg.result.rcpt.assign(b->entries.size(), why);
+    asio::co_spawn(io, finalize(std::move(b)), log_exception);
+  }
+
+  void fail_pending(Dest& d, const Reply& why) {
+    while (!d.pending.empty()) {
+      BatchPtr b = std::move(d.pending.front());
+      d.pending.pop_front();
+      fail_batch(std::move(b), why);
+    }
+  }
+
+  asio::awaitable<void> finalize(BatchPtr b) {
+    std::vector<RcptAttempt> rcpts;
+    for (std::size_t i = 0; i < b->entries.size(); ++i) {
+      RcptAttempt a;
+      a.entry = b->entries[i];
+      a.reply = i < b->msg.result.rcpt.size() ? b->msg.result.rcpt[i] : Reply();
+      if (a.reply.empty()) a.reply = Reply(451, "4.4.2", "not attempted");
+      a.relayed_without_dsn = b->msg.result.dsn_relayed;
+      rcpts.push_back(std::move(a));
+    }
+    b->info.tls = b->msg.tls;
+    auto now = std::time(nullptr);
+    for (const auto& a : rcpts) {
+      const char* status = a.reply.positive() ? "sent" : a.reply.permanent() ? "bounced" : "deferred";
+      spdlog::info("{}: to=<{}>, relay={}{}, tls={}, status={} ({})",
+                   a.entry.message_id.empty() ? "Q" + std::to_string(a.entry.id) : a.entry.message_id,
+                   a.entry.recipient, b->info.host.empty() ? "none" : b->info.host,
+                   b->info.address.empty() ? "" : "[" + b->info.address + "]",
+                   b->info.tls.empty() ? "none" : b->info.tls, status, a.reply.summary());
+    }
+    OutcomePlan plan = decide_outcome(cfg, rcpts, b->info, now);
+    store::Store* st = &store;
+    const config::Config* c = &cfg;
+    const std::string* original = &b->original;
+    auto job = [st, c, p = std::move(plan), original, now]() mutable {
+      return commit_outcome(*st, *c, std::move(p), *original, now);
+    };
+    auto res = co_await blocking(std::move(job));
+    if (!res)
+      spdlog::error("outbound: recording the attempt failed ({}); the entries stay queued", res.error().message());
+    for (const auto& e : b->entries) in_flight.erase(e.id);
+  }
+
+  // ------------------------------------------------------------ connections
+  class Source final : public client::MessageSource {
+   public:
+    Source(Impl& w, const std::string& key, std::string host, std::string address)
+        : w_(w), key_(key), host_(std::move(host)), address_(std::move(address)) {}
+    asio::awaitable<OutMessage*> next() override {
+      for (;;) {
+        auto& d = w_.dests[key_];
+        if (w_.stop_requested || d.pending.empty()) co_return nullptr;
+        BatchPtr b = std::move(d.pending.front());
+        d.pending.pop_front();
+        bool ok = co_await w_.prepare(*b);
+        if (!ok) {
+          w_.fail_batch(std::move(b), Reply(451, "4.3.0", "could not read the queued message"));
+          continue;
+        }
+        b->info.host = host_;
+        b->info.address = address_;
+        OutMessage* m = &b->msg;
+        m->cookie = b.get();
+        active_[b.get()] = std::move(b);
+        ++sent_;
+        co_return m;
+      }
+    }
+    void done(OutMessage* m) override {
+      auto it = active_.find(static_cast<Batch*>(m->cookie));
+      if (it == active_.end()) return;
+      BatchPtr b = std::move(it->second);
+      active_.erase(it);
+      asio::co_spawn(w_.io, w_.finalize(std::move(b)), log_exception);
+    }
+    unsigned sent() const { return sent_; }
+
+   private:
+    Impl& w_;
+    std::string key_;
+    std::string host_, address_;
+    std::map<Batch*, BatchPtr> active_;
+    unsigned sent_ = 0;
+  };
+
+  struct Hop {
+    std::string host;
+    bool implicit_mx = false;  // the domain itself (no MX records)
+  };
+
+  asio::awaitable<void> dest_worker(std::string key) {
+    Reply last(451, "4.4.1", "no destination could be reached");
+    bool routed = true;
+    std::vector<Hop> hops;
+    std::uint16_t port = cfg.outbound.port;
+    if (relay) {
+      hops.push_back({relay_host, false});
+      port = relay_port;
+    } else {
+      auto mx = co_await resolver->mx(key);
+      if (mx.status == dns::Status::temp_fail) {
+        last = Reply(451, "4.4.3", "MX lookup for " + key + " failed: " + mx.error);
+        routed = false;
+      } else if (mx.status == dns::Status::nxdomain) {
+        last = Reply(550, "5.1.2", "domain " + key + " does not exist (DNS NXDOMAIN)");
+        routed = false;
+      } else if (mx.null_mx) {
+        last = Reply(556, "5.1.10", "domain " + key + " accepts no mail (null MX, RFC 7505)");
+        routed = false;
+      } else if (mx.status == dns::Status::no_data) {
+        hops.push_back({key, true});  // RFC 5321 §5.1: the implicit MX
+      } else {
+        for (auto& r : mx.records) hops.push_back({r.host, false});
+      }
+    }
+    for (std::size_t h = 0; routed && h < hops.size(); ++h) {
+      if (dests[key].pending.empty() || stop_requested) break;
+      const Hop& hop = hops[h];
+      std::vector<std::string> addrs;
+      if (is_ip_literal(hop.host)) {
+        addrs.push_back(hop.host);
+      } else {
+        auto a = co_await resolver->addresses(hop.host);
+        if (!a.ok()) {
+          if (hop.implicit_mx && a.status != dns::Status::temp_fail && hops.size() == 1)
+            last = Reply(550, "5.1.2", "domain " + key + " has no MX and no address");
+          else
+            last = Reply(451, "4.4.3", "no address for " + hop.host + ": " +
+                                           (a.error.empty() ? std::string(dns::to_string(a.status)) : a.error));
+          continue;
+        }
+        addrs = a.records;
+      }
+      for (const auto& ip : addrs) {
+        if (dests[key].pending.empty() || stop_requested) break;
+        client::Policy pol;
+        pol.helo_name = cfg.hostname;
+        client::ClientTls tls;
+        tls.verify_name = hop.host;
+        if (relay) {
+          pol.tls = client::TlsPolicy::required;
+          pol.implicit_tls = port == 465;
+          pol.auth_user = cfg.relay.username;
+          pol.auth_password = relay_password;
+          tls.verify = true;
+          tls.ctx = tls_verify;
+        } else if (cfg.outbound.tls == "verify") {
+          pol.tls = client::TlsPolicy::required;
+          tls.verify = true;
+          tls.ctx = tls_verify;
+        } else {
+          pol.tls = client::TlsPolicy::may;
+          tls.ctx = tls_may;
+        }
+        std::string where = (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
+        Source src(*this, key, hop.host, where);
+        auto rep = co_await client::run_client_connection(ip, port, pol, tls, src);
+        if (!rep.failure.empty()) {
+          last = rep.failure;
+          spdlog::warn("outbound: {} {}: {}", hop.host, where, rep.failure.summary());
+          // The relay refused our login: every message would meet the same answer.
+          if (relay && rep.failure_permanent) break;
+        }
+      }
+      if (relay && last.permanent()) break;
+    }
+    auto& d = dests[key];
+    if (!d.pending.empty()) fail_pending(d, last);
+    --d.active;
+    --total_active;
+    if (d.active == 0 && d.pending.empty()) dests.erase(key);
+  }
+};
+
+QueueWorker::QueueWorker(const config::Config& cfg, store::Store& store, asio::thread_pool& blocking)
+    : impl_(std::make_unique<Impl>(cfg, store, blocking)) {}
+
+QueueWorker::~QueueWorker() { stop(); }
+
+void QueueWorker::start() {
+  asio::co_spawn(impl_->io, impl_->scan_loop(), log_exception);
+  impl_->thread = std::thread([this] {
+    try {
+      impl_->io.run();
+    } catch (const std::exception& e) {
+      spdlog::critical("outbound worker: {}", e.what());
+    }
+  });
+}
+
+void QueueWorker::stop(std::chrono::seconds grace) {
+  if (!impl_->thread.joinable()) return;
+  impl_->stop_requested = true;
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  // total_active is read racily here; it only gates how long we wait.
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool idle = false;
+    std::promise<bool> p;
+    auto f = p.get_future();
+    asio::post(impl_->io, [&] { p.set_value(impl_->total_active == 0 && impl_->in_flight.empty()); });
+    if (f.wait_for(std::chrono::seconds(1)) == std::future_status::ready) idle = f.get();
+    if (idle) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  impl_->resolver->shutdown();
+  impl_->io.stop();
+  impl_->thread.join();
+}
+
+}  // namespace tern::mta::queue
