@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ternlib import TernEnv, client_tls_context, run_tests  # noqa: E402
 
 USER = "dave@example.test"
-PW = "sync me"
+PW = "sync me please"
 
 MIXED = [
     b"From: a@example.net\r\nTo: dave@example.test\r\nSubject: plain\r\n\r\nHello.\r\n",
@@ -231,7 +231,7 @@ def test_submission_then_append_to_sent():
         env.setup()
         msg = (b"From: dave@example.test\r\nTo: someone@example.test\r\nSubject: sent copy\r\n"
                b"Date: Tue, 01 Dec 2026 09:00:00 +0000\r\n\r\nI sent this.\r\n")
-        env.ctl("user", "add", "someone@example.test", "--password-stdin", input="x\n")
+        env.ctl("user", "add", "someone@example.test", "--password-stdin", input="someone secret\n")
         s = smtplib.SMTP("127.0.0.1", env.port("submission"), timeout=30)
         s.starttls(context=client_tls_context())
         s.login(USER, PW)
