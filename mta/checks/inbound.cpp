@@ -76,7 +76,7 @@ class DnsCache {
     return find(DnsQuestion{checks::normalize_dns_name(name), RrType::txt});
   }
 
-  // XXX: the questions of one round are asked one after another; they are few (an mx
+  // Known gap (see the closing note): the questions of one round are asked one after another; they are few (an mx
   // mechanism's hosts, a DMARC walk) and each is a sub-millisecond loopback query in
   // the common case. Other sessions are not held up meanwhile.
   asio::awaitable<void> answer(const std::vector<DnsQuestion>& qs) {

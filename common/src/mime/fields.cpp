@@ -131,7 +131,7 @@ void parse_params(Lexer& lx, std::vector<Param>& params) {
     if (!lx.accept('=')) {
       continue;  // "; foo" without a value: dropped (RFC 2045 requires one)
     }
-    // XXX: RFC 2045 forbids tspecials and spaces in an unquoted value; broken mailers
+    // Note: RFC 2045 forbids tspecials and spaces in an unquoted value; broken mailers
     // send "name=a b.pdf" or "boundary=a=b": an unquoted value runs to the next ';'.
     std::string val;
     if (lx.peek() == '"') {

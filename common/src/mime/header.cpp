@@ -86,7 +86,7 @@ std::vector<HeaderField> parse_header_until(std::string_view msg, std::size_t be
         fields.push_back(f);
         have_open = true;
       } else {
-        have_open = false;  // XXX: a line without ':' is skipped, as Dovecot does
+        have_open = false;  // Note: a line without ':' is skipped, as Dovecot does
       }
     }
     pos = next;

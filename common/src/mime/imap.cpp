@@ -213,7 +213,7 @@ void body(std::string& out, std::string_view msg, const Part& p, bool ext) {
   out += '(';
   if (p.kind == PartKind::multipart) {
     if (p.children.empty()) {
-      // XXX: RFC 9051 needs at least one body part; a multipart with none gets an
+      // Note: RFC 9051 needs at least one body part; a multipart with none gets an
       // empty text/plain, as Dovecot does.
       out += ext ? "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)"
                  : "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)";

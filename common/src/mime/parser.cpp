@@ -101,7 +101,7 @@ struct Ctx {
           p.type_as_sent = std::move(ts);
           p.subtype_as_sent = std::move(ss);
         } else {
-          // XXX: RFC 2045 5.2 recommends text/plain for an invalid Content-Type; Dovecot
+          // Note: RFC 2045 5.2 recommends text/plain for an invalid Content-Type; Dovecot
           // shows the broken value instead. We follow the RFC (clients then show text).
           p.invalid_content_type = true;
         }

@@ -32,7 +32,7 @@ std::string IpAddress::to_string() const {
 
 std::string IpAddress::macro_i() const {
   if (!v6) return to_string();
-  // XXX: RFC 7208 §7.3 leaves the nibbles' case open (its example is lower case); the
+  // Note: RFC 7208 §7.3 leaves the nibbles' case open (its example is lower case); the
   // RFC 7208 test suite expects upper case in an explanation. DNS names are compared
   // case-insensitively, so only the explanation text sees the difference.
   static const char* hex = "0123456789ABCDEF";

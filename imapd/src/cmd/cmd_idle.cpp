@@ -10,7 +10,7 @@ namespace {
 // How often the store's commit counter is looked at while idling. The counter is
 // cheap (no transaction), and a change triggers one mailbox sync. 200 ms keeps a
 // new delivery well inside the 1 s the issue asks for.
-// XXX: a process-wide change watcher (one inotify, common/) replaces this polling.
+// Known gap (see the closing note): a process-wide change watcher (one inotify, common/) replaces this polling.
 constexpr std::chrono::milliseconds kPollInterval{200};
 constexpr std::size_t kMaxDoneLine = 1024;
 

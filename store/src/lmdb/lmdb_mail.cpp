@@ -601,7 +601,7 @@ static bool register_keywords(MailboxRec& m, const std::vector<std::string>& ks,
   if (fresh.empty()) return true;
   if (strict && m.m.keywords.size() + fresh.size() > kMaxMailboxKeywords) return false;
   for (auto& k : fresh) {
-    if (m.m.keywords.size() >= kMaxMailboxKeywords) break;  // XXX: the message keeps it anyway
+    if (m.m.keywords.size() >= kMaxMailboxKeywords) break;  // Known gap (see the closing note): the message keeps it anyway
     m.m.keywords.push_back(std::move(k));
   }
   return true;
