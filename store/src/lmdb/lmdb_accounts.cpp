@@ -50,6 +50,19 @@ std::vector<std::string> decode_targets(std::string_view v) {
   return out;
 }
 
+// Forwarding: keep_copy (u8), then the targets as encode_targets.
+std::string encode_forwarding(const Forwarding& f) {
+  Writer w;
+  w.u8(f.keep_copy ? 1 : 0).raw(encode_targets(f.targets));
+  return w.take();
+}
+Forwarding decode_forwarding(std::string_view v) {
+  Forwarding f;
+  if (v.empty()) return f;
+  f.keep_copy = static_cast<unsigned char>(v[0]) != 0;
+  f.targets = decode_targets(v.substr(1));
+  return f;
+}
 std::string encode_admin(const Admin& a) {
   Writer w;
   w.str(a.name).str(a.password_hash).u8(a.global ? 1 : 0).raw(encode_targets(a.domains));
@@ -221,6 +234,7 @@ void LmdbStore::delete_account_txn(Txn& t, AccountRec& a) {
       delete_mailbox_txn(t, m, a);
     }
     t.del(db_.autoreply, key_u64(a.a.id));
+    t.del(db_.forward, key_u64(a.a.id));
     {
       Cursor c(t, db_.ar_log);
       std::string prefix = key_u64(a.a.id);
@@ -259,6 +273,21 @@ Result<std::vector<std::string>> LmdbStore::del_account_checked(std::string_view
         aliases.emplace_back(std::move(src), std::move(targets));
       }
     }
+    // Forwardings of other accounts that send here (the account's own goes with it).
+    std::vector<std::pair<std::string, Forwarding>> forwards;  // key, forwarding
+    {
+      Cursor c(t, db_.forward);
+      for (bool ok = c.first(); ok; ok = c.next()) {
+        Forwarding f = decode_forwarding(c.val());
+        if (std::find(f.targets.begin(), f.targets.end(), addr) == f.targets.end()) continue;
+        if (get_u64(c.key()) == a.a.id) continue;
+        forwards.emplace_back(std::string(c.key()), std::move(f));
+      }
+    }
+    for (auto& [key, f] : forwards) {
+      auto other = load_account(t, get_u64(key));
+      deps.push_back("forwarding of " + other.a.address);
+    }
     std::vector<std::string> archived;
     {
       Cursor c(t, db_.domains);
@@ -274,6 +303,12 @@ Result<std::vector<std::string>> LmdbStore::del_account_checked(std::string_view
       targets.erase(std::remove(targets.begin(), targets.end(), addr), targets.end());
       if (targets.empty()) t.del(db_.aliases, src);
       else t.put(db_.aliases, src, encode_targets(targets));
+    }
+    for (auto& [key, f] : forwards) {
+      // A forwarding left with no target is dropped: its mail then stays in its mailbox.
+      f.targets.erase(std::remove(f.targets.begin(), f.targets.end(), addr), f.targets.end());
+      if (f.targets.empty()) t.del(db_.forward, key);
+      else t.put(db_.forward, key, encode_forwarding(f));
     }
     for (const std::string& d : archived) t.put(db_.domains, d, std::string_view{});
     delete_account_txn(t, a);
@@ -380,6 +415,12 @@ void LmdbStore::resolve_into(Txn& t, const std::string& address, int depth, std:
       saw_disabled = true;
       return;
     }
+    // The account's own forwarding: its targets, and the account itself only when it
+    // keeps a copy.
+    if (auto f = forwarding_of(t, h.account)) {
+      for (auto& target : f->targets) resolve_into(t, target, depth + 1, seen, out, saw_disabled);
+      if (!f->keep_copy) return;
+    }
     for (auto& l : out.local)
       if (l.account == h.account) return;
     AccountRec a = load_account(t, h.account);
@@ -449,13 +490,74 @@ void LmdbStore::write_alias(Txn& t, const std::string& src, const std::vector<st
     if (std::find(path.begin(), path.end(), a) != path.end()) fail(Errc::alias_loop);
     Hops h = hops(t, a);
     if (!h.found) fail(Errc::no_such_user);
-    if (h.is_account) return;
+    std::vector<std::string> next = h.targets;
+    if (h.is_account) {
+      auto f = forwarding_of(t, h.account);  // an account forwarding on is followed too
+      if (!f) return;
+      next = f->targets;
+    }
     path.push_back(a);
-    for (auto& n : h.targets) walk(n, depth + 1);
+    for (auto& n : next) walk(n, depth + 1);
     path.pop_back();
   };
   path.push_back(src);
   for (auto& n : norm) walk(n, 1);
+}
+
+// ---------------------------------------------------------------- forwarding
+std::optional<Forwarding> LmdbStore::forwarding_of(Txn& t, AccountId account) {
+  auto v = t.get(db_.forward, key_u64(account));
+  if (!v) return std::nullopt;
+  return decode_forwarding(*v);
+}
+
+Result<void> LmdbStore::set_forwarding(std::string_view address, const Forwarding& forwarding) {
+  return run_write([&](Txn& t) {
+    AccountRec a = account_by_address(t, address);
+    if (forwarding.targets.empty() || forwarding.targets.size() > kMaxForwardTargets) fail(Errc::invalid_argument);
+    Forwarding f;
+    f.keep_copy = forwarding.keep_copy;
+    for (auto& x : forwarding.targets) {
+      std::string n = need_address(x);
+      if (n == a.a.address) fail(Errc::invalid_argument);
+      if (std::find(f.targets.begin(), f.targets.end(), n) == f.targets.end()) f.targets.push_back(n);
+    }
+    t.put(db_.forward, key_u64(a.a.id), encode_forwarding(f));
+    // Same checks as an alias: every local target leads somewhere, nothing comes back
+    // here (the txn is aborted by the throw, so nothing is changed on failure).
+    std::vector<std::string> path{a.a.address};
+    std::function<void(const std::string&, int)> walk = [&](const std::string& x, int depth) {
+      if (depth > kMaxAliasDepth) fail(Errc::alias_loop);
+      if (!t.get(db_.domains, domain_of(x))) return;  // remote
+      if (std::find(path.begin(), path.end(), x) != path.end()) fail(Errc::alias_loop);
+      Hops h = hops(t, x);
+      if (!h.found) fail(Errc::no_such_user);
+      std::vector<std::string> next = h.targets;
+      if (h.is_account) {
+        auto g = forwarding_of(t, h.account);
+        if (!g) return;
+        next = g->targets;
+      }
+      path.push_back(x);
+      for (auto& n : next) walk(n, depth + 1);
+      path.pop_back();
+    };
+    for (auto& n : f.targets) walk(n, 1);
+  });
+}
+
+Result<void> LmdbStore::clear_forwarding(std::string_view address) {
+  return run_write([&](Txn& t) {
+    AccountRec a = account_by_address(t, address);
+    t.del(db_.forward, key_u64(a.a.id));
+  });
+}
+
+Result<std::optional<Forwarding>> LmdbStore::get_forwarding(std::string_view address) {
+  return run_read([&](Txn& t) {
+    AccountRec a = account_by_address(t, address);
+    return forwarding_of(t, a.a.id);
+  });
 }
 
 Result<void> LmdbStore::del_alias(std::string_view source) {

@@ -298,6 +298,7 @@ Result<void> LmdbStore::open_env(const std::filesystem::path& data_dir, const St
     db_.dkim = open("dkim");
     db_.sessions = open("sessions");
     db_.events = open("events");
+    db_.forward = open("forward");  // added without a schema bump: an older binary ignores it
     if (!options.read_only) {
       if (version == 0) {
         t.put(db_.meta, "schema", Writer().u32(kSchemaVersion).take());

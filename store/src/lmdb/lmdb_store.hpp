@@ -15,6 +15,7 @@
 //   changes     (mailbox, modseq) → expunged uids (QRESYNC)
 //   queue       id → QueueRec                queue_due  (next_attempt, id) → ""
 //   autoreply   account id → AutoReply       ar_log     (account, sender) → time
+//   forward     account id → Forwarding (keep_copy u8, targets)
 //   dkim        domain "\0" selector → DkimKey
 //   sessions    token → WebSession           events     (time, seq) → Event
 //
@@ -71,7 +72,7 @@ inline std::string_view from_val(const MDB_val& v) {
 
 struct Dbis {
   MDB_dbi meta, domains, accounts, acct_addr, aliases, admins, mailboxes, mbox_names, messages,
-      blobs, blob_hash, chunks, blob_meta, changes, queue, queue_due, autoreply, ar_log, dkim, sessions, events;
+      blobs, blob_hash, chunks, blob_meta, changes, queue, queue_due, autoreply, ar_log, dkim, sessions, events, forward;
 };
 
 class Cursor;
@@ -247,6 +248,9 @@ class LmdbStore final : public Store {
   Result<void> clear_autoreply(std::string_view address) override;
   Result<std::optional<AutoReply>> get_autoreply(std::string_view address) override;
   Result<bool> claim_autoreply(AccountId account, std::string_view sender, UnixTime now) override;
+  Result<void> set_forwarding(std::string_view address, const Forwarding& forwarding) override;
+  Result<void> clear_forwarding(std::string_view address) override;
+  Result<std::optional<Forwarding>> get_forwarding(std::string_view address) override;
   Result<void> set_domain_archive(std::string_view domain, std::string_view archive_address) override;
   Result<std::string> get_domain_archive(std::string_view domain) override;
   Result<std::string> install_secret(std::string_view name) override;
@@ -315,6 +319,7 @@ class LmdbStore final : public Store {
     bool found = false;
   };
   Hops hops(Txn& t, const std::string& address);
+  std::optional<Forwarding> forwarding_of(Txn& t, AccountId account);
   void resolve_into(Txn& t, const std::string& address, int depth, std::vector<std::string>& seen,
                     Resolution& out, bool& saw_disabled);
   std::vector<CheckIssue> check_txn(Txn& t, bool repair);

@@ -239,6 +239,81 @@ TEST_CASE("aliases, catch-all, plus-addressing and resolution", "[store]") {
   CHECK(s.del_alias("team@example.test").error() == Errc::not_found);
 }
 
+TEST_CASE("a mailbox forwarding its own mail, with and without a kept copy", "[store]") {
+  Fixture f;
+  auto& s = *f.store;
+  REQUIRE(s.add_account({"b@example.test", "", {}, {}, true}));
+  auto bob = s.get_account("b@example.test")->id;
+  CHECK(s.get_forwarding("a@example.test")->has_value() == false);
+
+  // Keep a copy: alice and bob locally, the remote target outbound.
+  REQUIRE(s.set_forwarding("A@example.test", {{"B@example.test", "x@remote.test"}, true}));
+  auto fw = s.get_forwarding("a@example.test");
+  REQUIRE(fw);
+  REQUIRE(fw->has_value());
+  CHECK((*fw)->targets == std::vector<std::string>{"b@example.test", "x@remote.test"});
+  CHECK((*fw)->keep_copy);
+  auto r = s.resolve("a@example.test");
+  REQUIRE(r);
+  REQUIRE(r->local.size() == 2);
+  CHECK(r->local[0].account == bob);
+  CHECK(r->local[1].account == f.alice);
+  CHECK(r->remote == std::vector<std::string>{"x@remote.test"});
+  CHECK(s.resolve("a+tag@example.test")->local.size() == 2);  // plus-addressing reaches it too
+
+  // No copy: alice is not a recipient any more.
+  REQUIRE(s.set_forwarding("a@example.test", {{"x@remote.test"}, false}));
+  r = s.resolve("a@example.test");
+  REQUIRE(r);
+  CHECK(r->local.empty());
+  CHECK(r->remote == std::vector<std::string>{"x@remote.test"});
+  // An alias to alice follows her forwarding.
+  REQUIRE(s.add_alias("team@example.test", {"a@example.test"}));
+  CHECK(s.resolve("team@example.test")->remote == std::vector<std::string>{"x@remote.test"});
+
+  // Refused: nothing, herself, an unknown local target, too many, a loop (directly and
+  // through an alias), no such account.
+  CHECK(s.set_forwarding("a@example.test", {{}, true}).error() == Errc::invalid_argument);
+  CHECK(s.set_forwarding("a@example.test", {{"A@example.test"}, true}).error() == Errc::invalid_argument);
+  CHECK(s.set_forwarding("a@example.test", {{"ghost@example.test"}, true}).error() == Errc::no_such_user);
+  CHECK(s.set_forwarding("a@example.test", {{"bad address"}, true}).error() == Errc::invalid_address);
+  std::vector<std::string> many;
+  for (std::size_t i = 0; i <= kMaxForwardTargets; ++i) many.push_back("t" + std::to_string(i) + "@remote.test");
+  CHECK(s.set_forwarding("a@example.test", {many, true}).error() == Errc::invalid_argument);
+  CHECK(s.set_forwarding("b@example.test", {{"team@example.test"}, false}));  // b → team → a → remote: fine
+  CHECK(s.set_forwarding("a@example.test", {{"b@example.test"}, true}).error() == Errc::alias_loop);
+  CHECK(s.get_forwarding("a@example.test").value()->targets == std::vector<std::string>{"x@remote.test"});  // unchanged
+  CHECK(s.set_forwarding("nobody@example.test", {{"x@remote.test"}, true}).error() == Errc::not_found);
+  // One unknown local target refuses the whole change.
+  CHECK(s.set_forwarding("a@example.test", {{"x@remote.test", "loop@example.test"}, true}).error() == Errc::no_such_user);
+  // An alias that would come back to itself through a forwarding is a loop too:
+  // back → b, b forwards to team → a, a forwards to back.
+  REQUIRE(s.set_forwarding("a@example.test", {{"x@remote.test"}, false}));
+  REQUIRE(s.add_alias("back@example.test", {"x@remote.test"}));
+  REQUIRE(s.set_forwarding("a@example.test", {{"back@example.test"}, false}));
+  CHECK(s.set_alias("back@example.test", {"b@example.test"}).error() == Errc::alias_loop);
+  REQUIRE(s.set_forwarding("a@example.test", {{"x@remote.test"}, false}));
+  REQUIRE(s.del_alias("back@example.test"));
+
+  // Deleting bob, a forwarding target: refused unless forced, then dropped from alice's
+  // forwarding (a forwarding left empty is removed).
+  REQUIRE(s.clear_forwarding("b@example.test"));
+  REQUIRE(s.set_forwarding("a@example.test", {{"b@example.test"}, false}));
+  auto deps = s.del_account_checked("b@example.test", false);
+  REQUIRE(deps);
+  CHECK(*deps == std::vector<std::string>{"forwarding of a@example.test"});
+  REQUIRE(s.del_account_checked("b@example.test", true));
+  CHECK(s.get_forwarding("a@example.test")->has_value() == false);
+  r = s.resolve("a@example.test");
+  REQUIRE(r);
+  REQUIRE(r->local.size() == 1);  // her mail stays with her
+  CHECK(r->local[0].account == f.alice);
+
+  REQUIRE(s.set_forwarding("a@example.test", {{"x@remote.test"}, false}));
+  REQUIRE(s.clear_forwarding("a@example.test"));
+  CHECK(s.resolve("a@example.test")->local.size() == 1);
+}
+
 TEST_CASE("admins", "[store]") {
   Fixture f;
   auto& s = *f.store;

@@ -120,7 +120,9 @@ class Store {
   // ------------------------------------------------------------ resolution
   // Expands aliases recursively (depth kMaxAliasDepth, each address once), then
   // plus-addressing ("user+tag@d" → "user@d" when "user+tag@d" itself is unknown), then
-  // the catch-all "@d". A direct account match wins over an alias. Errors:
+  // the catch-all "@d". A direct account match wins over an alias. An account with a
+  // Forwarding expands to its targets too, and stays among the local recipients only
+  // with keep_copy. Errors:
   // invalid_address; no_such_user (nothing local matched, or the domain is not local);
   // account_disabled (the only local accounts reached are disabled; disabled accounts
   // reached through an alias together with others are skipped).
@@ -233,6 +235,15 @@ class Store {
   // was recorded within the account's `days` before now, records (sender, now) and
   // returns true; else false (RFC 3834 5.2).
   virtual Result<bool> claim_autoreply(AccountId account, std::string_view sender, UnixTime now) = 0;
+
+  // Forwarding of a mailbox's own mail (types.hpp Forwarding). Targets are checked as
+  // alias targets: invalid_address; no_such_user for a local target that leads nowhere;
+  // alias_loop when following them comes back to the account; invalid_argument for no
+  // targets, more than kMaxForwardTargets, or the account itself. not_found: no account.
+  // Deleting a target account drops it from every forwarding (del_account_checked).
+  virtual Result<void> set_forwarding(std::string_view address, const Forwarding& forwarding) = 0;
+  virtual Result<void> clear_forwarding(std::string_view address) = 0;
+  virtual Result<std::optional<Forwarding>> get_forwarding(std::string_view address) = 0;
 
   // Per-domain archive: a copy of every message to/from the domain goes to this address
   // ("" = off).

@@ -284,6 +284,15 @@ struct AutoReply {
   UnixTime end = 0;        // no replies from this time on (0 = until turned off)
 };
 
+// A mailbox's own forwarding (self-service, like cPanel's "forward this address"):
+// mail to the account is also sent to `targets` (local or remote addresses), and
+// stays in the account's own mailbox only when keep_copy is set. resolve() follows it.
+struct Forwarding {
+  std::vector<std::string> targets;  // normalized addresses, at most kMaxForwardTargets
+  bool keep_copy = true;
+};
+inline constexpr std::size_t kMaxForwardTargets = 50;
+
 struct DkimKey {
   std::string domain;
   std::string selector;
