@@ -1,32 +1,19 @@
 // ternctl dkim generate DOMAIN [--selector S] [--algo rsa|ed25519] [--bits N]
 //             | list [DOMAIN] [--json] | rotate DOMAIN | del DOMAIN SELECTOR
-// Keys live in the store (Store::put_dkim_key) as PKCS#8 PEM; the signer of outbound
-// mail uses the newest key of each algorithm of the sender's domain. Every verb that
-// makes a key prints the exact DNS TXT record to publish.
+// Keys live in the store (Store::put_dkim_key) as PKCS#8 PEM; the outbound queue signs
+// with every key of the sender's domain. generate and rotate are
+// tern/store/dkim_admin.hpp, shared with the web panel. Every verb that makes a key
+// prints the exact DNS TXT record to publish.
 #include <cstdio>
 #include <ctime>
 #include <algorithm>
 
 #include "commands.hpp"
 #include "tern/dkim/key.hpp"
+#include "tern/store/dkim_admin.hpp"
 
 namespace tern::ctl {
 namespace {
-
-std::string default_selector(dkim::KeyType t, std::time_t now) {
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d", &tm);
-  return std::string("t") + buf + (t == dkim::KeyType::rsa ? "r" : "e");
-}
-
-bool valid_selector(const std::string& s) {
-  if (s.empty() || s.size() > 63) return false;
-  for (char c : s)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  return s.front() != '-' && s.back() != '-';
-}
 
 std::string json_str(const std::string& s) {
   std::string o = "\"";
@@ -38,21 +25,16 @@ std::string json_str(const std::string& s) {
   return o + "\"";
 }
 
-int make_key(store::Store& s, const std::string& domain, const std::string& selector, dkim::KeyType type,
-             unsigned bits) {
-  std::string err;
-  auto key = dkim::PrivateKey::generate(type, bits, &err);
-  if (!key) return fail(err);
-  store::DkimKey k;
-  k.domain = domain;
-  k.selector = selector;
-  k.algorithm = std::string(dkim::key_type_name(type));
-  k.private_key_pem = key->to_pem();
-  k.created = static_cast<store::UnixTime>(std::time(nullptr));
-  if (auto r = s.put_dkim_key(k); !r) return fail_store(r.error(), domain);
-  std::printf("; %s key %s for %s (%u bits); publish:\n%s\n", k.algorithm.c_str(), selector.c_str(),
-              domain.c_str(), key->bits(), dkim::dns_txt_zone_line(selector, domain, key->dns_txt()).c_str());
-  return kOk;
+// Prints the record of a key made by store::generate_dkim_key / rotate_dkim_keys (the
+// code path the web panel uses too).
+void print_key(const store::NewDkimKey& k) {
+  std::printf("; %s key %s for %s (%u bits); publish:\n%s\n", k.key.algorithm.c_str(), k.key.selector.c_str(),
+              k.key.domain.c_str(), k.bits, dkim::dns_txt_zone_line(k.key.selector, k.key.domain, k.txt).c_str());
+}
+
+int key_error(std::error_code ec, const std::string& err, const std::string& what) {
+  if (!err.empty()) return fail(err);
+  return fail_store(ec, what);
 }
 
 }  // namespace
@@ -79,13 +61,15 @@ int dkim_cmd(const std::string& verb, const Args& a, store::Store& s) {
         return fail("bad --bits", kUsage);
       }
     }
-    std::string sel = a.has("--selector") ? a.opts.at("--selector") : default_selector(*type, std::time(nullptr));
-    if (!valid_selector(sel)) return fail("bad selector " + sel + " (a-z, 0-9, -)", kUsage);
-    auto existing = s.get_dkim_keys(*d);
-    if (!existing) return fail_store(existing.error(), *d);
-    for (const auto& k : *existing)
-      if (k.selector == sel) return fail("selector " + sel + " exists for " + *d + " (ternctl dkim rotate makes a new one)");
-    return make_key(s, *d, sel, *type, bits);
+    std::string sel = a.has("--selector") ? a.opts.at("--selector") : "";
+    if (!sel.empty() && !store::valid_dkim_selector(sel)) return fail("bad selector " + sel + " (a-z, 0-9, -)", kUsage);
+    std::string err;
+    auto k = store::generate_dkim_key(s, *d, sel, *type, bits, std::time(nullptr), &err);
+    if (!k && k.error() == store::Errc::exists)
+      return fail(err + " (ternctl dkim rotate makes a new one)");
+    if (!k) return key_error(k.error(), err, *d);
+    print_key(*k);
+    return kOk;
   }
   if (verb == "list") {
     std::vector<std::string> domains;
@@ -132,19 +116,12 @@ int dkim_cmd(const std::string& verb, const Args& a, store::Store& s) {
     auto keys = s.get_dkim_keys(*d);
     if (!keys) return fail_store(keys.error(), *d);
     if (keys->empty()) return fail("no DKIM key for " + *d + " (use ternctl dkim generate)");
-    // A new key for every algorithm the domain has; the old ones stay until deleted, so
-    // mail signed before the switch still verifies.
-    std::vector<dkim::KeyType> types;
-    for (const auto& k : *keys)
-      if (auto t = dkim::parse_key_type(k.algorithm); t && std::find(types.begin(), types.end(), *t) == types.end())
-        types.push_back(*t);
-    std::time_t now = std::time(nullptr);
-    for (auto t : types) {
-      std::string sel = default_selector(t, now);
-      for (int n = 2; std::any_of(keys->begin(), keys->end(), [&](const store::DkimKey& k) { return k.selector == sel; }); ++n)
-        sel = default_selector(t, now) + std::to_string(n);
-      if (int rc = make_key(s, *d, sel, t, 2048); rc != kOk) return rc;
-    }
+    // A new key for every algorithm the domain has; the old ones stay (and keep
+    // signing) until deleted, so mail signed before the switch still verifies.
+    std::string err;
+    auto made = store::rotate_dkim_keys(s, *d, std::time(nullptr), &err);
+    if (!made) return key_error(made.error(), err, *d);
+    for (const auto& k : *made) print_key(k);
     std::printf("; publish the new records, then remove the old keys with ternctl dkim del %s SELECTOR\n", d->c_str());
     return kOk;
   }
