@@ -72,4 +72,36 @@ DnsPlan plan_dns_records(const DnsPlanInput& in) {
   return p;
 }
 
+std::string_view to_string(RecordStatus s) {
+  switch (s) {
+    case RecordStatus::present: return "present";
+    case RecordStatus::missing: return "missing";
+    case RecordStatus::different: return "different";
+    case RecordStatus::unknown: return "unknown";
+    default: return "";
+  }
+}
+
+DnsPlanInput plan_input(const config::Config& cfg, const std::string& domain, const std::vector<DkimPem>& keys) {
+  DnsPlanInput in;
+  in.domain = domain;
+  in.hostname = cfg.hostname;
+  for (const auto& ep : cfg.smtp.smtp.listen)  // public listen addresses only
+    if (ep.host != "0.0.0.0" && ep.host != "::" && ep.host.rfind("127.", 0) != 0 && ep.host != "::1")
+      in.addresses.push_back(ep.host);
+  for (const auto& k : keys) {
+    std::string err;
+    if (auto pk = dkim::PrivateKey::from_pem(k.pem, &err)) in.dkim.push_back({k.selector, pk->dns_txt()});
+  }
+  // The public ports clients use (listen ports may be proxied); 0 = not offered.
+  auto port = [](const config::Listener& l, unsigned standard) { return l.enabled() ? standard : 0u; };
+  in.submission = port(cfg.smtp.submission, 587);
+  in.submissions = port(cfg.smtp.submissions, 465);
+  in.imap = port(cfg.imap.plain, 143);
+  in.imaps = port(cfg.imap.implicit_tls, 993);
+  in.pop3 = port(cfg.pop3.plain, 110);
+  in.pop3s = port(cfg.pop3.implicit_tls, 995);
+  return in;
+}
+
 }  // namespace tern::checks

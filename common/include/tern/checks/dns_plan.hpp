@@ -4,7 +4,10 @@
 // SRV records for submission/IMAP/POP3, autoconfig/autodiscover names, and PTR advice
 // for each sending address. `ternctl dns` prints them; the web panel shows the same.
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "tern/config/config.hpp"
 
 namespace tern::checks {
 
@@ -37,5 +40,30 @@ struct DnsPlan {
 };
 
 DnsPlan plan_dns_records(const DnsPlanInput& in);
+
+// The input for `domain` from the config (hostname; public addresses = the [smtp] MX
+// listen addresses that are neither wildcard nor loopback; the ports of the services
+// configured) and the domain's DKIM keys as (selector, PEM) pairs (unreadable PEM is
+// skipped). `ternctl dns` and the panel's DNS page both build their plan with it.
+struct DkimPem {
+  std::string selector;
+  std::string pem;
+};
+DnsPlanInput plan_input(const config::Config& cfg, const std::string& domain, const std::vector<DkimPem>& keys);
+
+// A planned record compared with what DNS publishes (tern/dns/plan_check.hpp asks).
+enum class RecordStatus {
+  unchecked,  // not looked up
+  present,    // published as planned
+  missing,    // nothing of the kind published (NXDOMAIN / no data)
+  different,  // something else published under the name (see `published`)
+  unknown,    // the lookup failed (SERVFAIL, timeout): "could not check"
+};
+std::string_view to_string(RecordStatus s);  // "", "present", "missing", "different", "unknown"
+struct RecordCheck {
+  RecordStatus status = RecordStatus::unchecked;
+  std::vector<std::string> published;  // what was found (presentation form)
+  std::string error;                   // unknown: the resolver's reason ("timeout", ...)
+};
 
 }  // namespace tern::checks
