@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "server/dns_service.hpp"
 #include "server/http_driver.hpp"
 #include "tern/config/config.hpp"
 #include "tern/log/log.hpp"
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
   }
 
   try {
+    tern::web::DnsService dns(cfg);  // the DNS page's lookups; outlives the server
+    tern::dns::Resolver* resolver = dns.resolver();
     tern::net::Server server(cfg);
     auto auth = tern::web::make_web_authenticator(cfg, **store);
     tern::web::App app(cfg, **store, *auth);
@@ -100,8 +103,8 @@ int main(int argc, char** argv) {
           "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 5\r\nconnection: close\r\n\r\n";
       tern::web::App* appp = &app;
       tern::auth::Authenticator* authp = auth.get();
-      o.session = [appp, authp, limits](tern::net::Connection& c) {
-        return tern::web::serve_http(c, *appp, *authp, limits);
+      o.session = [appp, authp, limits, resolver](tern::net::Connection& c) {
+        return tern::web::serve_http(c, *appp, *authp, limits, resolver);
       };
       server.add_listener(std::move(o));
     };

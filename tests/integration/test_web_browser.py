@@ -2,7 +2,9 @@
 """tern-web through a real browser (tests/web/panel.test.mjs: playwright-core driving
 Debian's /usr/bin/chromium headless, no downloaded browser), then the mail side of what
 the browser made: the new mailbox logs in over POP3 (and IMAP when tern-imapd is built),
-mail to the new forwarder reaches its targets, the auto-responder answers once.
+mail to the new forwarder reaches its targets, the auto-responder answers once, and the
+forwarding carol set up for her own address (keeping a copy) delivers to alice too.
+The DNS page checks against a loopback dnsmasq (MX right, SPF stale, DMARC absent).
 Screenshots of every page at desktop and phone widths are kept in
 build/test-artifacts/web-screenshots/."""
 import imaplib
@@ -14,6 +16,7 @@ import subprocess
 import sys
 import time
 
+from dnslib import DnsServer
 from ternlib import BIN, SRC, TernEnv, run_tests
 
 WEB_DIR = os.path.join(SRC, "tests", "web")
@@ -41,6 +44,11 @@ def test_panel_in_a_browser_then_mail():
         env.ctl("admin", "add", "root", "--password-stdin", input="root-password-1\n")
         env.ctl("admin", "add", "exadmin", "--password-stdin", "--domains", "example.test", input="ex-password-12\n")
         env.ctl("user", "add", "alice@example.test", "--password-stdin", input="alice-password-1\n")
+        # The DNS page asks a loopback dnsmasq, never the system's resolver.
+        dns = DnsServer(env.dir, ["test"], mx=[("shop.test", "mx.example.test", 10)],
+                        txt=[("shop.test", "v=spf1 ip4:198.51.100.7 -all")])
+        with open(env.config_path, "a") as f:
+            f.write(f'\n[dns]\nservers = ["127.0.0.1:{dns.port}"]\n')
         env.start("tern-mta")
         env.start("tern-pop3d")
         if have_imap:
@@ -50,7 +58,11 @@ def test_panel_in_a_browser_then_mail():
         e = dict(os.environ, TERN_WEB_URL=f"http://127.0.0.1:{env.port('web')}", TERN_SHOTS=SHOTS,
                  TERN_ADMIN="root", TERN_ADMIN_PW="root-password-1",
                  TERN_DOMAIN_ADMIN="exadmin", TERN_DOMAIN_ADMIN_PW="ex-password-12")
-        p = subprocess.run(["node", "panel.test.mjs"], cwd=WEB_DIR, env=e, capture_output=True, text=True, timeout=300)
+        try:
+            p = subprocess.run(["node", "panel.test.mjs"], cwd=WEB_DIR, env=e, capture_output=True, text=True,
+                               timeout=300)
+        finally:
+            dns.stop()
         sys.stdout.write(p.stdout)
         sys.stderr.write(p.stderr)
         assert p.returncode == 0 and p.stdout.rstrip().endswith("OK"), "browser test failed"
@@ -88,6 +100,10 @@ def test_panel_in_a_browser_then_mail():
         replies = [part for part in q.split(b"=== ") if b"to=<fan@remote.example>" in part
                    and b"Auto-Submitted: auto-replied" in part]
         assert len(replies) == 1, q
+        # carol's own forwarding (set in the browser, keeping a copy): alice got it, carol too.
+        wait_for(lambda: any(b"Subject: hi 1" in m for m in env.mailbox("alice@example.test").values()),
+                 what="carol's mail forwarded to alice")
+        assert any(b"Subject: hi 1" in m for m in env.mailbox("carol@shop.test").values()), "carol kept a copy"
         assert b"Subject: Out of office" in replies[0] and b"I am away until Monday." in replies[0]
         # Nothing the browser typed into the log as a password.
         assert "carol-password-1" not in env.log("tern-web") and "root-password-1" not in env.log("tern-web")

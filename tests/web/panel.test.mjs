@@ -58,7 +58,8 @@ async function login(page, user, pw) {
 }
 
 try {
-  const ctx = await browser.newContext();
+  // Clipboard access for the copy buttons of the DNS page.
+  const ctx = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
   const page = await newPage(ctx);
 
   console.log('STEP login page');
@@ -107,6 +108,39 @@ try {
   await Promise.all([page.waitForNavigation(), page.click('form[action$="/forwarders"] button')]);
   check((await page.textContent('.notice')).includes('Forwarder added'), 'forwarder added');
   await shots(page, 'domain');
+
+  console.log('STEP DNS page: records with live state, copy button, DKIM key, rotation');
+  await page.goto(URL0 + '/domains/shop.test');
+  await Promise.all([page.waitForNavigation(), page.click('a[href$="/dns"]')]);
+  check(page.url() === URL0 + '/domains/shop.test/dns', 'DNS page: ' + page.url());
+  check((await page.locator('tr.rec').count()) >= 10, 'records listed');
+  check((await page.getAttribute('tr.rec[data-type="MX"]', 'data-status')) === 'present', 'MX present in dnsmasq');
+  check((await page.getAttribute('tr.rec[data-name="shop.test"][data-type="TXT"]', 'data-status')) === 'different', 'SPF different');
+  check((await page.getAttribute('tr.rec[data-name="_dmarc.shop.test"]', 'data-status')) === 'missing', 'DMARC missing');
+  await page.click('tr.rec[data-type="MX"] button[data-copy]');
+  await page.waitForFunction(() => document.querySelector('tr.rec[data-type="MX"] button[data-copy]').textContent === 'Copied');
+  const clip = await page.evaluate(() => navigator.clipboard.readText());
+  check(clip === 'shop.test. IN MX 10 mx.example.test.', 'copied zone line: ' + clip);
+  await page.fill('#selector', XSS);
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/dkim"] button')]);
+  check((await page.inputValue('#selector')) === XSS, 'selector field keeps the text');
+  check((await page.textContent('.field-error')).includes('lower-case letters'), 'selector validation');
+  await page.fill('#selector', 'web1');
+  await page.selectOption('#algorithm', 'ed25519');
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/dkim"] button')]);
+  check((await page.textContent('.notice')).includes('DKIM key generated'), 'key generated');
+  check((await page.content()).includes('web1._domainkey.shop.test'), 'the new record is listed');
+  let dialogText = '';
+  page.once('dialog', (d) => { dialogText = d.message(); d.accept(); });
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/dkim/rotate"] button')]);
+  check(dialogText.includes('The old selector web1 is NOT deleted'), 'rotation prompt names the old selector: ' + dialogText);
+  check((await page.textContent('.field-error')).includes('tick the box'), 'rotation needs the box ticked');
+  await page.check('#rotate_confirm');
+  page.once('dialog', (d) => d.accept());
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/dkim/rotate"] button')]);
+  check((await page.textContent('.notice')).includes('New DKIM keys made'), 'rotated');
+  check((await page.locator('form[action*="/dkim/"][action$="/delete"]').count()) === 2, 'old and new key both listed');
+  await shots(page, 'dns');
 
   console.log('STEP script typed into every text field comes back escaped');
   // Text fields that re-display their value: domain, mailbox (local, quota), forwarder
@@ -190,6 +224,22 @@ try {
   await shots(up, 'me');
   r = await up.goto(URL0 + '/domains/shop.test');
   check(r.status() === 403, 'user cannot open the domain page');
+  r = await up.goto(URL0 + '/domains/shop.test/dns');
+  check(r.status() === 403, 'user cannot open the DNS page');
+
+  console.log('STEP forwarding of the user\'s own address');
+  await up.goto(URL0 + '/me');
+  await up.fill('#fwd_targets', XSS);
+  await Promise.all([up.waitForNavigation(), up.click('form[action="/me/forwarding"] button')]);
+  check((await up.inputValue('#fwd_targets')) === XSS, 'forwarding field keeps the text');
+  check((await up.textContent('#forwarding .field-error')).includes('each target must be an address'), 'forwarding validation');
+  check(await up.evaluate(() => typeof window.x === 'undefined'), 'no injected script ran');
+  await up.fill('#fwd_targets', 'alice@example.test');
+  check(await up.isChecked('#keep_copy'), 'keep a copy is ticked by default');
+  await Promise.all([up.waitForNavigation(), up.click('form[action="/me/forwarding"] button')]);
+  check((await up.textContent('.notice')).includes('Forwarding saved'), 'forwarding saved');
+  check((await up.textContent('#forwarding h2')).includes('keeping a copy'), 'forwarding state shown');
+  await shots(up, 'me-forwarding');
 
   console.log('STEP wrong password throttled');
   const tctx = await browser.newContext();

@@ -76,6 +76,31 @@ json::object alias_json(const store::Alias& a) {
   return json::object{{"source", a.source}, {"targets", std::move(t)}, {"catch_all", a.source.starts_with("@")}};
 }
 
+std::optional<std::vector<std::string>> parse_targets(const std::string& raw, std::size_t max, std::string& why) {
+  std::vector<std::string> targets;
+  std::string cur;
+  bool bad = false;
+  auto flush = [&] {
+    std::string t = trim(cur);
+    cur.clear();
+    if (t.empty()) return;
+    auto n = store::normalize_address(t);
+    if (!n) bad = true;
+    else if (std::find(targets.begin(), targets.end(), *n) == targets.end()) targets.push_back(*n);
+  };
+  for (char ch : raw) {
+    if (ch == ',' || ch == '\n' || ch == ' ' || ch == ';') flush();
+    else cur.push_back(ch);
+    if (bad) break;
+  }
+  if (!bad) flush();
+  if (bad) why = "each target must be an address like name@example.com";
+  else if (targets.empty()) why = "enter at least one target address";
+  else if (targets.size() > max) why = "at most " + std::to_string(max) + " targets";
+  else return targets;
+  return std::nullopt;
+}
+
 Outcome act_add_domain(Impl& app, Ctx& c, const std::string& raw) {
   if (!c.who->is_global()) return denied();
   std::string d = trim(raw);
@@ -210,27 +235,10 @@ Outcome act_add_forwarder(Impl& app, Ctx& c, const std::string& d, const std::st
     if (!a) return Outcome::error(422, "local", "not a valid address");
     source = *a;
   }
-  std::vector<std::string> targets;
-  std::string cur;
-  auto flush = [&]() -> bool {
-    std::string t = trim(cur);
-    cur.clear();
-    if (t.empty()) return true;
-    auto n = store::normalize_address(t);
-    if (!n) return false;
-    if (std::find(targets.begin(), targets.end(), *n) == targets.end()) targets.push_back(*n);
-    return true;
-  };
-  for (char ch : targets_raw) {
-    if (ch == ',' || ch == '\n' || ch == ' ' || ch == ';') {
-      if (!flush()) return Outcome::error(422, "targets", "each target must be an address like name@example.com");
-    } else {
-      cur.push_back(ch);
-    }
-  }
-  if (!flush()) return Outcome::error(422, "targets", "each target must be an address like name@example.com");
-  if (targets.empty()) return Outcome::error(422, "targets", "enter at least one target address");
-  if (targets.size() > 50) return Outcome::error(422, "targets", "at most 50 targets");
+  std::string why;
+  auto parsed = parse_targets(targets_raw, 50, why);
+  if (!parsed) return Outcome::error(422, "targets", why);
+  const std::vector<std::string>& targets = *parsed;
   auto r = app.store.add_alias(source, targets);
   if (!r) {
     if (r.error() == store::Errc::exists)
@@ -294,16 +302,51 @@ Outcome act_clear_autoreply(Impl& app, Ctx& c, const std::string& address) {
   return done(204);
 }
 
+Outcome act_set_forwarding(Impl& app, Ctx& c, const std::string& address, const std::string& targets_raw,
+                           bool keep_copy) {
+  // The mailbox user for their own address, or an admin of its domain.
+  if (!c.who->can_address(address)) return denied();
+  std::string why;
+  auto targets = parse_targets(targets_raw, store::kMaxForwardTargets, why);
+  if (!targets) return Outcome::error(422, "fwd_targets", why);
+  auto self = store::normalize_address(address);
+  if (self && std::find(targets->begin(), targets->end(), *self) != targets->end())
+    return Outcome::error(422, "fwd_targets", "not this mailbox itself (use “keep a copy” for that)");
+  auto r = app.store.set_forwarding(address, store::Forwarding{*targets, keep_copy});
+  if (!r) {
+    if (r.error() == store::Errc::no_such_user)
+      return Outcome::error(422, "fwd_targets", "a local target is neither a mailbox nor a forwarder here");
+    if (r.error() == store::Errc::alias_loop)
+      return Outcome::error(422, "fwd_targets", "these targets lead back to this address (a loop)");
+    if (r.error() == store::Errc::invalid_address)
+      return Outcome::error(422, "fwd_targets", "each target must be an address like name@example.com");
+    return store_error(r.error(), "fwd_targets");
+  }
+  spdlog::info("web: {} set forwarding of {} ({} targets, keep_copy={})", c.who->id(), address, targets->size(),
+               keep_copy);
+  json::array t;
+  for (auto& x : *targets) t.push_back(json::value(x));
+  return done(200, json::object{{"address", address}, {"targets", std::move(t)}, {"keep_copy", keep_copy}});
+}
+
+Outcome act_clear_forwarding(Impl& app, Ctx& c, const std::string& address) {
+  if (!c.who->can_address(address)) return denied();
+  auto r = app.store.clear_forwarding(address);
+  if (!r) return store_error(r.error());
+  return done(204);
+}
+
 Outcome act_queue_retry(Impl& app, Ctx& c, std::uint64_t id) {
   if (!c.who->is_global()) return denied();
   auto q = app.store.get_queue(id);
   if (!q) return store_error(q.error());
-  // Due now: the outbound worker picks due entries in next_attempt order. reschedule()
-  // also counts an attempt; the note says why.
-  auto r = app.store.reschedule(id, app.now(), q->last_error.empty() ? "retry requested in the panel"
-                                                                      : q->last_error);
+  // Due now, and nothing else: the outbound worker picks due entries in next_attempt
+  // order. flush_queue() (ternctl queue flush) moves only next_attempt; the attempt
+  // count and last error stay what the worker recorded (reschedule() would count an
+  // attempt that never happened).
+  auto r = app.store.flush_queue(id);
   if (!r) return store_error(r.error());
-  return done(200, json::object{{"id", id}, {"next_attempt", app.now()}});
+  return done(200, json::object{{"id", id}, {"next_attempt", app.now()}, {"attempts", q->attempts}});
 }
 
 Outcome act_queue_delete(Impl& app, Ctx& c, std::uint64_t id) {

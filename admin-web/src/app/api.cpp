@@ -89,6 +89,14 @@ Response get_mailbox(Impl& app, Ctx& c) {
                                   {"start", (*ar)->start}, {"end", (*ar)->end}};
   else
     o["autoreply"] = nullptr;
+  auto fw = app.store.get_forwarding(addr);
+  if (fw && fw->has_value()) {
+    json::array t;
+    for (auto& x : (*fw)->targets) t.push_back(json::value(x));
+    o["forwarding"] = json::object{{"targets", std::move(t)}, {"keep_copy", (*fw)->keep_copy}};
+  } else {
+    o["forwarding"] = nullptr;
+  }
   return json_response(200, o);
 }
 
@@ -122,6 +130,19 @@ Response del_mailbox(Impl& app, Ctx& c) {
 
 Response put_autoreply(Impl& app, Ctx& c) { return api_outcome(act_set_autoreply(app, c, c.p("address"), c)); }
 Response del_autoreply(Impl& app, Ctx& c) { return api_outcome(act_clear_autoreply(app, c, c.p("address"))); }
+
+// PUT {targets: [..] or "a, b", keep_copy: bool (default true)}.
+Response put_forwarding(Impl& app, Ctx& c) {
+  bool keep = true;
+  if (c.body.contains("keep_copy")) {
+    if (!c.body.at("keep_copy").is_bool()) return api_error(422, "true or false", "keep_copy");
+    keep = c.body.at("keep_copy").as_bool();
+  }
+  Outcome o = act_set_forwarding(app, c, c.p("address"), c.in("targets"), keep);
+  if (o.field == "fwd_targets") o.field = "targets";
+  return api_outcome(o);
+}
+Response del_forwarding(Impl& app, Ctx& c) { return api_outcome(act_clear_forwarding(app, c, c.p("address"))); }
 
 Response list_forwarders(Impl& app, Ctx& c) {
   std::string d = c.p("domain");
@@ -158,6 +179,8 @@ void add_api_routes(Router<Handler>& r) {
   r.add("DELETE", "/api/mailboxes/{address}", authed(del_mailbox));
   r.add("PUT", "/api/mailboxes/{address}/autoreply", authed(put_autoreply));
   r.add("DELETE", "/api/mailboxes/{address}/autoreply", authed(del_autoreply));
+  r.add("PUT", "/api/mailboxes/{address}/forwarding", authed(put_forwarding));
+  r.add("DELETE", "/api/mailboxes/{address}/forwarding", authed(del_forwarding));
 }
 
 }  // namespace tern::web::detail

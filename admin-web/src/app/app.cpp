@@ -267,6 +267,50 @@ bool origin_ok(const Request& req) {
   return origin.substr(p + 3) == host;
 }
 
+// Authentication: an API token (Authorization: Bearer, /api only) or the session
+// cookie; sets c.who (and c.session for cookies). Returns true when by token.
+bool authenticate(Impl& app, Ctx& c) {
+  const Request& req = c.req;
+  bool via_token = false;
+  std::string_view authz = req.header("authorization");
+  if (c.api && authz.starts_with("Bearer ")) {
+    std::string key = "api." + hex_of(util::sha256(authz.substr(7)));
+    if (auto s = app.store.get_session(key, app.now())) {
+      std::string hash;
+      auto who = load_principal(app, s->admin, &hash);
+      if (who && s->credential == who->credential) {
+        c.who = std::move(who);
+        via_token = true;
+      }
+    }
+  } else if (auto cookie = find_cookie(req.header("cookie"), kSessionCookie)) {
+    if (cookie->size() == 64 && cookie->find('.') == std::string::npos) {
+      std::string key = "s." + hex_of(util::sha256(*cookie));
+      std::int64_t now = app.now();
+      if (auto s = app.store.get_session(key, now)) {
+        std::string hash;
+        auto who = load_principal(app, s->admin, &hash);
+        bool fresh = s->created + app.cfg.web.session_lifetime.count() > now;
+        if (who && fresh && s->credential == who->credential) {
+          c.who = std::move(who);
+          c.session = *s;
+          // Idle expiry: move it on, at most once a minute (a write per request
+          // would cost an fsync each).
+          std::int64_t want = std::min<std::int64_t>(now + app.cfg.web.session_idle.count(),
+                                                     s->created + app.cfg.web.session_lifetime.count());
+          if (want - s->expires >= 60) {
+            c.session.expires = want;
+            (void)app.store.put_session(c.session);
+          }
+        } else {
+          (void)app.store.del_session(key);  // password changed, account gone, or too old
+        }
+      }
+    }
+  }
+  return via_token;
+}
+
 }  // namespace
 
 App::App(const config::Config& cfg, store::Store& store, auth::Authenticator& auth, NowFn now)
@@ -282,6 +326,7 @@ App::App(const config::Config& cfg, store::Store& store, auth::Authenticator& au
   add_mailbox_routes(r);
   add_tracking_routes(r);
   add_queue_routes(r);
+  add_dns_routes(r);
   add_api_routes(r);
 }
 
@@ -319,10 +364,36 @@ std::optional<App::LoginInput> App::login_input(const Request& req) const {
   return in;
 }
 
-Response App::handle(const Request& req, const LoginVerdict* login) {
+bool App::wants_dns(const Request& req) {
+  if (req.method != "GET" && req.method != "HEAD") return false;
+  auto [path, query] = split_target(req.target);
+  Params p;
+  return match_pattern(path.starts_with("/api/") ? "/api/domains/{domain}/dns" : "/domains/{domain}/dns", path, p);
+}
+
+std::optional<App::DnsJob> App::dns_job(const Request& req) {
+  if (!wants_dns(req)) return std::nullopt;
+  auto [path, query] = split_target(req.target);
+  Params p;
+  bool api = path.starts_with("/api/");
+  if (!match_pattern(api ? "/api/domains/{domain}/dns" : "/domains/{domain}/dns", path, p)) return std::nullopt;
+  Impl& app = *impl_;
+  Ctx c{req, std::move(p), std::nullopt, {}, api, {}, {}, nullptr, nullptr};
+  try {
+    authenticate(app, c);
+    std::string d = c.p("domain");
+    if (!c.who || !c.who->can_domain(d) || !app.store.domain_exists(d)) return std::nullopt;
+    return DnsJob{d, app.cfg.hostname, dns_plan(app, d).records};
+  } catch (const std::exception& e) {
+    spdlog::error("web: DNS job for {}: {}", path, e.what());
+    return std::nullopt;
+  }
+}
+
+Response App::handle(const Request& req, const LoginVerdict* login, const DnsLive* dns) {
   Impl& app = *impl_;
   app.metrics.requests++;
-  Ctx c{req, {}, std::nullopt, {}, false, {}, {}, login};
+  Ctx c{req, {}, std::nullopt, {}, false, {}, {}, login, dns};
   auto [path, query] = split_target(req.target);
   c.api = path == "/api" || path.starts_with("/api/");
   Response res;
@@ -378,44 +449,7 @@ Response App::handle(const Request& req, const LoginVerdict* login) {
       }
 
       // Authentication: an API token (Authorization: Bearer) or the session cookie.
-      bool via_token = false;
-      std::string_view authz = req.header("authorization");
-      if (c.api && authz.starts_with("Bearer ")) {
-        std::string key = "api." + hex_of(util::sha256(authz.substr(7)));
-        if (auto s = app.store.get_session(key, app.now())) {
-          std::string hash;
-          auto who = load_principal(app, s->admin, &hash);
-          if (who && s->credential == who->credential) {
-            c.who = std::move(who);
-            via_token = true;
-          }
-        }
-      } else if (auto cookie = find_cookie(req.header("cookie"), kSessionCookie)) {
-        if (cookie->size() == 64 && cookie->find('.') == std::string::npos) {
-          std::string key = "s." + hex_of(util::sha256(*cookie));
-          std::int64_t now = app.now();
-          if (auto s = app.store.get_session(key, now)) {
-            std::string hash;
-            auto who = load_principal(app, s->admin, &hash);
-            bool fresh = s->created + app.cfg.web.session_lifetime.count() > now;
-            if (who && fresh && s->credential == who->credential) {
-              c.who = std::move(who);
-              c.session = *s;
-              // Idle expiry: move it on, at most once a minute (a write per request
-              // would cost an fsync each).
-              std::int64_t want = std::min<std::int64_t>(now + app.cfg.web.session_idle.count(),
-                                                         s->created + app.cfg.web.session_lifetime.count());
-              if (want - s->expires >= 60) {
-                c.session.expires = want;
-                (void)app.store.put_session(c.session);
-              }
-            } else {
-              (void)app.store.del_session(key);  // password changed, account gone, or too old
-            }
-          }
-        }
-      }
-
+      bool via_token = authenticate(app, c);
       if (!m.handler->pub && !c.who) {
         if (c.api) {
           res = api_error(401, "log in first (session cookie or Authorization: Bearer TOKEN)");

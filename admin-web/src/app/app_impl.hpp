@@ -40,6 +40,7 @@ struct Ctx {
   Form form;                     // POST/PUT form fields (pages) or query (GET)
   json::object body;             // API request body (JSON object)
   const LoginVerdict* login = nullptr;  // login requests: the driver's verification
+  const DnsLive* dns = nullptr;         // the DNS page: the driver's lookups
   std::string p(std::string_view name) const { return param(params, name); }
   // An input value: from the JSON body for the API, the form for pages.
   std::string in(std::string_view name) const;
@@ -125,8 +126,16 @@ void add_autoconfig_routes(Router<Handler>& r);
 void add_misc_routes(Router<Handler>& r);  // /metrics, /healthz
 void add_asset_routes(Router<Handler>& r);  // /assets/*
 void add_self_routes(Router<Handler>& r);   // /me (mailbox users)
+void add_dns_routes(Router<Handler>& r);    // /domains/D/dns, DKIM keys
 // One domain's page (mailboxes, forwarders, archive), with messages and typed values.
 Response domain_page(Impl& app, Ctx& c, const PageMessages& m, const Form& values);
+// The delivery statistics of events (dashboard and /metrics share it, so they agree):
+// the kind an event counts as and the domain it counts for, or -1 for none.
+enum SeriesKind { kReceived, kDelivered, kSent, kRejected, kBounced, kKinds };
+extern const char* const kSeriesName[kKinds];
+int classify_event(const store::DeliveryEvent& e, std::string& domain);
+// A short reason for grouping rejections: the detail up to the first ':' (48 chars max).
+std::string rejection_reason(const std::string& detail);
 // Client settings (autoconfig.cpp): the section shown on a mailbox page.
 Html client_settings_html(Impl& app, const std::string& address);
 
@@ -153,8 +162,25 @@ Outcome act_add_forwarder(Impl& app, Ctx& c, const std::string& domain, const st
 Outcome act_del_forwarder(Impl& app, Ctx& c, const std::string& source);
 Outcome act_set_autoreply(Impl& app, Ctx& c, const std::string& address, const Ctx& input);
 Outcome act_clear_autoreply(Impl& app, Ctx& c, const std::string& address);
+Outcome act_set_forwarding(Impl& app, Ctx& c, const std::string& address, const std::string& targets, bool keep_copy);
+Outcome act_clear_forwarding(Impl& app, Ctx& c, const std::string& address);
+// DKIM keys of a domain (tern/store/dkim_admin.hpp, the code path of ternctl dkim).
+Outcome act_dkim_generate(Impl& app, Ctx& c, const std::string& domain, const std::string& selector,
+                          const std::string& algorithm);
+Outcome act_dkim_rotate(Impl& app, Ctx& c, const std::string& domain, bool confirmed);
+Outcome act_dkim_delete(Impl& app, Ctx& c, const std::string& domain, const std::string& selector,
+                        const std::string& confirm);
 Outcome act_queue_retry(Impl& app, Ctx& c, std::uint64_t id);
 Outcome act_queue_delete(Impl& app, Ctx& c, std::uint64_t id);
+
+// "a@x, b@y; c@z" (commas, spaces, semicolons or newlines between) → normalized,
+// deduplicated addresses; nullopt with *why for a bad one, none, or more than `max`.
+std::optional<std::vector<std::string>> parse_targets(const std::string& raw, std::size_t max, std::string& why);
+
+// The records `ternctl dns DOMAIN` prints for this domain (pages_dns.cpp).
+checks::DnsPlan dns_plan(Impl& app, const std::string& domain);
+// What rotation does to the old selectors, in words (the confirmation shown).
+std::string rotation_warning(const std::vector<store::DkimKey>& keys);
 
 // Views used by both pages and the API.
 json::object account_json(const store::Account& a);

@@ -71,7 +71,11 @@ button.small{padding:.2rem .55rem;font-size:.82rem}
 .w-0{width:0}.w-5{width:5%}.w-10{width:10%}.w-15{width:15%}.w-20{width:20%}.w-25{width:25%}.w-30{width:30%}.w-35{width:35%}.w-40{width:40%}
 .w-45{width:45%}.w-50{width:50%}.w-55{width:55%}.w-60{width:60%}.w-65{width:65%}.w-70{width:70%}.w-75{width:75%}.w-80{width:80%}.w-85{width:85%}
 .w-90{width:90%}.w-95{width:95%}.w-100{width:100%}
-.dns td.val{max-width:520px}
+.dns td.val{max-width:520px}.dns td.val code{overflow-wrap:anywhere;word-break:break-all}
+.published{margin-top:.3rem;padding:.3rem .5rem;background:#fff3dc;border-radius:6px}
+pre.policy{white-space:pre-wrap;background:var(--chip);padding:.6rem .8rem;border-radius:7px;margin:.4rem 0}
+label.check{font-weight:400;display:flex;gap:.5rem;align-items:center}
+.rotate-warning{background:#fff3dc;border:1px solid #f0d9a8;padding:.55rem .8rem;border-radius:7px}
 .steps{list-style:none;padding:0;margin:0;border-left:2px solid var(--line)}
 .steps li{padding:.3rem 0 .6rem 1rem;position:relative}
 .steps li:before{content:"";position:absolute;left:-6px;top:.7rem;width:10px;height:10px;border-radius:50%;background:var(--accent)}

@@ -25,7 +25,11 @@ constexpr NoticeText kNotices[] = {
     {"autoreply-off", "Auto-responder turned off."},
     {"queue-retry", "The message will be retried now."},
     {"queue-deleted", "Queue entry deleted."},
-    {"dkim-generated", "DKIM key generated. Publish its record before signing starts."},
+    {"dkim-generated", "DKIM key generated. Mail is signed with it from now on: publish its TXT record (in the table) now."},
+    {"dkim-rotated", "New DKIM keys made. Publish their TXT records; the old keys keep signing until you delete them."},
+    {"dkim-deleted", "DKIM key deleted. Mail is no longer signed with it."},
+    {"forwarding-saved", "Forwarding saved."},
+    {"forwarding-off", "Forwarding turned off: mail stays in this mailbox."},
 };
 
 Html nav(const Ctx& c) {

@@ -7,6 +7,20 @@ namespace tern::web::detail {
 
 namespace {
 
+// A Prometheus label value: \ " and newline escaped (text format 0.0.4).
+std::string label_value(std::string_view v) {
+  std::string o;
+  for (char ch : v) {
+    if (ch == '\\' || ch == '"') o += '\\';
+    if (ch == '\n') {
+      o += "\\n";
+      continue;
+    }
+    o += ch;
+  }
+  return o;
+}
+
 Response healthz(Impl& app, Ctx&) {
   Response r;
   r.set("content-type", "text/plain; charset=utf-8");
@@ -21,7 +35,8 @@ Response healthz(Impl& app, Ctx&) {
 }
 
 // Gauges from the store (it is the only state the daemons share) and counters of this
-// process. Message counts come from the delivery events of the last 24 hours.
+// process. Message counts come from the delivery events: tern_messages_24h by raw event
+// action, tern_mail_messages / tern_mail_rejected_7d exactly as the dashboard counts.
 Response metrics(Impl& app, Ctx&) {
   std::string o;
   auto gauge = [&](const char* name, const char* help, const std::string& labels, double v, bool header = true) {
@@ -48,6 +63,47 @@ Response metrics(Impl& app, Ctx&) {
           static_cast<double>(n), first);
     first = false;
   }
+  // The dashboard's numbers, from the same compute_stats() over every domain, so a
+  // global admin's dashboard and these agree: the 24-hour window is the 24 hourly
+  // buckets up to the end of this hour, the 7-day one the 7 days (UTC) up to today's end.
+  {
+    std::vector<std::string> doms;
+    if (auto all = app.store.list_domains()) doms = *all;
+    auto stats = compute_stats(app, doms);
+    std::uint64_t day[kKinds] = {}, week[kKinds] = {};
+    std::map<std::string, std::uint64_t> reasons;
+    auto sum = [](const std::vector<std::uint64_t>& v) {
+      std::uint64_t t = 0;
+      for (auto x : v) t += x;
+      return t;
+    };
+    for (auto& st : stats) {
+      const std::vector<std::uint64_t>* d[kKinds] = {&st.day.received, &st.day.delivered, &st.day.sent,
+                                                      &st.day.rejected, &st.day.bounced};
+      const std::vector<std::uint64_t>* w[kKinds] = {&st.week.received, &st.week.delivered, &st.week.sent,
+                                                      &st.week.rejected, &st.week.bounced};
+      for (int k = 0; k < kKinds; ++k) {
+        day[k] += sum(*d[k]);
+        week[k] += sum(*w[k]);
+      }
+      for (auto& [r, n] : st.rejected_by_reason) reasons[r] += n;
+    }
+    bool head = true;
+    for (int k = 0; k < kKinds; ++k) {
+      gauge("tern_mail_messages", "Messages of the local domains as the dashboard counts them, by kind and window.",
+            std::string("{kind=\"") + kSeriesName[k] + "\",window=\"24h\"}", static_cast<double>(day[k]), head);
+      head = false;
+      gauge("tern_mail_messages", "", std::string("{kind=\"") + kSeriesName[k] + "\",window=\"7d\"}",
+            static_cast<double>(week[k]), false);
+    }
+    head = true;
+    for (auto& [r, n] : reasons) {
+      gauge("tern_mail_rejected_7d", "Rejected messages of the last 7 days by reason (the dashboard's table).",
+            "{reason=\"" + label_value(r) + "\"}", static_cast<double>(n), head);
+      head = false;
+    }
+    if (head) o += "# HELP tern_mail_rejected_7d Rejected messages of the last 7 days by reason (the dashboard's table).\n# TYPE tern_mail_rejected_7d gauge\n";
+  }
   if (auto q = app.store.list_queue()) {
     std::int64_t oldest = 0;
     for (auto& e : *q)
@@ -73,7 +129,8 @@ Response metrics(Impl& app, Ctx&) {
   gauge("tern_web_connections", "Open connections to tern-web.", "",
         static_cast<double>(app.metrics.connections.load()));
   counter("tern_web_requests_total", "HTTP requests served by tern-web.", app.metrics.requests.load());
-  counter("tern_web_auth_failures_total", "Failed or refused logins at tern-web.", app.metrics.auth_failures.load());
+  counter("tern_web_auth_failures_total", "Failed or refused (throttled) logins at tern-web since it started.",
+          app.metrics.auth_failures.load());
   counter("tern_web_csrf_rejected_total", "State changes refused for a missing CSRF token or foreign Origin.",
           app.metrics.csrf_rejected.load());
   counter("tern_web_too_large_total", "Requests refused for size (413/431).", app.metrics.too_large.load());

@@ -10,10 +10,30 @@
 
 namespace tern::web::detail {
 
-namespace {
+const char* const kSeriesName[kKinds] = {"received", "delivered", "sent", "rejected", "bounced"};
 
-enum SeriesKind { kReceived, kDelivered, kSent, kRejected, kBounced, kKinds };
-constexpr const char* kSeriesName[kKinds] = {"received", "delivered", "sent", "rejected", "bounced"};
+// received: accepted for a local recipient · delivered: into a local mailbox · sent:
+// queued for remote delivery by a local sender · rejected: refused for a local
+// recipient · bounced: a local sender's message given up on.
+int classify_event(const store::DeliveryEvent& e, std::string& dom) {
+  switch (e.action) {
+    case store::EventAction::accepted: dom = domain_of(e.recipient); return kReceived;
+    case store::EventAction::delivered: dom = domain_of(e.recipient); return kDelivered;
+    case store::EventAction::queued: dom = domain_of(e.sender); return kSent;
+    case store::EventAction::rejected: dom = domain_of(e.recipient); return kRejected;
+    case store::EventAction::bounced: dom = domain_of(e.sender); return kBounced;
+    default: return -1;
+  }
+}
+
+std::string rejection_reason(const std::string& detail) {
+  std::string r = detail.substr(0, detail.find(':'));
+  if (r.size() > 48) r.resize(48);
+  if (r.empty()) r = "unspecified";
+  return r;
+}
+
+namespace {
 
 std::vector<std::uint64_t>& series_of(Series& s, int k) {
   switch (k) {
@@ -43,14 +63,6 @@ std::uint64_t total(const std::vector<std::uint64_t>& v) {
   std::uint64_t t = 0;
   for (auto x : v) t += x;
   return t;
-}
-
-// A short reason for grouping rejections: the detail up to the first ':' or 48 chars.
-std::string reason_of(const std::string& detail) {
-  std::string r = detail.substr(0, detail.find(':'));
-  if (r.size() > 48) r.resize(48);
-  if (r.empty()) r = "unspecified";
-  return r;
 }
 
 // Grouped bar chart of the five series. Markup built here from numbers only.
@@ -135,16 +147,9 @@ std::vector<DomainStats> compute_stats(Impl& app, const std::vector<std::string>
   std::int64_t hour_end = (now / 3600 + 1) * 3600, day_end = (now / 86400 + 1) * 86400;
   std::int64_t since = std::min(hour_end - 24 * 3600, day_end - 7 * 86400);
   (void)app.store.for_each_event(since, day_end, [&](const store::DeliveryEvent& e) {
-    int kind = -1;
     std::string dom;
-    switch (e.action) {
-      case store::EventAction::accepted: kind = kReceived; dom = domain_of(e.recipient); break;
-      case store::EventAction::delivered: kind = kDelivered; dom = domain_of(e.recipient); break;
-      case store::EventAction::queued: kind = kSent; dom = domain_of(e.sender); break;
-      case store::EventAction::rejected: kind = kRejected; dom = domain_of(e.recipient); break;
-      case store::EventAction::bounced: kind = kBounced; dom = domain_of(e.sender); break;
-      default: return true;
-    }
+    int kind = classify_event(e, dom);
+    if (kind < 0) return true;
     auto it = index.find(dom);
     if (it == index.end()) return true;
     auto& s = out[it->second];
@@ -155,7 +160,7 @@ std::vector<DomainStats> compute_stats(Impl& app, const std::vector<std::string>
     if (e.time >= day_end - 7 * 86400) {
       auto b = static_cast<std::size_t>((e.time - (day_end - 7 * 86400)) / 86400);
       if (b < 7) series_of(s.week, kind)[b]++;
-      if (kind == kRejected) s.rejected_by_reason[reason_of(e.detail)]++;
+      if (kind == kRejected) s.rejected_by_reason[rejection_reason(e.detail)]++;
     }
     return true;
   });

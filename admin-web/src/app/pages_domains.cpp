@@ -115,7 +115,7 @@ Response domain_page(Impl& app, Ctx& c, const PageMessages& m, const Form& value
                  {{"base", base}, {"d", d}, {"csrf", csrf_field(c)}, {"err", field_error(m, "domain")}});
   }
   Html body = render(R"({{notice}}<p class="muted"><a href="/domains">Domains</a> ›</p><h1>{{d}}</h1>
-<p class="actions"><a href="/tracking?domain={{denc}}">Track delivery</a> · <a href="/?domain={{denc}}">Statistics</a></p>
+<p class="actions"><a href="{{base}}/dns">Email deliverability (DNS, DKIM)</a> · <a href="/tracking?domain={{denc}}">Track delivery</a> · <a href="/?domain={{denc}}">Statistics</a></p>
 <section class="card"><h2>Mailboxes</h2>
 <div class="table-wrap"><table class="responsive"><thead><tr><th>Mailbox</th><th>Status</th><th class="num">Messages</th><th>Usage</th></tr></thead><tbody>{{rows}}</tbody></table></div>{{mempty}}
 <h3>Create a mailbox</h3>{{merr}}

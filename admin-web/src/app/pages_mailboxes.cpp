@@ -1,6 +1,7 @@
 // One mailbox: usage per folder, password, quota, enable/disable, auto-responder,
-// client settings, delete (with what is lost). Admins reach it at /mailboxes/ADDR;
-// the mailbox user at /me (self-service: password, auto-responder, usage).
+// forwarding of its own mail (keep a copy or not), client settings, delete (with what
+// is lost). Admins reach it at /mailboxes/ADDR;
+// the mailbox user at /me (self-service: password, auto-responder, forwarding, usage).
 #include "app_impl.hpp"
 
 namespace tern::web::detail {
@@ -51,6 +52,19 @@ Response mailbox_page(Impl& app, Ctx& c, const std::string& address, const PageM
   std::string ar_end = val("end", reply && reply->end ? format_date(reply->end - 86400) : "");
   Html ar_state = reply ? Html(R"(<span class="badge ok">on</span>)") : Html(R"(<span class="badge">off</span>)");
 
+  auto fw = app.store.get_forwarding(address);
+  std::optional<store::Forwarding> forwarding;
+  if (fw && fw->has_value()) forwarding = **fw;
+  std::string fw_joined;
+  if (forwarding)
+    for (auto& t : forwarding->targets) fw_joined += (fw_joined.empty() ? "" : ", ") + t;
+  std::string fw_targets = val("fwd_targets", fw_joined);
+  // The box is ticked unless the saved (or just submitted) setting says otherwise.
+  bool keep = values.has("fwd_targets") ? values.get("keep_copy") == "on" : (!forwarding || forwarding->keep_copy);
+  Html fw_state = forwarding ? (forwarding->keep_copy ? Html(R"(<span class="badge ok">on, keeping a copy</span>)")
+                                                      : Html(R"(<span class="badge warn">on, no copy kept</span>)"))
+                             : Html(R"(<span class="badge">off</span>)");
+
   std::uint64_t pct = a->quota.bytes ? std::min<std::uint64_t>(100, a->usage.bytes * 100 / a->quota.bytes) : 0;
   Html admin_parts;
   if (admin) {
@@ -100,6 +114,13 @@ Response mailbox_page(Impl& app, Ctx& c, const std::string& address, const PageM
 <label for="days">Reply to the same sender at most once every … days</label><input id="days" name="days" type="number" min="1" max="365" value="{{ard}}">{{derr}}
 <button type="submit" class="primary">Save auto-responder</button></form>
 {{aroff}}</section>
+<section class="card" id="forwarding"><h2>Forwarding {{fwstate}}</h2>
+<p class="muted">Send mail that arrives for {{a}} on to other addresses, here or elsewhere. Without “keep a copy”, it is not stored in this mailbox.</p>
+<form method="post" action="{{base}}/forwarding" class="stack">{{csrf}}
+<label for="fwd_targets">Forward to</label><input id="fwd_targets" name="fwd_targets" type="text" maxlength="4000" value="{{fwt}}" placeholder="me@example.net, partner@example.com">{{fwerr}}
+<label class="check"><input type="checkbox" id="keep_copy" name="keep_copy" value="on" {{fwkeep}}> Keep a copy in this mailbox</label>
+<button type="submit" class="primary">Save forwarding</button></form>
+{{fwoff}}</section>
 <section class="card"><h2>Addresses forwarding here</h2>{{plist}}</section>
 {{admin}}
 {{client}})",
@@ -116,6 +137,11 @@ Response mailbox_page(Impl& app, Ctx& c, const std::string& address, const PageM
                       {"aroff", reply ? render(R"(<form method="post" action="{{base}}/autoreply/off">{{csrf}}<button type="submit" class="danger small">Turn off</button></form>)",
                                                {{"base", base}, {"csrf", csrf_field(c)}})
                                       : Html()},
+                      {"fwstate", fw_state}, {"fwt", fw_targets}, {"fwerr", field_error(m, "fwd_targets")},
+                      {"fwkeep", keep ? "checked" : ""},
+                      {"fwoff", forwarding ? render(R"(<form method="post" action="{{base}}/forwarding/off">{{csrf}}<button type="submit" class="danger small">Turn forwarding off</button></form>)",
+                                                    {{"base", base}, {"csrf", csrf_field(c)}})
+                                           : Html()},
                       {"plist", prow.empty() ? Html(R"(<p class="muted">None.</p>)") : render(R"(<ul>{{l}}</ul>)", {{"l", join(prow)}})},
                       {"admin", admin_parts}, {"client", client_settings_html(app, address)}});
   return page(app, c, address, body, m.errors.empty() ? 200 : 422);
@@ -177,6 +203,14 @@ Response post_autoreply(Impl& app, Ctx& c) {
 Response post_autoreply_off(Impl& app, Ctx& c) {
   return after(app, c, act_clear_autoreply(app, c, target_address(c)), "autoreply-off");
 }
+Response post_forwarding(Impl& app, Ctx& c) {
+  Outcome o = act_set_forwarding(app, c, target_address(c), c.form.get("fwd_targets"), c.form.get("keep_copy") == "on");
+  return after(app, c, o, "forwarding-saved",
+               Form({{"fwd_targets", c.form.get("fwd_targets")}, {"keep_copy", c.form.get("keep_copy")}}));
+}
+Response post_forwarding_off(Impl& app, Ctx& c) {
+  return after(app, c, act_clear_forwarding(app, c, target_address(c)), "forwarding-off");
+}
 
 }  // namespace
 
@@ -189,6 +223,8 @@ void add_mailbox_routes(Router<Handler>& r) {
   r.add("POST", "/mailboxes/{address}/delete", authed(post_delete));
   r.add("POST", "/mailboxes/{address}/autoreply", authed(post_autoreply));
   r.add("POST", "/mailboxes/{address}/autoreply/off", authed(post_autoreply_off));
+  r.add("POST", "/mailboxes/{address}/forwarding", authed(post_forwarding));
+  r.add("POST", "/mailboxes/{address}/forwarding/off", authed(post_forwarding_off));
 }
 
 void add_self_routes(Router<Handler>& r) {
@@ -196,6 +232,8 @@ void add_self_routes(Router<Handler>& r) {
   r.add("POST", "/me/password", authed(post_password));
   r.add("POST", "/me/autoreply", authed(post_autoreply));
   r.add("POST", "/me/autoreply/off", authed(post_autoreply_off));
+  r.add("POST", "/me/forwarding", authed(post_forwarding));
+  r.add("POST", "/me/forwarding/off", authed(post_forwarding_off));
 }
 
 }  // namespace tern::web::detail

@@ -2,6 +2,7 @@
 // recipient, message id and time; one message's steps. Domain admins see the events
 // whose sender or recipient is in one of their domains. Also the queue page.
 #include <algorithm>
+#include <map>
 
 #include "app_impl.hpp"
 
@@ -163,14 +164,49 @@ Response api_events(Impl& app, Ctx& c) {
 }
 
 // ---------------------------------------------------------------- queue
-Html queue_row(const Ctx& c, const store::QueueEntry& e, std::int64_t now) {
+// Each outbound attempt of a queue entry, from the events the queue worker records
+// with every attempt (mta/queue/outcome.cpp: deferred / delivered / bounced, message id
+// of the entry, or "Q<id>", and its recipient), oldest first. One scan of the events.
+using AttemptLog = std::map<std::pair<std::string, std::string>, std::vector<store::DeliveryEvent>>;
+
+std::string attempt_key_id(const store::QueueEntry& e) {
+  return e.message_id.empty() ? "Q" + std::to_string(e.id) : e.message_id;
+}
+
+AttemptLog attempt_log(Impl& app, const std::vector<store::QueueEntry>& q) {
+  AttemptLog log;
+  if (q.empty()) return log;
+  std::int64_t since = app.now();
+  for (auto& e : q) {
+    log[{attempt_key_id(e), e.recipient}];
+    since = std::min<std::int64_t>(since, e.created);
+  }
+  (void)app.store.for_each_event(since, app.now() + 86400, [&](const store::DeliveryEvent& ev) {
+    using A = store::EventAction;
+    if (ev.action != A::deferred && ev.action != A::delivered && ev.action != A::bounced) return true;
+    auto it = log.find({ev.message_id, ev.recipient});
+    if (it != log.end() && it->second.size() < 100) it->second.push_back(ev);
+    return true;
+  });
+  return log;
+}
+
+Html queue_row(const Ctx& c, const store::QueueEntry& e, std::int64_t now, const std::vector<store::DeliveryEvent>& attempts) {
   std::int64_t age = now - e.created;
   std::string age_s = age < 3600 ? std::to_string(age / 60) + " min" : age < 86400 ? std::to_string(age / 3600) + " h" : std::to_string(age / 86400) + " d";
-  return render(R"(<tr><td data-label="Id" class="mono">{{id}}</td><td data-label="Age">{{age}}</td><td data-label="From">{{s}}</td><td data-label="To">{{r}}</td><td data-label="Size" class="num">{{size}}</td><td data-label="Attempts" class="num">{{n}}</td><td data-label="Next">{{next}}</td><td data-label="Last error">{{err}}</td>
+  std::vector<Html> steps;
+  for (auto& a : attempts)
+    steps.push_back(render(R"(<li><div>{{b}} <span class="mono muted">{{t}}</span></div><div class="muted">{{d}}</div></li>)",
+                           {{"b", action_badge(a.action)}, {"t", format_time(a.time)}, {"d", a.detail}}));
+  Html log = attempts.empty()
+                 ? Html(R"(<span class="muted">no attempt yet</span>)")
+                 : render(R"(<details class="attempts"><summary>{{n}} recorded</summary><ol class="steps">{{s}}</ol></details>)",
+                          {{"n", static_cast<std::uint64_t>(attempts.size())}, {"s", join(steps)}});
+  return render(R"(<tr data-id="{{id}}"><td data-label="Id" class="mono">{{id}}</td><td data-label="Age">{{age}}</td><td data-label="From">{{s}}</td><td data-label="To">{{r}}</td><td data-label="Size" class="num">{{size}}</td><td data-label="Attempts" class="num attempts-n">{{n}}</td><td data-label="Next">{{next}}</td><td data-label="Last error">{{err}}</td><td data-label="Attempt log">{{log}}</td>
 <td data-label=""><div class="actions"><form method="post" action="/queue/{{id}}/retry">{{csrf}}<button type="submit" class="small">Retry now</button></form><form method="post" action="/queue/{{id}}/delete" data-confirm="Delete this message from the queue? It will not be delivered and no bounce is sent.">{{csrf}}<button type="submit" class="small danger">Delete</button></form></div></td></tr>)",
                 {{"id", e.id}, {"age", age_s}, {"s", e.sender.empty() ? "<>" : e.sender}, {"r", e.recipient},
                  {"size", human_bytes(e.size)}, {"n", static_cast<std::uint64_t>(e.attempts)},
-                 {"next", format_time(e.next_attempt)}, {"err", e.last_error}, {"csrf", csrf_field(c)}});
+                 {"next", format_time(e.next_attempt)}, {"err", e.last_error}, {"log", log}, {"csrf", csrf_field(c)}});
 }
 
 Response get_queue(Impl& app, Ctx& c) {
@@ -179,10 +215,11 @@ Response get_queue(Impl& app, Ctx& c) {
   if (!q) return error_page(app, c, 503, "Cannot read the queue; try again.");
   std::vector<Html> rows;
   std::int64_t now = app.now();
-  for (auto& e : *q) rows.push_back(queue_row(c, e, now));
+  AttemptLog log = attempt_log(app, *q);
+  for (auto& e : *q) rows.push_back(queue_row(c, e, now, log[{attempt_key_id(e), e.recipient}]));
   PageMessages m = messages_from(c);
-  Html body = render(R"({{notice}}<h1>Queue</h1><section class="card"><p class="muted">{{n}} messages waiting for remote delivery.</p>
-<div class="table-wrap"><table class="responsive"><thead><tr><th>Id</th><th>Age</th><th>From</th><th>To</th><th class="num">Size</th><th class="num">Attempts</th><th>Next attempt</th><th>Last error</th><th></th></tr></thead><tbody>{{rows}}</tbody></table></div></section>)",
+  Html body = render(R"({{notice}}<h1>Queue</h1><section class="card"><p class="muted">{{n}} messages waiting for remote delivery. “Retry now” makes a message due at once; it does not count as an attempt.</p>
+<div class="table-wrap"><table class="responsive"><thead><tr><th>Id</th><th>Age</th><th>From</th><th>To</th><th class="num">Size</th><th class="num">Attempts</th><th>Next attempt</th><th>Last error</th><th>Attempt log</th><th></th></tr></thead><tbody>{{rows}}</tbody></table></div></section>)",
                      {{"notice", notice(m)}, {"n", static_cast<std::uint64_t>(q->size())}, {"rows", join(rows)}});
   return page(app, c, "Queue", body);
 }
@@ -216,10 +253,15 @@ Response api_queue(Impl& app, Ctx& c) {
   auto q = app.store.list_queue();
   if (!q) return api_outcome(store_error(q.error()));
   json::array a;
-  for (auto& e : *q)
+  AttemptLog log = attempt_log(app, *q);
+  for (auto& e : *q) {
+    json::array tries;
+    for (auto& ev : log[{attempt_key_id(e), e.recipient}]) tries.push_back(event_json(ev));
     a.push_back(json::object{{"id", e.id}, {"sender", e.sender}, {"recipient", e.recipient}, {"size", e.size},
                              {"created", e.created}, {"next_attempt", e.next_attempt}, {"attempts", e.attempts},
-                             {"last_error", e.last_error}});
+                             {"last_error", e.last_error}, {"message_id", e.message_id},
+                             {"attempt_log", std::move(tries)}});
+  }
   return json_response(200, json::object{{"queue", std::move(a)}});
 }
 

@@ -11,6 +11,7 @@
 #include <ctime>
 
 #include "tern/auth/login_exchange.hpp"
+#include "tern/dns/plan_check.hpp"
 #include "tern/log/log.hpp"
 
 namespace tern::web {
@@ -77,7 +78,8 @@ Request to_request(const http::request<http::string_body>& m, const net::Connect
 
 }  // namespace
 
-asio::awaitable<void> serve_http(net::Connection& conn, App& app, auth::Authenticator& auth, HttpLimits limits) {
+asio::awaitable<void> serve_http(net::Connection& conn, App& app, auth::Authenticator& auth, HttpLimits limits,
+                                 dns::Resolver* resolver) {
   app.metrics().connections++;
   struct Guard {
     App& a;
@@ -154,8 +156,24 @@ asio::awaitable<void> serve_http(net::Connection& conn, App& app, auth::Authenti
     }
     App* appp = &app;
     Request* reqp = &req;
+    // The DNS page: the App names the records (store work, on the pool), the shared
+    // resolver looks them up here without blocking this thread, the App renders them.
+    std::optional<DnsLive> live;
+    if (resolver && App::wants_dns(req)) {
+      auto dns_fn = [appp, reqp] { return appp->dns_job(*reqp); };
+      std::optional<App::DnsJob> dj = co_await conn.run_blocking(std::move(dns_fn));
+      if (dj) {
+        auto check = dns::check_plan(*resolver, std::move(dj->records), dj->domain, dj->host);
+        dns::PlanCheck pc = co_await std::move(check);
+        live.emplace();
+        live->records = std::move(pc.records);
+        live->nameservers = std::move(pc.nameservers);
+        live->nameservers_known = pc.nameservers_known;
+      }
+    }
     const LoginVerdict* vp = verdict ? &*verdict : nullptr;
-    auto job = [appp, reqp, vp] { return appp->handle(*reqp, vp); };
+    const DnsLive* lp = live ? &*live : nullptr;
+    auto job = [appp, reqp, vp, lp] { return appp->handle(*reqp, vp, lp); };
     Response res = co_await conn.run_blocking(std::move(job));
     conn.write(serialize(res, keep, req.method == "HEAD"));
     if (!co_await conn.flush()) co_return;

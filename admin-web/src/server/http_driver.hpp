@@ -8,6 +8,10 @@
 #include "tern/net/connection.hpp"
 #include "tern/web/app.hpp"
 
+namespace tern::dns {
+class Resolver;
+}
+
 namespace tern::web {
 
 struct HttpLimits {
@@ -18,6 +22,9 @@ struct HttpLimits {
   unsigned max_requests = 1000;                 // per connection, then close
 };
 
-asio::awaitable<void> serve_http(net::Connection& conn, App& app, auth::Authenticator& auth, HttpLimits limits);
+// `resolver` (may be nullptr): the DNS page's live lookups (App::dns_job), awaited on
+// this connection's io thread.
+asio::awaitable<void> serve_http(net::Connection& conn, App& app, auth::Authenticator& auth, HttpLimits limits,
+                                 dns::Resolver* resolver = nullptr);
 
 }  // namespace tern::web

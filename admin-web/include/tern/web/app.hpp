@@ -17,9 +17,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tern/auth/authenticator.hpp"
 #include "tern/auth/login_outcome.hpp"
+#include "tern/checks/dns_plan.hpp"
 #include "tern/config/config.hpp"
 #include "tern/store/store.hpp"
 #include "tern/web/http.hpp"
@@ -40,6 +42,13 @@ struct WebMetrics {
 };
 
 using NowFn = std::function<std::int64_t()>;  // Unix seconds; empty = the system clock
+
+// Live DNS for the DNS page, looked up by the driver (see App::dns_job).
+struct DnsLive {
+  std::vector<checks::RecordCheck> records;  // one per DnsJob record, same order
+  std::vector<std::string> nameservers;
+  bool nameservers_known = false;
+};
 
 // What the driver's auth::password_login said about a login request.
 struct LoginVerdict {
@@ -64,8 +73,26 @@ class App {
   };
   std::optional<LoginInput> login_input(const Request& req) const;
 
+  // The DNS page (GET /domains/D/dns, /api/domains/D/dns) compares the plan with live
+  // DNS. The App never resolves: for such a request by a principal who may see D,
+  // dns_job() (BLOCKING: session and store reads) names the records; the driver looks
+  // them up with the shared asynchronous resolver on its io thread
+  // (tern/dns/plan_check.hpp) and passes the answers to handle(). nullopt for every
+  // other request.
+  struct DnsJob {
+    std::string domain;
+    std::string host;  // the planned mail host
+    std::vector<checks::PlannedRecord> records;
+  };
+  std::optional<DnsJob> dns_job(const Request& req);
+  // Cheap and non-blocking: whether req is a DNS page request at all (the driver calls
+  // dns_job() only then).
+  static bool wants_dns(const Request& req);
+
   // `login`: the verification of login_input(req) (nullptr for other requests).
-  Response handle(const Request& req, const LoginVerdict* login = nullptr);
+  // `dns`: the driver's lookups for dns_job(req) (nullptr: not looked up; the page then
+  // says so).
+  Response handle(const Request& req, const LoginVerdict* login = nullptr, const DnsLive* dns = nullptr);
 
   WebMetrics& metrics();
 
