@@ -261,12 +261,14 @@ asio::awaitable<void> Session::run() {
     if (ev.kind == K::Bad || ev.kind == K::LiteralTooBig || ev.kind == K::Fatal) {
       ++errors_;
       std::string text = imap::safe_text(ev.text);
-      if (ev.kind == K::LiteralTooBig) tagged(ev.tag, "NO", "[TOOBIG] " + text);
-      else tagged(ev.tag, "BAD", text);
+      std::string coded = ev.code.empty() ? text : "[" + ev.code + "] " + text;
+      // RFC 9051 §7.1: a literal over the limit that was not sent yet is NO [TOOBIG];
+      // one already on its way (LITERAL+) is BAD [TOOBIG] and the end (RFC 7888 §4).
+      tagged(ev.tag, ev.kind == K::LiteralTooBig ? "NO" : "BAD", coded);
       log::info(c_.id(), "imap bad command: {}", text);
       if (ev.kind == K::Fatal) {
         untagged("BYE " + text);
-        close("literal too large");
+        close(ev.code == "TOOBIG" ? "literal too large" : "line too long");
       } else if (errors_ >= error_limit) {
         untagged("BYE Too many invalid commands");
         close("error limit");
