@@ -374,10 +374,15 @@ class Driver {
     spf_ = co_await check_spf(*ctx_.resolver, ctx_.cfg.checks, conn_.peer_ip(),
                               session_.transaction().sender.address(), session_.helo(), ctx_.cfg.hostname);
     const auto& v = spf_->verdict;
-    log::info(conn_.id(), "spf={} {}={} ip={}{}{}", spf::result_name(v.result),
+    std::string helo_part;
+    if (spf_->helo_verdict)
+      helo_part = fmt::format(" spf_helo={} helo={}", spf::result_name(spf_->helo_verdict->result),
+                              log::escape(spf_->helo, 100));
+    log::info(conn_.id(), "spf={} {}={} ip={}{}{}{}", spf::result_name(v.result),
               spf_->helo_identity ? "helo" : "mailfrom",
-              spf_->helo_identity ? spf_->helo : spf_->mailfrom, conn_.peer_ip(),
-              v.mechanism.empty() ? "" : " mechanism=" + v.mechanism, v.problem.empty() ? "" : " (" + v.problem + ")");
+              log::escape(spf_->helo_identity ? spf_->helo : spf_->mailfrom, 100), conn_.peer_ip(),
+              v.mechanism.empty() ? "" : " mechanism=" + v.mechanism, v.problem.empty() ? "" : " (" + v.problem + ")",
+              helo_part);
   }
 
   // End of data: DKIM + DMARC, the Authentication-Results field and the policy.
