@@ -50,7 +50,7 @@ constexpr std::uint64_t kPiece = 256 * 1024;
 // Appends the literal of the message octets [b, e) (read by range, Store::
 // read_message_range). literal8: "~{n}" (BINARY). false on a write error.
 asio::awaitable<bool> emit_range(Session& s, std::string& out, const MessageContent& mc, std::uint64_t b,
-                                 std::uint64_t e, bool literal8) {
+                                 std::uint64_t e, bool literal8, bool& streamed) {
   const std::uint64_t n = e - b;
   imap::append_literal_header(out, n, literal8);
   if (n <= kPiece) {
@@ -63,6 +63,7 @@ asio::awaitable<bool> emit_range(Session& s, std::string& out, const MessageCont
   }
   s.write(out);
   out.clear();
+  streamed = true;
   std::string piece;
   for (std::uint64_t off = b; off < e; off += kPiece) {
     const std::uint64_t len = std::min(kPiece, e - off);
@@ -240,7 +241,7 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
           break;
         case K::Rfc822:
           item("RFC822 ");
-          if (!(co_await emit_range(s, out, *mc, 0, mc->size(), false))) {
+          if (!(co_await emit_range(s, out, *mc, 0, mc->size(), false, streamed))) {
             s.close("write error");
             co_return;
           }
@@ -261,7 +262,7 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
             // One range of the message: read only the octets sent (BODY[]<0.100> of a
             // 20 MiB message reads one chunk).
             auto [b, e] = a.kind == K::BodySection ? partial_range(r->first, r->second, a) : *r;
-            if (!(co_await emit_range(s, out, *mc, b, e, false))) {
+            if (!(co_await emit_range(s, out, *mc, b, e, false, streamed))) {
               s.close("write error");
               co_return;
             }
@@ -281,7 +282,7 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
               out += std::to_string(mc->size());
             } else {
               auto [b, e] = partial_range(0, mc->size(), a);
-              if (!(co_await emit_range(s, out, *mc, b, e, range_has_nul(*mc, b, e)))) {
+              if (!(co_await emit_range(s, out, *mc, b, e, range_has_nul(*mc, b, e), streamed))) {
                 s.close("write error");
                 co_return;
               }
