@@ -101,6 +101,7 @@ class Session {
   asio::awaitable<void> write_mime_cache();
 
  private:
+  static imap::ParserLimits preauth_limits(imap::ParserLimits l);
   asio::awaitable<void> dispatch(imap::Command& cmd);
   asio::awaitable<bool> read_more();  // false: EOF/timeout/error (close_ set)
   bool feed_input(const std::string& in);  // false: corrupt compressed stream (close_ set)
