@@ -218,7 +218,7 @@ listen = ["127.0.0.1:{self.imaps_port}"]
 [limits]
 connections = {limit}
 connections_per_ip = {limit}
-auth_failures = 1000000
+auth_failures = 100000
 """)
         self.ctl("init")
         self.ctl("domain", "add", DOMAIN)
