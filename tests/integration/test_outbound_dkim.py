@@ -66,7 +66,7 @@ def crlf(raw):
 def signatures(msg):
     """[(a=, s=)] of every DKIM-Signature field, top first."""
     head = msg.split(b"\r\n\r\n", 1)[0]
-    fields = re.findall(rb"^DKIM-Signature:(.*(?:\r\n[ \t].*)*)", head, re.M | re.I)
+    fields = re.findall(rb"^DKIM-Signature:([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", head, re.M | re.I)
     out = []
     for f in fields:
         v = re.sub(rb"\s+", b"", f)
@@ -77,8 +77,12 @@ def signatures(msg):
 
 def verify_all(msg, dnsfunc):
     sigs = signatures(msg)
-    d = dkim.DKIM(msg)
-    results = [d.verify(idx=i, dnsfunc=dnsfunc) for i in range(len(sigs))]
+    results = []
+    for i in range(len(sigs)):
+        try:
+            results.append(dkim.DKIM(msg).verify(idx=i, dnsfunc=dnsfunc))
+        except dkim.ValidationError:  # dkimpy raises for a body hash mismatch
+            results.append(False)
     return sigs, results
 
 
