@@ -386,12 +386,17 @@ struct QueueWorker::Impl {
         co_return m;
       }
     }
-    void done(OutMessage* m) override {
+    // The commit of the attempt, awaited by the connection (driver.hpp).
+    asio::awaitable<void> done(OutMessage* m) override {
       auto it = active_.find(static_cast<Batch*>(m->cookie));
-      if (it == active_.end()) return;
+      if (it == active_.end()) co_return;
       BatchPtr b = std::move(it->second);
       active_.erase(it);
-      asio::co_spawn(w_.io, w_.finalize(std::move(b)), log_exception);
+      try {
+        co_await w_.finalize(std::move(b));
+      } catch (const std::exception& e) {
+        spdlog::error("outbound: recording an attempt failed: {}", e.what());
+      }
     }
     unsigned sent() const { return sent_; }
 

@@ -318,7 +318,9 @@ service auth {{
   }}
 }}
 """)
-        subprocess.run(["dovecot", "-c", self.conf], check=True, capture_output=True)
+        # No pipes: the daemon would hold them open and run() would never return.
+        subprocess.run(["dovecot", "-c", self.conf], check=True, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: os.path.exists(self.socket), timeout=20, what="dovecot auth socket")
 
     def log(self):
