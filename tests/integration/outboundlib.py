@@ -288,7 +288,8 @@ class SaslDovecot:
         for sub in ("run", "state"):
             os.makedirs(os.path.join(self.root, sub))
         self.socket = os.path.join(self.root, "auth-client")
-        with open(os.path.join(self.root, "passwd"), "w") as f:
+        self.passwd = os.path.join(self.root, "passwd")
+        with open(self.passwd, "w") as f:
             for u, pw in users.items():
                 f.write(f"{u}:{{PLAIN}}{pw}::::::\n")
         os.chmod(os.path.join(self.root, "passwd"), 0o644)
