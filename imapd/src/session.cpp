@@ -19,6 +19,12 @@ std::string upper(std::string_view s) {
 // Inflated input is bounded per read like plain input (the parser bounds the rest).
 constexpr std::size_t kMaxInflatedChunk = 4u << 20;
 
+// Replies to pipelined commands are sent together when no further command is
+// buffered, or once this much is queued: a client that sends commands with large
+// answers (FETCH 1:*, SEARCH ALL) and never reads must not grow our memory; flush()
+// then waits for it to read (backpressure).
+constexpr std::size_t kMaxQueuedOutput = 256 * 1024;
+
 }  // namespace
 
 std::string_view state_name(State s) {
@@ -261,12 +267,14 @@ asio::awaitable<void> Session::run() {
     if (ev.kind == K::Bad || ev.kind == K::LiteralTooBig || ev.kind == K::Fatal) {
       ++errors_;
       std::string text = imap::safe_text(ev.text);
-      if (ev.kind == K::LiteralTooBig) tagged(ev.tag, "NO", "[TOOBIG] " + text);
-      else tagged(ev.tag, "BAD", text);
+      std::string coded = ev.code.empty() ? text : "[" + ev.code + "] " + text;
+      // RFC 9051 §7.1: a literal over the limit that was not sent yet is NO [TOOBIG];
+      // one already on its way (LITERAL+) is BAD [TOOBIG] and the end (RFC 7888 §4).
+      tagged(ev.tag, ev.kind == K::LiteralTooBig ? "NO" : "BAD", coded);
       log::info(c_.id(), "imap bad command: {}", text);
       if (ev.kind == K::Fatal) {
         untagged("BYE " + text);
-        close("literal too large");
+        close(ev.code == "TOOBIG" ? "literal too large" : "line too long");
       } else if (errors_ >= error_limit) {
         untagged("BYE Too many invalid commands");
         close("error limit");
@@ -288,8 +296,9 @@ asio::awaitable<void> Session::run() {
     }
     if (state_ == State::Logout) close_ = true;
     if (state_ != State::NotAuthenticated) c_.set_timeout(cfg().imap.idle_timeout);
-    // Pipelining: send replies when no further command is already buffered.
-    if (!parser_.has_input() && !c_.has_buffered_input()) {
+    // Pipelining: send replies when no further command is already buffered, or when
+    // they pile up.
+    if ((!parser_.has_input() && !c_.has_buffered_input()) || c_.queued_output() >= kMaxQueuedOutput) {
       bool ok = co_await flush();
       if (!ok) {
         end_reason_ = "write error";
