@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "cmd/commands.hpp"
@@ -38,12 +39,24 @@ std::string_view state_name(State s) {
 }
 
 Session::Session(net::Connection& c, std::shared_ptr<ImapService> svc)
-    : c_(c), svc_(std::move(svc)), parser_(svc_->parser_limits()) {}
+    : c_(c), svc_(std::move(svc)), parser_(preauth_limits(svc_->parser_limits())) {}
+
+imap::ParserLimits Session::preauth_limits(imap::ParserLimits l) {
+  // Before login no command takes a message (APPEND needs a login): every literal is
+  // bounded by the command line, so a stranger cannot make us hold [limits]
+  // message_size per connection.
+  l.literal_max = std::min<std::uint64_t>(l.literal_max, l.line_max);
+  return l;
+}
 
 void Session::enter_state(State s) {
   if (s == state_) return;
   log::debug(c_.id(), "imap state {} -> {}", state_name(state_), state_name(s));
   if (s != State::Selected) mailbox.reset();
+  // Between commands (LOGIN/AUTHENTICATE just ended): the next command is read with
+  // the limits of its state.
+  if (state_ == State::NotAuthenticated || s == State::NotAuthenticated)
+    parser_.set_limits(s == State::NotAuthenticated ? preauth_limits(svc_->parser_limits()) : svc_->parser_limits());
   state_ = s;
 }
 

@@ -116,6 +116,17 @@ def test_literals_over_the_limit_before_any_continuation():
     # message_size is the APPEND literal limit; command_line bounds other literals.
     with ImapEnv(limits='message_size = "64K"', imap_extra='command_line = "8K"') as env:
         env.setup(messages=())
+        # Before login no literal may be larger than the command line (APPEND needs a
+        # login): a stranger cannot make the daemon hold message_size per connection.
+        c = Sock(env.port("imap"))
+        c.send(b"p1 APPEND INBOX {8193}\r\n")
+        l = c.line()
+        assert l.startswith("p1 NO [TOOBIG]") and "8192" in l, l
+        c.send(b"p2 LOGIN {8192}\r\n")
+        assert c.line().startswith("+ ")
+        c.send(b"x" * 8192 + b" y\r\n")
+        assert c.line().startswith("p2 "), "an answer to the LOGIN (a wrong user)"
+        c.close()
         c = login(env)
         # Synchronizing APPEND literal one over: NO [TOOBIG] at once, never a "+".
         c.send(b"a1 APPEND INBOX {65537}\r\n")
