@@ -1,9 +1,10 @@
 // ternctl dkim generate DOMAIN [--selector S] [--algo rsa|ed25519] [--bits N]
 //             | list [DOMAIN] [--json] | rotate DOMAIN | del DOMAIN SELECTOR
-// Keys live in the store (Store::put_dkim_key) as PKCS#8 PEM; the outbound queue signs
-// with every key of the sender's domain. generate and rotate are
-// tern/store/dkim_admin.hpp, shared with the web panel. Every verb that makes a key
-// prints the exact DNS TXT record to publish.
+// Keys live in the store (Store::put_dkim_key) as PKCS#8 PEM. Outbound mail gets one
+// signature per algorithm of the From domain's keys: with several keys of one algorithm
+// (after rotate) the newest key whose TXT record DNS publishes signs, else the oldest
+// (mta/queue/dkim_keys.hpp). generate and rotate are tern/store/dkim_admin.hpp, shared
+// with the web panel. Every verb that makes a key prints the exact DNS TXT record.
 #include <cstdio>
 #include <ctime>
 #include <algorithm>
@@ -116,13 +117,14 @@ int dkim_cmd(const std::string& verb, const Args& a, store::Store& s) {
     auto keys = s.get_dkim_keys(*d);
     if (!keys) return fail_store(keys.error(), *d);
     if (keys->empty()) return fail("no DKIM key for " + *d + " (use ternctl dkim generate)");
-    // A new key for every algorithm the domain has; the old ones stay (and keep
-    // signing) until deleted, so mail signed before the switch still verifies.
+    // A new key for every algorithm the domain has (tern/store/dkim_admin.hpp, shared
+    // with the web panel); the old ones stay until deleted.
     std::string err;
     auto made = store::rotate_dkim_keys(s, *d, std::time(nullptr), &err);
     if (!made) return key_error(made.error(), err, *d);
     for (const auto& k : *made) print_key(k);
-    std::printf("; publish the new records, then remove the old keys with ternctl dkim del %s SELECTOR\n", d->c_str());
+    std::printf("; the old keys sign until tern sees the new records in DNS; publish them, then remove the old\n"
+                "; keys with ternctl dkim del %s SELECTOR once mail signed with them is delivered\n", d->c_str());
     return kOk;
   }
   if (verb == "del") {

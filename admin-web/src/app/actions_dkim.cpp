@@ -32,9 +32,9 @@ std::string rotation_warning(const std::vector<store::DkimKey>& keys) {
   return "Rotating makes a new key (a new selector) for each algorithm this domain uses. The old selector" +
          std::string(keys.size() == 1 ? " " : "s ") + old +
          (keys.size() == 1 ? " is" : " are") +
-         " NOT deleted: outgoing mail is signed with the old and the new selector until you delete the old key "
-         "here, so nothing breaks while the new record reaches DNS. Publish the new TXT record now; once it is "
-         "live, delete the old key, and keep its DNS record a few more days for mail signed before.";
+         " NOT deleted and keeps signing outgoing mail until tern sees the new TXT record in DNS; from then on "
+         "the new key signs. Publish the new record now; once mail signed with the old key has been delivered, "
+         "delete the old key here (and later its DNS record).";
 }
 
 Outcome act_dkim_generate(Impl& app, Ctx& c, const std::string& domain, const std::string& selector_raw,

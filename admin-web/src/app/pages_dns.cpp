@@ -148,7 +148,7 @@ Response dns_page(Impl& app, Ctx& c, const PageMessages& m, const Form& values) 
 <div class="f"><label for="selector">Selector</label><input id="selector" name="selector" type="text" maxlength="63" placeholder="empty: dated, e.g. t20261201r" value="{{sel}}" autocomplete="off">{{serr}}</div>
 <div class="f"><label for="algorithm">Algorithm</label><select id="algorithm" name="algorithm"><option value="rsa" {{rsel}}>RSA 2048</option><option value="ed25519" {{esel}}>Ed25519</option></select>{{aerr}}</div>
 <button type="submit" class="primary">Generate key</button></form>
-<p class="muted">Mail is signed with every key of the domain; publish a new key's record before relying on it.</p>
+<p class="muted">Mail is signed once per algorithm, by the newest key whose record DNS publishes.</p>
 {{rotate}}</section>)",
                      {{"notice", notice(m)}, {"base", base}, {"d", d}, {"summary", summary}, {"rows", join(rows)},
                       {"policy", plan.mta_sts_policy}, {"krows", join(krows)},

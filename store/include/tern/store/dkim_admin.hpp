@@ -4,11 +4,10 @@
 // size keys and refuse the same way.
 //
 // Rotation makes a new key for every algorithm the domain has and keeps the old ones.
-// The outbound queue signs with every key a domain has (mta/queue/worker.cpp), so from
-// then on mail carries a signature by the new selector AND the old one: nothing breaks
-// while the new TXT record propagates. Once it is published, delete the old key
-// (ternctl dkim del / the panel); keep the old record in DNS a few days after that,
-// for mail signed before.
+// The outbound queue signs once per algorithm (mta/queue/dkim_keys.hpp): the newest key
+// whose TXT record DNS publishes, else the oldest, so the old selector keeps signing
+// until the new record is seen, and nothing breaks while it propagates. Then delete the
+// old key (ternctl dkim del / the panel).
 #include <ctime>
 #include <string>
 #include <string_view>
