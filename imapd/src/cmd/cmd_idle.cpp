@@ -58,6 +58,7 @@ asio::awaitable<void> cmd_idle(Session& s, imap::Command& c) {
     std::uint64_t now_commit = s.store().last_commit();
     if (now_commit != seen_commit) {
       seen_commit = now_commit;
+      co_await s.claim_recent();  // new mail is \Recent in this session (RFC 3501 §2.3.2)
       s.sync_mailbox(true);
       if (s.pending_output() > 0) {
         bool fl = co_await s.flush();
