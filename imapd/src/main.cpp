@@ -10,7 +10,9 @@
 #include "tern/config/config.hpp"
 #include "tern/imapd/service.hpp"
 #include "tern/log/log.hpp"
+#include "tern/net/change_notifier.hpp"
 #include "tern/net/server.hpp"
+#include "tern/store/change_source.hpp"
 #include "tern/store/store.hpp"
 #include "tern/util/version.hpp"
 
@@ -78,6 +80,13 @@ int main(int argc, char** argv) {
   try {
     tern::net::Server server(cfg);
     auto svc = std::make_shared<tern::imapd::ImapService>(cfg, **store);
+    // ONE store watcher (one inotify instance) for the whole process, shared by every
+    // IDLE session through the notifier (issue 17: 10,000 IDLE sessions, one watcher).
+    std::shared_ptr<tern::store::Store::Watcher> watcher((*store)->watch());
+    tern::net::ChangeNotifier notifier(server.main_context(), tern::store::change_source(**store, watcher));
+    notifier.start();
+    svc->set_notifier(&notifier);
+    server.on_shutdown([&notifier] { notifier.stop(); });
     auto add = [&](const char* name, const tern::config::Listener& l, bool implicit_tls) {
       if (!l.enabled()) return;
       tern::net::ListenerOptions o;

@@ -62,7 +62,7 @@ struct SortRow {
 // display name of the first address, or its addr-spec when it has none (a group: its
 // name). Keys are case-mapped for comparison (mime::casemap_key).
 std::string first_address_key(const MessageContent& mc, std::string_view field, bool display) {
-  auto v = mc.message().root.header(mc.bytes(), field);
+  auto v = mc.message().root.header(mc.header_bytes(), field);
   if (!v) return "";
   auto list = mime::parse_address_list(*v, 2);
   if (list.empty()) return "";
@@ -119,6 +119,7 @@ asio::awaitable<void> cmd_sort(Session& s, imap::Command& c) {
   if (uses_modseq) s.enable_condstore();
   const MailboxView& v = *s.mailbox;
   SearchContext ctx{s.store(), v};
+  ctx.cache = &s.mime_cache;
   std::vector<std::size_t> hits = run_search(ctx, key);
   auto id_of = [&](std::size_t i) {
     return s.cmd_uid ? v.msgs[i].uid : static_cast<std::uint32_t>(i + 1);
@@ -128,9 +129,9 @@ asio::awaitable<void> cmd_sort(Session& s, imap::Command& c) {
     std::vector<mime::ThreadMessage> tm;
     tm.reserve(hits.size());
     for (std::size_t i : hits) {
-      auto mc = MessageContent::load(s.store(), v.info.id, v.msgs[i].uid);
+      auto mc = MessageContent::load(s.store(), v.info.id, v.msgs[i].uid, &s.mime_cache);
       if (!mc) continue;
-      tm.push_back(mime::thread_message(mc->bytes(), mc->message().root, id_of(i), v.msgs[i].internal_date));
+      tm.push_back(mime::thread_message(mc->header_bytes(), mc->message().root, id_of(i), v.msgs[i].internal_date));
     }
     out = "THREAD ";
     out += algorithm == "REFERENCES" ? mime::thread_references(tm) : mime::thread_orderedsubject(tm);
@@ -147,10 +148,10 @@ asio::awaitable<void> cmd_sort(Session& s, imap::Command& c) {
       r.size = v.msgs[i].size;
       r.date = r.arrival;
       if (need_content) {
-        auto mc = MessageContent::load(s.store(), v.info.id, v.msgs[i].uid);
+        auto mc = MessageContent::load(s.store(), v.info.id, v.msgs[i].uid, &s.mime_cache);
         if (mc) {
-          r.date = mime::sent_date(mc->bytes(), mc->message().root, r.arrival);
-          auto subj = mc->message().root.header(mc->bytes(), "Subject");
+          r.date = mime::sent_date(mc->header_bytes(), mc->message().root, r.arrival);
+          auto subj = mc->message().root.header(mc->header_bytes(), "Subject");
           // RFC 5256 §3: base subjects compared with i;unicode-casemap.
           r.subject = subj ? mime::casemap_key(mime::base_subject(*subj)) : "";
           r.from = first_address_key(*mc, "From", false);

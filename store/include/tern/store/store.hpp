@@ -29,9 +29,14 @@
 
 namespace tern::store {
 
-// 2: subscriptions kept apart from mailboxes (the "subs" table; migrated from the
-//    per-mailbox flag of version 1 on open).
-inline constexpr std::uint32_t kSchemaVersion = 2;
+// 1: the first schema. 2: blob_meta (the parsed-structure cache beside each blob,
+// dropped with it) and keywords per mailbox record. A schema-1 binary would expunge
+// without dropping blob_meta entries and rewrite mailbox records without their
+// keywords, so it must refuse a schema-2 store; opening a schema-1 store migrates it
+// (nothing to rewrite: old mailbox records read as having no keywords, and blob_meta
+// starts empty). 3: subscriptions kept apart from mailboxes (the "subs" table, moved
+// there from the per-mailbox flag of versions 1 and 2 on open).
+inline constexpr std::uint32_t kSchemaVersion = 3;
 
 struct StoreOptions {
   // LMDB map size: address space reserved, the file grows sparsely. Grown on MAP_FULL.
