@@ -7,7 +7,8 @@
 # Needs the imaptest binary (IMAPTEST, default /tmp/imaptest/imaptest, built with
 # /work/shared/tools/build-imaptest.sh from github:dovecot/imaptest) and its tests/ next
 # to it. Starts tern-imapd from TERN_BIN (default build/bin) on a temp data dir with one
-# user, prints imaptest's summary, and stops the daemon.
+# user, prints imaptest's summary, and stops the daemon. IMAPTEST_LOG=FILE keeps the
+# whole imaptest output (every failed command / error line).
 set -euo pipefail
 MODE="${1:-scripted}"
 SECS="${2:-120}"
@@ -31,19 +32,22 @@ connections_per_ip = 1000
 TOML
 "$BIN/ternctl" --config "$DIR/tern.toml" init >/dev/null
 "$BIN/ternctl" --config "$DIR/tern.toml" domain add example.test >/dev/null
-if [[ -n "${TERN_PASSWORD_HASH:-}" ]]; then   # e.g. the peers' $6$ hash of "secret", for a fair comparison
+# ternctl asks for 8+ characters; with TERN_PASSWORD_HASH (e.g. the peers' $6$ hash of
+# "secret", for a fair comparison) set TERN_PASSWORD to the password it hashes.
+PASS="${TERN_PASSWORD:-imaptest-secret}"
+if [[ -n "${TERN_PASSWORD_HASH:-}" ]]; then
   "$BIN/ternctl" --config "$DIR/tern.toml" user add u@example.test --password-hash "$TERN_PASSWORD_HASH" >/dev/null
 else
-  echo secret | "$BIN/ternctl" --config "$DIR/tern.toml" user add u@example.test --password-stdin >/dev/null
+  echo "$PASS" | "$BIN/ternctl" --config "$DIR/tern.toml" user add u@example.test --password-stdin >/dev/null
 fi
 "$BIN/tern-imapd" --config "$DIR/tern.toml" >"$DIR/imapd.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT
 for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
 if [[ "$MODE" == scripted ]]; then
-  "$IMAPTEST" host=127.0.0.1 port=$PORT user=u@example.test pass=secret test="$TESTS" 2>&1 | tee "${IMAPTEST_LOG:-/dev/null}" | tail -3
+  "$IMAPTEST" host=127.0.0.1 port=$PORT user=u@example.test pass="$PASS" test="$TESTS" 2>&1 | tee "${IMAPTEST_LOG:-/dev/null}" | tail -3
 else
   # Default workload on a mailbox filled from imaptest's own test mbox.
-  "$IMAPTEST" host=127.0.0.1 port=$PORT user=u@example.test pass=secret \
-    mbox="$TESTS/default.mbox" clients="$CLIENTS" secs="$SECS" | tail -8
+  "$IMAPTEST" host=127.0.0.1 port=$PORT user=u@example.test pass="$PASS" \
+    mbox="$TESTS/default.mbox" clients="$CLIENTS" secs="$SECS" 2>&1 | tee "${IMAPTEST_LOG:-/dev/null}" | tail -8
 fi

@@ -29,7 +29,7 @@ ViewMsg from_meta(const store::MessageMeta& m) {
 
 }  // namespace
 
-std::string flag_list(std::uint32_t flags, std::string_view keywords) {
+std::string flag_list(std::uint32_t flags, std::string_view keywords, bool recent) {
   std::string r = "(";
   auto add = [&](std::string_view f) {
     if (r.size() > 1) r += ' ';
@@ -40,6 +40,7 @@ std::string flag_list(std::uint32_t flags, std::string_view keywords) {
   if (flags & store::kFlagged) add("\\Flagged");
   if (flags & store::kDeleted) add("\\Deleted");
   if (flags & store::kDraft) add("\\Draft");
+  if (recent) add("\\Recent");
   if (!keywords.empty()) add(keywords);
   r += ')';
   return r;
@@ -78,12 +79,48 @@ std::string MailboxView::flags_responses() const {
   return r;
 }
 
+bool MailboxView::starts_recent(store::Uid uid, store::Uid first_unclaimed) const {
+  if (!track_recent) return false;
+  if (readonly) return uid >= first_unclaimed;
+  for (const auto& [first, end] : claimed)
+    if (uid >= first && uid < end) return true;
+  return false;
+}
+
+std::size_t MailboxView::add_claim(store::Uid first, store::Uid end) {
+  if (!track_recent || first >= end) return 0;
+  claimed.emplace_back(first, end);
+  // Claims only grow upwards; ranges wholly below every message still in the view can
+  // never match again.
+  if (!msgs.empty()) {
+    store::Uid low = msgs.front().uid;
+    std::erase_if(claimed, [low](const auto& r) { return r.second <= low; });
+  }
+  std::size_t marked = 0;
+  auto it = std::lower_bound(msgs.begin(), msgs.end(), first,
+                             [](const ViewMsg& m, store::Uid u) { return m.uid < u; });
+  for (; it != msgs.end() && it->uid < end; ++it)
+    if (!it->recent && !it->expunged) {
+      it->recent = true;
+      ++marked;
+    }
+  return marked;
+}
+
+std::uint32_t MailboxView::recent_count() const {
+  std::uint32_t n = 0;
+  // Counted like EXISTS: messages expunged but not yet reported still count.
+  for (const auto& m : msgs) n += m.recent ? 1 : 0;
+  return n;
+}
+
 store::Result<void> MailboxView::load(store::Store& s, const store::MailboxInfo& mb) {
   info = mb;
   msgs.clear();
   keywords.clear();
   auto r = s.for_each_message(mb.id, {}, [&](const store::MessageMeta& m) {
     msgs.push_back(from_meta(m));
+    msgs.back().recent = starts_recent(m.uid, mb.first_recent_uid);
     if (!m.keywords.empty()) learn_keywords(m.keywords);
     return true;
   });
@@ -157,6 +194,7 @@ store::Result<void> MailboxView::sync(store::Store& s, std::string& out, const S
     for (const auto& n : now) {
       if (n.uid > max) {
         msgs.push_back(n);
+        msgs.back().recent = starts_recent(n.uid, mb->first_recent_uid);
         if (!n.keywords.empty() && learn_keywords(n.keywords)) new_keywords = true;
       }
     }
@@ -168,7 +206,7 @@ store::Result<void> MailboxView::sync(store::Store& s, std::string& out, const S
       // RFC 9051 §7.5.2: an unsolicited FETCH carries UID for IMAP4rev2 clients too;
       // we always add it (harmless for IMAP4rev1, required by QRESYNC §3.2.4).
       out += "UID " + std::to_string(v.uid) + " ";
-      out += "FLAGS " + flag_list(v.flags, v.keywords);
+      out += "FLAGS " + flag_list(v.flags, v.keywords, v.recent);
       if (o.condstore) out += " MODSEQ (" + std::to_string(v.modseq) + ")";
       out += ")\r\n";
     }
@@ -176,7 +214,11 @@ store::Result<void> MailboxView::sync(store::Store& s, std::string& out, const S
     uidnext = std::max(mb->uidnext, max_uid() + 1);
     const bool added = msgs.size() > before;
     if (o.allow_expunge) report_expunged(out, o.qresync);
-    if (added) out += "* " + std::to_string(msgs.size()) + " EXISTS\r\n";
+    if (added) {
+      out += "* " + std::to_string(msgs.size()) + " EXISTS\r\n";
+      // RFC 3501 §7.3.2: RECENT goes with a changed mailbox size.
+      if (track_recent) out += "* " + std::to_string(recent_count()) + " RECENT\r\n";
+    }
   } else if (o.allow_expunge) {
     report_expunged(out, o.qresync);
   }

@@ -22,6 +22,7 @@ struct ViewMsg {
   store::UnixTime internal_date = 0;
   store::BlobId blob = 0;
   bool expunged = false;  // gone from the store, not yet reported (RFC 9051 §7.5.1)
+  bool recent = false;    // \Recent in this session (RFC 3501 §2.3.2)
 };
 
 struct SyncOptions {
@@ -38,6 +39,18 @@ class MailboxView {
   store::ModSeq highestmodseq = 0;
   store::Uid uidnext = 1;
   std::vector<std::string> keywords;  // keywords seen in this mailbox (FLAGS)
+
+  // \Recent (RFC 3501 §2.3.2). A read-write view shows as \Recent the UIDs this
+  // session claimed (Store::claim_recent, before load() and at command starts); a
+  // read-only (EXAMINE) view claims nothing and shows what nobody has claimed yet
+  // (uid >= the mailbox's first_recent_uid when the message is first seen). IMAP4rev2
+  // sessions (track_recent false) neither claim nor show \Recent (RFC 9051).
+  bool track_recent = true;
+  std::vector<std::pair<store::Uid, store::Uid>> claimed;  // [first, end) ranges
+  // Records a claim and marks the messages already in the view; returns how many were
+  // newly marked (then "* n RECENT" is due).
+  std::size_t add_claim(store::Uid first, store::Uid end);
+  std::uint32_t recent_count() const;
 
   // Loads every message of `mailbox` (SELECT/EXAMINE).
   store::Result<void> load(store::Store& s, const store::MailboxInfo& mb);
@@ -59,9 +72,13 @@ class MailboxView {
   // Applies a message the session itself changed (STORE), so sync() does not
   // report it again.
   void apply(const store::MessageRecord& r);
+
+ private:
+  // Whether a message first seen now is \Recent here (see claimed).
+  bool starts_recent(store::Uid uid, store::Uid first_unclaimed) const;
 };
 
-// "(\Seen \Answered $Work)" of a message.
-std::string flag_list(std::uint32_t flags, std::string_view keywords);
+// "(\Seen \Answered $Work)" of a message; \Recent added when `recent`.
+std::string flag_list(std::uint32_t flags, std::string_view keywords, bool recent = false);
 
 }  // namespace tern::imapd

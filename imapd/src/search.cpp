@@ -33,10 +33,10 @@ class Evaluator {
       case K::Undraft: return !(f & store::kDraft);
       case K::Unflagged: return !(f & store::kFlagged);
       case K::Unseen: return !(f & store::kSeen);
-      // \Recent is not kept (IMAP4rev2): no message is recent, so none is new.
-      case K::New: return false;
-      case K::Recent: return false;
-      case K::Old: return true;
+      // \Recent as this session sees it (MailboxView; none for IMAP4rev2 sessions).
+      case K::New: return m_.recent && !(f & store::kSeen);
+      case K::Recent: return m_.recent;
+      case K::Old: return !m_.recent;
       case K::Keyword: return has_keyword(k.a);
       case K::Unkeyword: return !has_keyword(k.a);
       case K::Before: return day(m_.internal_date) < static_cast<long long>(k.n);

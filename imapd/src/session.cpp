@@ -302,6 +302,24 @@ void Session::sync_mailbox(bool allow_expunge) {
   }
 }
 
+asio::awaitable<void> Session::claim_recent() {
+  if (state_ != State::Selected || !mailbox || mailbox->readonly || !mailbox->track_recent) co_return;
+  const std::uint64_t commit = store().last_commit();
+  if (commit == recent_checked_commit_) co_return;
+  // The peek is a read txn (fine on the io thread, as sync is); only a claim writes.
+  auto mb = store().get_mailbox(mailbox->info.id);
+  if (!mb) co_return;  // deleted: the sync after it says so
+  recent_checked_commit_ = commit;
+  if (mb->first_recent_uid >= mb->uidnext) co_return;
+  store::Store* st = &store();
+  store::MailboxId id = mb->id;
+  auto job = [st, id]() { return st->claim_recent(id); };
+  auto r = co_await c_.run_blocking(std::move(job));
+  if (!r || state_ != State::Selected || !mailbox || mailbox->info.id != id) co_return;
+  if (mailbox->add_claim(r->first, r->end) > 0)
+    untagged(std::to_string(mailbox->recent_count()) + " RECENT");
+}
+
 asio::awaitable<void> Session::dispatch(imap::Command& cmd) {
   cmd_uid = false;
   std::string name = cmd.name;
@@ -331,6 +349,11 @@ asio::awaitable<void> Session::dispatch(imap::Command& cmd) {
     bad(cmd, "UID EXPUNGE needs a UID set");
     co_return;
   }
+  // New mail in the selected mailbox becomes \Recent here before the command syncs
+  // (not for the commands that leave the mailbox).
+  if (state_ == State::Selected && name != "SELECT" && name != "EXAMINE" && name != "CLOSE" &&
+      name != "UNSELECT" && name != "LOGOUT")
+    co_await claim_recent();
   co_await spec->fn(*this, cmd);
 }
 

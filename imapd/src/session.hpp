@@ -84,6 +84,14 @@ class Session {
   std::optional<MailboxView> mailbox;
   // Sends pending mailbox updates (EXISTS, EXPUNGE/VANISHED, FETCH FLAGS).
   void sync_mailbox(bool allow_expunge);
+  // \Recent (RFC 3501 §2.3.2): in a read-write selected mailbox, claims the messages
+  // no session has claimed yet (Store::claim_recent, atomic across processes), so the
+  // next sync shows them \Recent here and nowhere else; sends "* n RECENT" when
+  // messages already announced became \Recent. Cheap when nothing was committed since
+  // the last look (no txn); a write only when there is something to claim. Called
+  // before each command (dispatch), by APPEND/COPY into the selected mailbox and by
+  // IDLE before it reports new mail.
+  asio::awaitable<void> claim_recent();
 
   // COMPRESS=DEFLATE (RFC 4978).
   bool compressing() const { return deflate_ != nullptr; }
@@ -115,6 +123,7 @@ class Session {
   bool close_ = false;
   std::string end_reason_ = "closed";
   unsigned errors_ = 0;
+  std::uint64_t recent_checked_commit_ = 0;  // store commit claim_recent last looked at
   std::unique_ptr<DeflateStream> deflate_;
   std::string inflated_;
 };

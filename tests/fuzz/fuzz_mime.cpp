@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tern/mime/binary.hpp"
 #include "tern/mime/decode.hpp"
 #include "tern/mime/imap.hpp"
 #include "tern/mime/message.hpp"
@@ -85,5 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto t = tern::mime::thread_message(msg, m.root, 1, 0);
   (void)tern::mime::thread_references({t});
   if (auto sec = tern::mime::parse_section(msg.substr(0, 64))) (void)tern::mime::extract_section(msg, m, *sec);
+  // APPEND of binary parts (RFC 3516): the re-encoded message parses again.
+  if (auto conv = tern::mime::binary_parts_to_base64(msg, lim)) (void)tern::mime::parse(*conv, lim);
   return 0;
 }

@@ -144,7 +144,7 @@ def test_login_list_select_fetch():
             head, body = got[seq]
             assert body == msg, (seq, body[:80])
             assert b"RFC822.SIZE %d" % len(msg) in head
-            assert b"FLAGS ()" in head
+            assert b"FLAGS (\\Recent)" in head  # the first SELECT since delivery (RFC 3501 §2.3.2)
         # BODY[] (not PEEK) sets \Seen and says so.
         data = ok(m.fetch("2", "(BODY[])"))
         assert b"\\Seen" in b"".join(x if isinstance(x, bytes) else x[0] for x in data), data
@@ -351,7 +351,8 @@ def test_several_sessions_see_changes():
         ok(b.store("2", "+FLAGS", "(\\Seen)"))
         ok(a.noop())
         fetches = a.untagged_responses.pop("FETCH", [])
-        assert any(re.match(rb"2 \(UID 2 FLAGS \(\\Seen\)", f) for f in fetches), fetches
+        # a selected first: the messages are \Recent in a (and not in b).
+        assert any(re.match(rb"2 \(UID 2 FLAGS \(\\Seen \\Recent\)", f) for f in fetches), fetches
         ok(b.store("1", "+FLAGS", "(\\Deleted)"))
         ok(b.expunge())
         env.deliver(USER, b"Subject: new\r\n\r\nnew\r\n")
@@ -385,12 +386,14 @@ def test_idle_sees_delivery_within_1s():
         elapsed = time.time() - t0
         assert line == b"* 4 EXISTS\r\n", line
         assert elapsed < 1.0, elapsed
+        # The idler is the first to see it: \Recent here (RFC 3501 §7.3.2 RECENT).
+        assert m.readline() == b"* 4 RECENT\r\n"
         # Another session's flag change also reaches the idler.
         b = env.login()
         ok(b.select("INBOX"))
         ok(b.store("1", "+FLAGS", "(\\Answered)"))
         line = m.readline()
-        assert line.startswith(b"* 1 FETCH (UID 1 FLAGS (\\Answered))"), line
+        assert line.startswith(b"* 1 FETCH (UID 1 FLAGS (\\Answered \\Recent))"), line
         m.send(b"DONE\r\n")
         assert m.readline().startswith(tag.encode() + b" OK")
         m.logout()

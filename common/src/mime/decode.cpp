@@ -319,14 +319,20 @@ std::optional<std::string> part_filename(const Part& p) {
   return std::nullopt;
 }
 
-std::string fold_case(std::string_view s) {
+namespace {
+
+// Simple per-code-point case mapping (towlower/towupper in C.UTF-8); invalid UTF-8
+// becomes U+FFFD.
+std::string map_case(std::string_view s, bool upper) {
   static const locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
-      out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+      if (upper) c = static_cast<unsigned char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+      else c = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      out.push_back(static_cast<char>(c));
       ++i;
       continue;
     }
@@ -337,11 +343,19 @@ std::string fold_case(std::string_view s) {
       ++i;
       continue;
     }
-    if (loc) cp = static_cast<char32_t>(towlower_l(static_cast<wint_t>(cp), loc));
+    if (loc)
+      cp = static_cast<char32_t>(upper ? towupper_l(static_cast<wint_t>(cp), loc)
+                                       : towlower_l(static_cast<wint_t>(cp), loc));
     append_utf8(out, cp);
     i += n;
   }
   return out;
 }
+
+}  // namespace
+
+std::string fold_case(std::string_view s) { return map_case(s, false); }
+
+std::string casemap_key(std::string_view s) { return map_case(s, true); }
 
 }  // namespace tern::mime

@@ -72,13 +72,13 @@ void append_addresses(std::string& out, std::string_view msg, const Part& p, std
                       std::string_view fallback = {}) {
   // Every occurrence of the field contributes (Dovecot does the same; a second From
   // is then visible to the user instead of silently hidden).
+  // The fallback (Sender and Reply-To → From, RFC 9051 7.5.2) applies when the field
+  // is absent or gives no address at all ("Reply-To: " with an empty value), as Dovecot.
   std::vector<Address> list;
-  bool present = false;
   for (std::string_view n : {name, fallback}) {
-    if (n.empty() || present) continue;
+    if (n.empty() || !list.empty()) continue;
     for (const auto& f : p.headers) {
       if (!iequals(f.name(msg), n)) continue;
-      present = true;
       for (auto& a : parse_address_list(f.raw_value(msg))) list.push_back(std::move(a));
       if (list.size() > 10000) break;
     }

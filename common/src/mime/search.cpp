@@ -1,6 +1,7 @@
 // SEARCH HEADER/BODY/TEXT helpers: decode, fold case, substring.
 #include "tern/mime/search.hpp"
 
+#include "tern/mime/address.hpp"
 #include "tern/mime/decode.hpp"
 #include "tern/mime/section.hpp"
 
@@ -13,10 +14,46 @@ bool TextNeedle::found_in(std::string_view utf8) const {
   return fold_case(utf8).find(folded_) != std::string::npos;
 }
 
+namespace {
+
+bool is_address_field(std::string_view name) {
+  for (std::string_view f : {"from", "to", "cc", "bcc", "sender", "reply-to", "resent-from", "resent-to",
+                             "resent-cc", "resent-bcc", "resent-sender"})
+    if (iequals(name, f)) return true;
+  return false;
+}
+
+// An address field as its addresses say it: "Name <local@domain>, ..." with comments,
+// quoting and folding gone, so "local@domain" is found in
+// "<local (comment)@ (comment) domain>" too (as Dovecot searches address fields).
+std::string addresses_text(std::string_view raw) {
+  std::string out;
+  for (const auto& a : parse_address_list(raw, 1000)) {
+    if (!out.empty()) out += ", ";
+    switch (a.kind) {
+      case Address::Kind::mailbox:
+        if (a.name) out += decode_header_value(*a.name) + " ";
+        out += "<" + a.mailbox + "@" + a.host + ">";
+        break;
+      case Address::Kind::group_start:
+        out += decode_header_value(a.mailbox) + ":";
+        break;
+      case Address::Kind::group_end:
+        out += ";";
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 bool header_contains(std::string_view msg, const Part& entity, std::string_view field, const TextNeedle& needle) {
+  const bool addresses = is_address_field(field);
   for (const auto& f : entity.headers) {
     if (!iequals(f.name(msg), field)) continue;
     if (needle.empty() || needle.found_in(decode_header_value(f.raw_value(msg)))) return true;
+    if (addresses && needle.found_in(addresses_text(f.raw_value(msg)))) return true;
   }
   return false;
 }

@@ -401,7 +401,7 @@ std::string thread_references(const std::vector<ThreadMessage>& msgs, const Thre
       self = container(m.message_id);
     }
     f.c[static_cast<std::size_t>(self)].msg = static_cast<int>(i);
-    // 1A: link the references in order, parent before child.
+    // 1B: link the references in order, parent before child.
     std::size_t first = m.references.size() > limits.max_references ? m.references.size() - limits.max_references : 0;
     int prev = kNone;
     for (std::size_t r = first; r < m.references.size(); ++r) {
@@ -410,11 +410,11 @@ std::string thread_references(const std::vector<ThreadMessage>& msgs, const Thre
         set_parent(rc, prev);
       prev = rc;
     }
-    // 1B: the message's parent is the last reference (replacing an earlier guess).
-    if (prev == kNone)
-      set_parent(self, kNone);
-    else if (prev != self && !is_ancestor(self, prev))
-      set_parent(self, prev);
+    // 1C: the message's parent is the last reference. An earlier guess (from another
+    // message's References) is broken first, and the new link is not made if it would
+    // close a loop: then the message has no parent (RFC 5256 3 step 1.C).
+    set_parent(self, kNone);
+    if (prev != kNone && prev != self && !is_ancestor(self, prev)) set_parent(self, prev);
   }
   for (std::size_t n = 0; n < f.c.size(); ++n) {
     int p = f.c[n].parent;

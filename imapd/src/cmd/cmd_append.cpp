@@ -4,6 +4,7 @@
 
 #include "cmd/commands.hpp"
 #include "cmd/util.hpp"
+#include "tern/mime/binary.hpp"
 
 namespace tern::imapd {
 
@@ -46,6 +47,7 @@ asio::awaitable<void> cmd_append(Session& s, imap::Command& c) {
       co_return;
     }
   }
+  const bool literal8 = c.args.back().literal8;
   std::string body = std::move(c.args.back().text);
   if (body.empty()) {
     s.no(c, "Cannot append an empty message");
@@ -54,6 +56,12 @@ asio::awaitable<void> cmd_append(Session& s, imap::Command& c) {
   if (body.size() > s.cfg().limits.message_size) {
     s.no(c, "[TOOBIG] Message too large");
     co_return;
+  }
+  if (literal8) {
+    // RFC 3516 §4.3: binary parts are stored base64-encoded, so BODY[n] stays a valid
+    // IMAP string (no NUL) and BINARY[n] gives the sent octets back. (The size limit
+    // is on what the client sent; the stored copy may be a third larger.)
+    if (auto converted = mime::binary_parts_to_base64(body)) body = std::move(*converted);
   }
   std::string name = mailbox_name(a[0]);
   store::DeliveryRequest req;
@@ -77,6 +85,8 @@ asio::awaitable<void> cmd_append(Session& s, imap::Command& c) {
     else store_no(s, c, tr.error, "Cannot append");
     co_return;
   }
+  // Appended into the selected mailbox: \Recent here (RFC 3501 §6.3.11).
+  co_await s.claim_recent();
   s.sync_mailbox(true);
   s.ok(c, "[APPENDUID " + std::to_string(tr.uidvalidity) + " " + std::to_string(tr.uid) +
               "] APPEND completed");

@@ -90,10 +90,13 @@ asio::awaitable<void> cmd_copy(Session& s, imap::Command& c) {
     std::string out;
     s.mailbox->report_expunged(out, s.qresync);
     s.write(out);
+    co_await s.claim_recent();  // a MOVE into the selected mailbox itself
     s.sync_mailbox(true);
     s.ok(c, "MOVE completed");
     co_return;
   }
+  // A COPY into the selected mailbox: the copies are \Recent here (RFC 3501 §6.4.7).
+  co_await s.claim_recent();
   s.sync_mailbox(true);
   s.ok(c, code + (move ? "MOVE completed" : "COPY completed"));
 }

@@ -206,7 +206,7 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
           if (has_flags) break;
           has_flags = true;
           item("FLAGS ");
-          out += flag_list(m.flags, m.keywords);
+          out += flag_list(m.flags, m.keywords, m.recent);
           break;
         case K::Uid:
           if (has_uid) break;
@@ -339,7 +339,7 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
     if (s.cmd_uid && !has_uid) item("UID " + std::to_string(m.uid));
     if (flag_changed[i] && !has_flags) {
       item("FLAGS ");
-      out += flag_list(m.flags, m.keywords);
+      out += flag_list(m.flags, m.keywords, m.recent);
     }
     if (want_modseq && !has_modseq) item("MODSEQ (" + std::to_string(m.modseq) + ")");
     out += ")\r\n";

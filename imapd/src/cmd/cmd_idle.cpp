@@ -53,7 +53,9 @@ asio::awaitable<void> cmd_idle(Session& s, imap::Command& c) {
       s.close("idle timeout");
       co_return;
     }
-    // W::change: send what changed (EXISTS, EXPUNGE, FETCH FLAGS) now.
+    // W::change: send what changed (EXISTS, EXPUNGE, FETCH FLAGS) now; new mail is
+    // \Recent in this session (RFC 3501 §2.3.2).
+    co_await s.claim_recent();
     const store::ModSeq before = s.mailbox ? s.mailbox->highestmodseq : 0;
     s.sync_mailbox(true);
     if (s.mailbox && s.mailbox->highestmodseq == before) {

@@ -22,20 +22,24 @@ struct ListOptions {
   std::vector<std::string> status_items;
 };
 
-bool has_child(const std::vector<store::MailboxInfo>& all, const std::string& name) {
+// Names in `sorted` (ascending) below `name` in the hierarchy: those starting with
+// "name/" are one contiguous run of a sorted list.
+template <class Pred>
+bool any_descendant(const std::vector<std::string>& sorted, const std::string& name, Pred&& pred) {
   std::string prefix = name + store::kHierarchyDelimiter;
-  for (const auto& m : all)
-    if (m.name.size() > prefix.size() && m.name.compare(0, prefix.size(), prefix) == 0) return true;
+  for (auto it = std::lower_bound(sorted.begin(), sorted.end(), prefix);
+       it != sorted.end() && it->starts_with(prefix); ++it)
+    if (pred(*it)) return true;
   return false;
 }
 
-bool has_subscribed_child(const std::vector<store::MailboxInfo>& all, const std::string& name) {
-  std::string prefix = name + store::kHierarchyDelimiter;
-  for (const auto& m : all)
-    if (m.subscribed && m.name.size() > prefix.size() && m.name.compare(0, prefix.size(), prefix) == 0)
-      return true;
-  return false;
-}
+// One name LIST may answer: an existing mailbox, a subscribed name without a
+// mailbox (RFC 5258 \NonExistent), or a hierarchy level above subscribed names.
+struct Entry {
+  std::string name;
+  const store::MailboxInfo* mb = nullptr;  // nullptr: no such mailbox
+  bool subscribed = false;
+};
 
 }  // namespace
 
@@ -123,28 +127,68 @@ asio::awaitable<void> cmd_list(Session& s, imap::Command& c) {
     store_no(s, c, all.error(), "Cannot list mailboxes");
     co_return;
   }
-  std::string out;
-  for (const auto& m : *all) {
-    bool matched = false;
+  // Subscriptions are apart from mailboxes (RFC 9051 6.3.7): a selection by SUBSCRIBED
+  // (and LSUB) goes over the subscribed names, existing or not, and the levels above
+  // them; otherwise over the existing mailboxes.
+  const bool by_subs = o.lsub || o.sel_subscribed;
+  std::vector<std::string> subs;
+  if (by_subs) {
+    auto r = s.store().list_subscriptions(s.account);
+    if (!r) {
+      store_no(s, c, r.error(), "Cannot list subscriptions");
+      co_return;
+    }
+    subs = std::move(*r);
+  }
+  std::vector<std::string> names;  // every existing mailbox, sorted
+  names.reserve(all->size());
+  for (const auto& m : *all) names.push_back(m.name);
+  std::vector<Entry> entries;
+  entries.reserve(all->size() + subs.size());
+  for (const auto& m : *all) entries.push_back({m.name, &m, m.subscribed});
+  if (by_subs) {
+    std::vector<std::string> extra;
+    for (const auto& n : subs) {
+      extra.push_back(n);
+      for (std::size_t p = n.find(store::kHierarchyDelimiter); p != std::string::npos;
+           p = n.find(store::kHierarchyDelimiter, p + 1))
+        extra.push_back(n.substr(0, p));
+    }
+    std::sort(extra.begin(), extra.end());
+    extra.erase(std::unique(extra.begin(), extra.end()), extra.end());
+    for (auto& n : extra) {
+      if (std::binary_search(names.begin(), names.end(), n)) continue;
+      bool sub = std::binary_search(subs.begin(), subs.end(), n);
+      entries.push_back({std::move(n), nullptr, sub});
+    }
+    std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) { return x.name < y.name; });
+  }
+  auto matches = [&](const std::string& name) {
     for (const auto& p : patterns) {
       if (p.empty()) continue;
       // RFC 9051 §6.3.9: the reference and the pattern are joined; a pattern that
       // starts with the delimiter is taken as absolute.
-      std::string full = (!p.empty() && p[0] == store::kHierarchyDelimiter) ? p : ref + p;
-      if (imap::list_match(full, m.name)) matched = true;
+      std::string full = p[0] == store::kHierarchyDelimiter ? p : ref + p;
+      if (imap::list_match(full, name)) return true;
     }
-    if (!matched) continue;
-    const bool special = m.special_use != store::SpecialUse::none;
+    return false;
+  };
+  std::string out;
+  for (const auto& e : entries) {
+    if (!matches(e.name)) continue;
+    const bool special = e.mb && e.mb->special_use != store::SpecialUse::none;
     bool childinfo = false;
     bool lsub_noselect = false;
-    if (o.lsub || o.sel_subscribed) {
-      if (!m.subscribed) {
-        if (o.recursive && has_subscribed_child(*all, m.name)) childinfo = true;
-        // RFC 3501 §6.3.9: LSUB "%" lists an unsubscribed parent of subscribed
-        // children with \Noselect.
-        else if (o.lsub && has_subscribed_child(*all, m.name)) lsub_noselect = true;
-        else continue;
-      }
+    if (by_subs && !e.subscribed) {
+      // RFC 5258 §3.4 RECURSIVEMATCH: a parent that is not selected itself is listed
+      // with CHILDINFO for its subscribed descendants that the patterns do not list
+      // themselves. RFC 3501 §6.3.9: LSUB "%" lists the unsubscribed parent of a
+      // subscribed name with \Noselect.
+      if (o.recursive)
+        childinfo = any_descendant(subs, e.name, [&](const std::string& d) { return !matches(d); });
+      else if (o.lsub)
+        lsub_noselect = any_descendant(subs, e.name, [](const std::string&) { return true; });
+      if (!childinfo && !lsub_noselect) continue;
     }
     if (o.sel_special && !special) continue;
     std::string attrs;
@@ -152,22 +196,25 @@ asio::awaitable<void> cmd_list(Session& s, imap::Command& c) {
       if (!attrs.empty()) attrs += ' ';
       attrs += x;
     };
-    if (childinfo && !m.subscribed) {
-      // Listed only for CHILDINFO: it exists (all our parents exist).
+    if (o.lsub) {
+      if (lsub_noselect || !e.mb) add("\\Noselect");
+    } else {
+      if (!e.mb) add("\\NonExistent");  // RFC 5258 §3.4: a subscribed name without a mailbox
+      if (o.ret_children)
+        add(any_descendant(names, e.name, [](const std::string&) { return true; }) ? "\\HasChildren"
+                                                                                    : "\\HasNoChildren");
+      if (o.ret_subscribed && e.subscribed) add("\\Subscribed");
+      if (o.ret_special && special) add(store::special_use_name(e.mb->special_use));
     }
-    if (lsub_noselect) add("\\Noselect");
-    if (o.ret_children && !o.lsub) add(has_child(*all, m.name) ? "\\HasChildren" : "\\HasNoChildren");
-    if ((o.ret_subscribed || o.lsub) && m.subscribed && !o.lsub) add("\\Subscribed");
-    if (o.ret_special && special) add(store::special_use_name(m.special_use));
     out += "* ";
     out += verb;
     out += " (" + attrs + ") \"/\" ";
-    imap::append_astring(out, m.name, s.utf8);
+    imap::append_astring(out, e.name, s.utf8);
     if (childinfo) out += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
     out += "\r\n";
-    if (!o.status_items.empty()) {
+    if (!o.status_items.empty() && e.mb) {
       std::string st;
-      if (status_response(s, m, o.status_items, st)) out += st + "\r\n";
+      if (status_response(s, *e.mb, o.status_items, st)) out += st + "\r\n";
     }
   }
   s.write(out);

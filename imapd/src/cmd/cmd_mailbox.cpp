@@ -123,7 +123,7 @@ asio::awaitable<void> cmd_subscribe(Session& s, imap::Command& c) {
   auto r = co_await s.conn().run_blocking(std::move(job));
   if (!r) {
     // RFC 9051 §6.3.8: UNSUBSCRIBE of a name that is not subscribed may succeed.
-    if (!on && r.error() == store::Errc::no_such_mailbox) {
+    if (!on && r.error() == store::Errc::not_found) {
       s.ok(c, "UNSUBSCRIBE completed");
       co_return;
     }

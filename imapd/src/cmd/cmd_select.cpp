@@ -84,6 +84,20 @@ asio::awaitable<void> cmd_select(Session& s, imap::Command& c) {
   }
   MailboxView v;
   v.readonly = examine;
+  v.track_recent = !s.rev2;
+  if (!examine && v.track_recent) {
+    // RFC 3501 §2.3.2: this session is the first to see what nobody has claimed yet;
+    // EXAMINE shows the same messages \Recent without taking them.
+    store::Store* st = &s.store();
+    store::MailboxId id = mb->id;
+    auto job = [st, id]() { return st->claim_recent(id); };
+    auto claim = co_await s.conn().run_blocking(std::move(job));
+    if (!claim) {
+      store_no(s, c, claim.error(), "Cannot open mailbox");
+      co_return;
+    }
+    v.add_claim(claim->first, claim->end);
+  }
   auto r = v.load(s.store(), *mb);
   if (!r) {
     store_no(s, c, r.error(), "Cannot open mailbox");
@@ -93,7 +107,7 @@ asio::awaitable<void> cmd_select(Session& s, imap::Command& c) {
   std::string out = v.flags_responses();
   out += "* " + std::to_string(v.exists()) + " EXISTS\r\n";
   if (!s.rev2) {
-    out += "* 0 RECENT\r\n";
+    out += "* " + std::to_string(v.recent_count()) + " RECENT\r\n";
     for (std::size_t i = 0; i < v.msgs.size(); ++i)
       if (!(v.msgs[i].flags & store::kSeen)) {
         out += "* OK [UNSEEN " + std::to_string(i + 1) + "] First unseen\r\n";
@@ -123,7 +137,7 @@ asio::awaitable<void> cmd_select(Session& s, imap::Command& c) {
       const ViewMsg& m = v.msgs[i];
       if (m.modseq <= qr->modseq) continue;
       out += "* " + std::to_string(i + 1) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS " +
-             flag_list(m.flags, m.keywords) + " MODSEQ (" + std::to_string(m.modseq) + "))\r\n";
+             flag_list(m.flags, m.keywords, m.recent) + " MODSEQ (" + std::to_string(m.modseq) + "))\r\n";
     }
   }
   s.write(out);

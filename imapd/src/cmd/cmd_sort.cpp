@@ -57,23 +57,27 @@ struct SortRow {
   std::string cc, from, to, subject, display_from, display_to;
 };
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// RFC 5256 §3: the addr-mailbox of the first address, lower-cased (for comparison).
-std::string first_mailbox(const MessageContent& mc, std::string_view field, bool display) {
+// RFC 5256 §3: the addr-mailbox of the first address as ENVELOPE gives it (a group's
+// start entry carries the group name there); RFC 5957 DISPLAYFROM/DISPLAYTO: the
+// display name of the first address, or its addr-spec when it has none (a group: its
+// name). Keys are case-mapped for comparison (mime::casemap_key).
+std::string first_address_key(const MessageContent& mc, std::string_view field, bool display) {
   auto v = mc.message().root.header(mc.header_bytes(), field);
   if (!v) return "";
-  auto list = mime::parse_address_list(*v, 16);
-  for (const auto& a : list) {
-    if (a.kind != mime::Address::Kind::mailbox) continue;
-    // RFC 5957 DISPLAYFROM: the display name if any, else the address.
-    if (display && a.name) return mime::fold_case(mime::decode_header_value(*a.name));
-    return lower(a.mailbox);
+  auto list = mime::parse_address_list(*v, 2);
+  if (list.empty()) return "";
+  const mime::Address& a = list.front();
+  if (a.kind == mime::Address::Kind::group_start)
+    return mime::casemap_key(display ? mime::decode_header_value(a.mailbox) : a.mailbox);
+  if (a.kind != mime::Address::Kind::mailbox) return "";
+  if (!display) return mime::casemap_key(a.mailbox);
+  if (a.name) {
+    std::string name = mime::decode_header_value(*a.name);
+    if (!name.empty()) return mime::casemap_key(name);
   }
-  return "";
+  std::string spec = a.mailbox;
+  if (a.host != "MISSING_DOMAIN") spec += "@" + a.host;  // the parser's stand-in for none
+  return mime::casemap_key(spec);
 }
 
 }  // namespace
@@ -148,12 +152,13 @@ asio::awaitable<void> cmd_sort(Session& s, imap::Command& c) {
         if (mc) {
           r.date = mime::sent_date(mc->header_bytes(), mc->message().root, r.arrival);
           auto subj = mc->message().root.header(mc->header_bytes(), "Subject");
-          r.subject = subj ? mime::base_subject(*subj) : "";
-          r.from = first_mailbox(*mc, "From", false);
-          r.to = first_mailbox(*mc, "To", false);
-          r.cc = first_mailbox(*mc, "Cc", false);
-          r.display_from = first_mailbox(*mc, "From", true);
-          r.display_to = first_mailbox(*mc, "To", true);
+          // RFC 5256 §3: base subjects compared with i;unicode-casemap.
+          r.subject = subj ? mime::casemap_key(mime::base_subject(*subj)) : "";
+          r.from = first_address_key(*mc, "From", false);
+          r.to = first_address_key(*mc, "To", false);
+          r.cc = first_address_key(*mc, "Cc", false);
+          r.display_from = first_address_key(*mc, "From", true);
+          r.display_to = first_address_key(*mc, "To", true);
         }
       }
       rows.push_back(std::move(r));

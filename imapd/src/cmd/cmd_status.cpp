@@ -25,14 +25,27 @@ bool parse_status_items(const imap::Arg& list, std::vector<std::string>& items) 
 
 bool status_response(Session& s, const store::MailboxInfo& mb, const std::vector<std::string>& items,
                      std::string& out) {
-  std::uint32_t deleted = 0;
-  bool need_deleted = false;
-  for (const auto& i : items) need_deleted |= i == "DELETED";
+  std::uint32_t deleted = 0, recent = 0;
+  bool need_deleted = false, need_recent = false;
+  for (const auto& i : items) {
+    need_deleted |= i == "DELETED";
+    need_recent |= i == "RECENT";
+  }
   if (need_deleted) {
     auto r = s.store().for_each_message(mb.id, {}, [&](const store::MessageMeta& m) {
       if (m.flags & store::kDeleted) ++deleted;
       return true;
     });
+    if (!r) return false;
+  }
+  if (need_recent && mb.first_recent_uid < mb.uidnext) {
+    // RFC 3501 §6.3.10: the messages no session has claimed as \Recent yet (the
+    // next read-write SELECT would show these).
+    auto r = s.store().for_each_message(mb.id, {mb.first_recent_uid, 0xffffffffu},
+                                        [&](const store::MessageMeta&) {
+                                          ++recent;
+                                          return true;
+                                        });
     if (!r) return false;
   }
   out += "* STATUS ";
@@ -50,7 +63,7 @@ bool status_response(Session& s, const store::MailboxInfo& mb, const std::vector
     else if (i == "DELETED") out += std::to_string(deleted);
     else if (i == "SIZE") out += std::to_string(mb.size);
     else if (i == "HIGHESTMODSEQ") out += std::to_string(mb.highestmodseq);
-    else if (i == "RECENT") out += "0";
+    else if (i == "RECENT") out += std::to_string(recent);
   }
   out += ")";
   return true;

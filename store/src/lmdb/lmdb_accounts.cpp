@@ -236,6 +236,14 @@ void LmdbStore::delete_account_txn(Txn& t, AccountRec& a) {
     t.del(db_.autoreply, key_u64(a.a.id));
     t.del(db_.forward, key_u64(a.a.id));
     {
+      Cursor c(t, db_.subs);
+      std::string prefix = key_u64(a.a.id);
+      for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix);) {
+        c.del();
+        ok = c.seek(prefix);
+      }
+    }
+    {
       Cursor c(t, db_.ar_log);
       std::string prefix = key_u64(a.a.id);
       for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix);) {

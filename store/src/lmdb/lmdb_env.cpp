@@ -144,7 +144,7 @@ MailboxRec MailboxRec::decode(std::string_view v) {
   m.uidnext = r.u32();
   m.highestmodseq = r.u64();
   m.special_use = static_cast<SpecialUse>(r.u8());
-  m.subscribed = r.u8() != 0;
+  m.subscribed = r.u8() != 0;  // schema 1 only (see encode)
   m.messages = r.u32();
   m.unseen = r.u32();
   m.size = r.u64();
@@ -154,15 +154,22 @@ MailboxRec MailboxRec::decode(std::string_view v) {
     m.keywords.reserve(n);
     for (std::uint32_t i = 0; i < n; ++i) m.keywords.push_back(r.str());
   }
+  // first_recent_uid: appended later; a record written before has no \Recent state,
+  // and its messages are taken as seen by some session already (none is \Recent).
+  m.first_recent_uid = r.empty() ? m.uidnext : r.u32();
   return out;
 }
 std::string MailboxRec::encode() const {
   Writer w;
   w.u64(m.id).u64(m.account).str(m.name).u32(m.uidvalidity).u32(m.uidnext).u64(m.highestmodseq);
-  w.u8(static_cast<std::uint8_t>(m.special_use)).u8(m.subscribed ? 1 : 0);
+  // The byte after special_use was the subscription flag in schema 1; subscriptions
+  // live in "subs" since schema 2 and the byte is always 0 (decode() still reads it,
+  // for the migration).
+  w.u8(static_cast<std::uint8_t>(m.special_use)).u8(0);
   w.u32(m.messages).u32(m.unseen).u64(m.size);
   w.u32(static_cast<std::uint32_t>(m.keywords.size()));
   for (const auto& k : m.keywords) w.str(k);
+  w.u32(m.first_recent_uid);
   return w.take();
 }
 
@@ -299,6 +306,16 @@ Result<void> LmdbStore::open_env(const std::filesystem::path& data_dir, const St
     db_.sessions = open("sessions");
     db_.events = open("events");
     db_.forward = open("forward");  // added without a schema bump: an older binary ignores it
+    if (options.read_only) {
+      // A read-only open of a schema-1 store cannot migrate nor create "subs": it then
+      // shows no subscriptions (have_subs_ false).
+      int rc2 = mdb_dbi_open(t.get(), "subs", 0, &db_.subs);
+      if (rc2 != MDB_NOTFOUND) check_rc(rc2);
+      have_subs_ = rc2 == MDB_SUCCESS;
+    } else {
+      db_.subs = open("subs");
+      have_subs_ = true;
+    }
     if (!options.read_only) {
       if (version == 0) {
         t.put(db_.meta, "schema", Writer().u32(kSchemaVersion).take());
@@ -306,12 +323,19 @@ Result<void> LmdbStore::open_env(const std::filesystem::path& data_dir, const St
         // and different from a store recreated later (RFC 9051 2.3.1.1).
         t.put(db_.meta, "uidv_base", Writer().u32(static_cast<std::uint32_t>(now_seconds() & 0x3fffffff)).take());
       }
-      // Migrations from older schema versions (version < kSchemaVersion), in order.
+      // Migrations from older schema versions (version < kSchemaVersion), in order,
+      // in the same txn as the version bump.
       if (version == 1) {
         // 1 -> 2: blob_meta was created above (empty); mailbox records without the
         // keyword list decode as having none. Only the version changes.
         t.put(db_.meta, "schema", Writer().u32(2).take());
         version = 2;
+      }
+      if (version == 2) {
+        // 2 -> 3: subscriptions move to "subs".
+        migrate_subscriptions(t);
+        t.put(db_.meta, "schema", Writer().u32(3).take());
+        version = 3;
       }
     }
     t.commit();

@@ -425,6 +425,29 @@ MailboxRec LmdbStore::load_mailbox(Txn& t, MailboxId id) {
 
 void LmdbStore::save_mailbox(Txn& t, const MailboxRec& m) { t.put(db_.mailboxes, key_u64(m.m.id), m.encode()); }
 
+bool LmdbStore::is_subscribed(Txn& t, AccountId account, std::string_view canon) {
+  return have_subs_ && t.get(db_.subs, key_u64_str(account, canon)).has_value();
+}
+
+MailboxInfo LmdbStore::mailbox_info(Txn& t, MailboxRec&& m) {
+  m.m.subscribed = is_subscribed(t, m.m.account, m.m.name);
+  return std::move(m.m);
+}
+
+void LmdbStore::migrate_subscriptions(Txn& t) {
+  // Schema 1 kept a subscription flag in each mailbox record; move the flags to "subs"
+  // and rewrite the records (flag byte 0, first_recent_uid = uidnext).
+  std::vector<MailboxRec> recs;
+  {
+    Cursor c(t, db_.mailboxes);
+    for (bool ok = c.first(); ok; ok = c.next()) recs.push_back(MailboxRec::decode(c.val()));
+  }
+  for (auto& m : recs) {
+    if (m.m.subscribed) t.put(db_.subs, key_u64_str(m.m.account, m.m.name), std::string_view{});
+    save_mailbox(t, m);
+  }
+}
+
 MailboxId LmdbStore::create_mailbox_txn(Txn& t, AccountId account, std::string_view canon, SpecialUse use,
                                         bool subscribed) {
   if (mailbox_id(t, account, canon)) fail(Errc::exists);
@@ -436,9 +459,9 @@ MailboxId LmdbStore::create_mailbox_txn(Txn& t, AccountId account, std::string_v
   m.m.uidnext = 1;
   m.m.highestmodseq = 1;
   m.m.special_use = use;
-  m.m.subscribed = subscribed;
   save_mailbox(t, m);
   t.put(db_.mbox_names, key_u64_str(account, canon), key_u64(m.m.id));
+  if (subscribed) t.put(db_.subs, key_u64_str(account, canon), std::string_view{});
   return m.m.id;
 }
 
@@ -458,6 +481,7 @@ void LmdbStore::delete_mailbox_txn(Txn& t, MailboxRec& m, AccountRec& a) {
   t.del(db_.mbox_names, key_u64_str(m.m.account, m.m.name));
   t.del(db_.mailboxes, prefix);
   save_account(t, a);
+  // The subscription (if any) stays: RFC 9051 6.3.7, LIST shows it \NonExistent.
 }
 
 Result<MailboxId> LmdbStore::create_mailbox(AccountId account, std::string_view name, SpecialUse use) {
@@ -530,6 +554,9 @@ Result<void> LmdbStore::rename_mailbox(AccountId account, std::string_view from,
       save_mailbox(t, m);
       t.del(db_.mbox_names, key_u64_str(account, old));
       t.put(db_.mbox_names, key_u64_str(account, nn), key_u64(id));
+      // Subscriptions follow the renamed mailboxes (as Dovecot does).
+      if (t.del(db_.subs, key_u64_str(account, old)))
+        t.put(db_.subs, key_u64_str(account, nn), std::string_view{});
     }
   });
 }
@@ -553,7 +580,7 @@ Result<std::vector<MailboxInfo>> LmdbStore::list_mailboxes(AccountId account, st
     std::string prefix = key_u64(account);
     for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
       if (!mailbox_matches(pattern, c.key().substr(8))) continue;
-      out.push_back(load_mailbox(t, get_u64(c.val())).m);
+      out.push_back(mailbox_info(t, load_mailbox(t, get_u64(c.val()))));
     }
     return out;
   });
@@ -563,21 +590,54 @@ Result<MailboxInfo> LmdbStore::get_mailbox(AccountId account, std::string_view n
   return run_read([&](Txn& t) {
     auto id = mailbox_id(t, account, canon_mailbox_name(name));
     if (!id) fail(Errc::no_such_mailbox);
-    return load_mailbox(t, *id).m;
+    return mailbox_info(t, load_mailbox(t, *id));
   });
 }
 
 Result<MailboxInfo> LmdbStore::get_mailbox(MailboxId id) {
-  return run_read([&](Txn& t) { return load_mailbox(t, id).m; });
+  return run_read([&](Txn& t) { return mailbox_info(t, load_mailbox(t, id)); });
 }
 
 Result<void> LmdbStore::subscribe(AccountId account, std::string_view name, bool subscribed) {
   return run_write([&](Txn& t) {
-    auto id = mailbox_id(t, account, canon_mailbox_name(name));
-    if (!id) fail(Errc::no_such_mailbox);
-    MailboxRec m = load_mailbox(t, *id);
-    m.m.subscribed = subscribed;
+    std::string canon = canon_mailbox_name(name);
+    if (subscribed) {
+      if (!mailbox_id(t, account, canon)) fail(Errc::no_such_mailbox);
+      t.put(db_.subs, key_u64_str(account, canon), std::string_view{});
+    } else if (!t.del(db_.subs, key_u64_str(account, canon))) {
+      fail(Errc::not_found);
+    }
+  });
+}
+
+Result<std::vector<std::string>> LmdbStore::list_subscriptions(AccountId account) {
+  return run_read([&](Txn& t) {
+    std::vector<std::string> out;
+    if (!have_subs_) return out;
+    Cursor c(t, db_.subs);
+    std::string prefix = key_u64(account);
+    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
+      out.emplace_back(c.key().substr(8));
+    return out;
+  });
+}
+
+Result<Store::RecentClaim> LmdbStore::claim_recent(MailboxId mailbox) {
+  // Cheap check first (a read txn): most calls find nothing new, and a write txn takes
+  // the store-wide writer lock.
+  auto peek = run_read([&](Txn& t) {
+    MailboxRec m = load_mailbox(t, mailbox);
+    return m.m.first_recent_uid < m.m.uidnext;
+  });
+  if (!peek) return peek.error();
+  if (!*peek) return RecentClaim{};
+  return run_write([&](Txn& t) {
+    MailboxRec m = load_mailbox(t, mailbox);
+    RecentClaim c{m.m.first_recent_uid, m.m.uidnext};
+    if (c.first >= c.end) return RecentClaim{};
+    m.m.first_recent_uid = m.m.uidnext;
     save_mailbox(t, m);
+    return c;
   });
 }
 

@@ -7,6 +7,7 @@
 //   accounts    id → AccountRec              acct_addr  address → id
 //   aliases     source → targets             admins     name → AdminRec
 //   mailboxes   id → MailboxRec              mbox_names (account, name) → id
+//   subs        (account, name) → ""  the subscription list, apart from mailboxes (schema 2)
 //   messages    (mailbox, uid) → MsgRec
 //   blobs       id → BlobRec                 blob_hash  sha256 → id
 //   chunks      (blob, n) → up to kChunkSize bytes (stored inline in leaf pages: no
@@ -72,7 +73,8 @@ inline std::string_view from_val(const MDB_val& v) {
 
 struct Dbis {
   MDB_dbi meta, domains, accounts, acct_addr, aliases, admins, mailboxes, mbox_names, messages,
-      blobs, blob_hash, chunks, blob_meta, changes, queue, queue_due, autoreply, ar_log, dkim, sessions, events, forward;
+      blobs, blob_hash, chunks, blob_meta, changes, queue, queue_due, autoreply, ar_log, dkim, sessions, events, forward,
+      subs;
 };
 
 class Cursor;
@@ -212,6 +214,8 @@ class LmdbStore final : public Store {
   Result<MailboxInfo> get_mailbox(AccountId account, std::string_view name) override;
   Result<MailboxInfo> get_mailbox(MailboxId id) override;
   Result<void> subscribe(AccountId account, std::string_view name, bool subscribed) override;
+  Result<std::vector<std::string>> list_subscriptions(AccountId account) override;
+  Result<RecentClaim> claim_recent(MailboxId mailbox) override;
   Result<void> set_special_use(AccountId account, std::string_view name, SpecialUse use) override;
 
   Result<void> for_each_message(MailboxId mailbox, UidRange range,
@@ -292,6 +296,10 @@ class LmdbStore final : public Store {
   AccountRec account_by_address(Txn& t, std::string_view address);  // normalizes; not_found
   std::optional<MailboxId> mailbox_id(Txn& t, AccountId account, std::string_view canon_name);
   MailboxRec load_mailbox(Txn& t, MailboxId id);  // throws no_such_mailbox
+  // What the API returns for a mailbox: its record plus `subscribed` from subs.
+  MailboxInfo mailbox_info(Txn& t, MailboxRec&& m);
+  bool is_subscribed(Txn& t, AccountId account, std::string_view canon_name);
+  void migrate_subscriptions(Txn& t);  // schema 1 → 2
   std::vector<std::pair<Uid, MsgRec>> messages_in(Txn& t, MailboxId mailbox, const UidSet& uids);
   void save_mailbox(Txn& t, const MailboxRec& m);
   MailboxId create_mailbox_txn(Txn& t, AccountId account, std::string_view canon_name, SpecialUse use,
@@ -334,6 +342,7 @@ class LmdbStore final : public Store {
 
   MDB_env* env_ = nullptr;
   Dbis db_{};
+  bool have_subs_ = false;  // false only for a read-only open of a schema-1 store
   StoreOptions options_;
   std::filesystem::path dir_;
   std::mutex write_mu_;           // one writer per process (LMDB's lock is per env)

@@ -6,8 +6,12 @@
 //                                                 print "uid modseq" after each flag commit
 //   store_test_child wait DATA_DIR TIMEOUT_MS     print "ready MODSEQ", wait for a change of
 //                                                 INBOX, print "changed MODSEQ"
+//   store_test_child claim DATA_DIR MILLIS        claim INBOX's \Recent messages over and
+//                                                 over for MILLIS ms; print "first end"
+//                                                 for each non-empty claim
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -39,6 +43,19 @@ int main(int argc, char** argv) {
     if (!r) return 4;
     std::printf("changed %llu\n", static_cast<unsigned long long>(*r));
     std::fflush(stdout);
+    return 0;
+  }
+  if (mode == "claim") {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::atoi(argv[3]));
+    while (std::chrono::steady_clock::now() < until) {
+      auto c = s.claim_recent(inbox->id);
+      if (!c) return 7;
+      if (c->first < c->end) {
+        std::printf("%u %u\n", c->first, c->end);
+        std::fflush(stdout);
+      }
+      ::usleep(500);
+    }
     return 0;
   }
   if (argc < 5) return 64;

@@ -217,3 +217,62 @@ TEST_CASE("a commit in one process wakes a waiter in another within 100 ms", "[s
     CHECK(w.wait() == 0);
   }
 }
+
+TEST_CASE("recent claims are exclusive across processes", "[store][process][recent]") {
+  // Two processes claim INBOX's \Recent messages in a loop while this one delivers:
+  // every UID must be claimed exactly once (RFC 3501 2.3.2: one session sees it).
+  TempDir dir;
+  make_store(dir.path);
+  auto s = Store::open(dir.path);
+  REQUIRE(s);
+  auto acct = (*s)->get_account("a@example.test");
+  MailboxId inbox = (*s)->get_mailbox(acct->id, "INBOX")->id;
+  Child a({"claim", dir.path.string(), "4000"});
+  Child b({"claim", dir.path.string(), "4000"});
+  std::vector<std::pair<Uid, Uid>> mine;
+  constexpr Uid kCount = 120;
+  for (Uid i = 0; i < kCount; ++i) {
+    DeliveryRequest r;
+    r.body = "m" + std::to_string(i);
+    r.targets.push_back(DeliveryTarget{acct->id});
+    auto res = (*s)->deliver(r);
+    REQUIRE(res);
+    if (i % 7 == 0) {
+      auto c = (*s)->claim_recent(inbox);
+      REQUIRE(c);
+      if (c->first < c->end) mine.emplace_back(c->first, c->end);
+    }
+  }
+  a.read_all();
+  b.read_all();
+  CHECK(a.wait() == 0);
+  CHECK(b.wait() == 0);
+  auto last = (*s)->claim_recent(inbox);  // whatever the children left
+  REQUIRE(last);
+  if (last->first < last->end) mine.emplace_back(last->first, last->end);
+  std::vector<int> times(kCount + 1, 0);
+  auto add = [&](Uid first, Uid end) {
+    CHECK(first < end);
+    for (Uid u = first; u < end && u <= kCount; ++u) ++times[u];
+  };
+  std::size_t child_claims = 0;
+  for (Child* c : {&a, &b})
+    for (auto& l : c->lines()) {
+      std::istringstream in(l);
+      Uid first = 0, end = 0;
+      in >> first >> end;
+      add(first, end);
+      ++child_claims;
+    }
+  for (auto& [f, e] : mine) add(f, e);
+  for (Uid u = 1; u <= kCount; ++u) {
+    INFO("uid " << u);
+    CHECK(times[u] == 1);
+  }
+  CHECK(child_claims > 0);
+  auto mb = (*s)->get_mailbox(inbox);
+  CHECK(mb->first_recent_uid == mb->uidnext);
+  auto none = (*s)->claim_recent(inbox);
+  REQUIRE(none);
+  CHECK(none->first == none->end);
+}

@@ -29,7 +29,9 @@ struct CachedStructure {
   std::string body;            // BODY wire text
 };
 
-inline constexpr std::uint8_t kCacheVersion = 1;
+// 2: ENVELOPE Sender/Reply-To fall back to From when the field gives no address (the
+//    envelopes cached by version 1 are answered anew).
+inline constexpr std::uint8_t kCacheVersion = 2;
 // Larger serialized structures are not worth caching (a hostile message with 10,000
 // parts): callers parse those each time.
 inline constexpr std::size_t kMaxCachedBytes = 1 << 20;

@@ -45,4 +45,10 @@ std::optional<std::string> part_filename(const Part& p);
 // default comparator in practice for substring search).
 std::string fold_case(std::string_view utf8);
 
+// The comparison key of SORT strings (RFC 5256 3, RFC 5957): i;unicode-casemap maps to
+// titlecase, approximated here by the simple upper-case mapping of each code point
+// (towupper in C.UTF-8; titlecase differs only for a few digraphs). Upper, not lower,
+// matters for order: "[x]" and "_" sort after letters, as Dovecot sorts them.
+std::string casemap_key(std::string_view utf8);
+
 }  // namespace tern::mime

@@ -34,8 +34,9 @@ namespace tern::store {
 // without dropping blob_meta entries and rewrite mailbox records without their
 // keywords, so it must refuse a schema-2 store; opening a schema-1 store migrates it
 // (nothing to rewrite: old mailbox records read as having no keywords, and blob_meta
-// starts empty).
-inline constexpr std::uint32_t kSchemaVersion = 2;
+// starts empty). 3: subscriptions kept apart from mailboxes (the "subs" table, moved
+// there from the per-mailbox flag of versions 1 and 2 on open).
+inline constexpr std::uint32_t kSchemaVersion = 3;
 
 struct StoreOptions {
   // LMDB map size: address space reserved, the file grows sparsely. Grown on MAP_FULL.
@@ -159,7 +160,22 @@ class Store {
   virtual Result<std::vector<MailboxInfo>> list_mailboxes(AccountId account, std::string_view pattern = "*") = 0;
   virtual Result<MailboxInfo> get_mailbox(AccountId account, std::string_view name) = 0;  // no_such_mailbox
   virtual Result<MailboxInfo> get_mailbox(MailboxId id) = 0;
+  // The subscription list (RFC 9051 6.3.7, 6.3.8) is apart from the mailboxes: deleting
+  // a mailbox leaves its name subscribed; renaming one moves the subscriptions of it and
+  // its children to the new names (as Dovecot). SUBSCRIBE needs the mailbox to exist
+  // (no_such_mailbox); UNSUBSCRIBE of a name not in the list: not_found.
   virtual Result<void> subscribe(AccountId account, std::string_view name, bool subscribed) = 0;
+  // The subscribed names (canonical: "INBOX" upper case), sorted, existing or not.
+  virtual Result<std::vector<std::string>> list_subscriptions(AccountId account) = 0;
+  // RFC 3501 2.3.2 \Recent: atomically takes the messages no session has claimed yet,
+  // UIDs [first, end) = [first_recent_uid, uidnext), and moves first_recent_uid to end,
+  // so exactly one session (of any process) gets each message as \Recent. Writes only
+  // when there is something to claim (first < end); empty range otherwise.
+  // no_such_mailbox if the mailbox is gone.
+  struct RecentClaim {
+    Uid first = 0, end = 0;
+  };
+  virtual Result<RecentClaim> claim_recent(MailboxId mailbox) = 0;
   virtual Result<void> set_special_use(AccountId account, std::string_view name, SpecialUse use) = 0;
 
   // ------------------------------------------------------------ messages

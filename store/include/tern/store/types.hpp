@@ -102,7 +102,14 @@ struct MailboxInfo {
   Uid uidnext = 1;
   ModSeq highestmodseq = 1;
   SpecialUse special_use = SpecialUse::none;
+  // Whether the name is in the account's subscription list. Subscriptions are kept
+  // apart from mailboxes (RFC 9051 6.3.7): deleting a mailbox leaves its name
+  // subscribed (LIST shows it \NonExistent); see Store::list_subscriptions.
   bool subscribed = false;
+  // RFC 3501 2.3.2 \Recent: messages with uid >= first_recent_uid have not been
+  // claimed by any session yet. A read-write SELECT (and a selected read-write session
+  // seeing new mail) claims [first_recent_uid, uidnext) with Store::claim_recent.
+  Uid first_recent_uid = 1;
   std::uint32_t messages = 0;   // current count
   std::uint32_t unseen = 0;     // messages without \Seen
   std::uint64_t size = 0;       // sum of message sizes
@@ -116,7 +123,8 @@ struct MailboxInfo {
 inline constexpr std::size_t kMaxMailboxKeywords = 1000;
 
 // ---------------------------------------------------------------- messages
-// System flags as a bitmask (RFC 9051 2.3.2). \Recent is not kept (IMAP4rev2).
+// System flags as a bitmask (RFC 9051 2.3.2). \Recent is not a stored flag: it is
+// per session, from the mailbox's first_recent_uid (MailboxInfo, Store::claim_recent).
 enum Flag : std::uint32_t {
   kSeen = 1u << 0,
   kAnswered = 1u << 1,
