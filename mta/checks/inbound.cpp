@@ -49,7 +49,8 @@ asio::awaitable<DnsAnswer> fetch(dns::Resolver& res, DnsQuestion q) {
     }
     case RrType::ptr:
     case RrType::ns: {
-      auto raw = co_await res.query(q.name, q.type == RrType::ptr ? dns::RrType::ptr : dns::RrType::ns);
+      const dns::RrType type = q.type == RrType::ptr ? dns::RrType::ptr : dns::RrType::ns;
+      auto raw = co_await res.query(q.name, type);
       DnsAnswer out;
       out.status = map_status(raw.status);
       for (const auto& rd : raw.rdata) {
