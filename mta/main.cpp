@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "connection.hpp"
+#include "event_recorder.hpp"
 #include "queue/worker.hpp"
 #include "tern/auth/authenticator.hpp"
 #include "tern/config/config.hpp"
@@ -58,6 +59,13 @@ int serve_mta(const tern::config::Config& cfg) {
   // share one commit. Password hashing stays on the server's (CPU-sized) blocking pool.
   asio::thread_pool delivery_pool(16);
   tern::mta::MtaContext ctx{cfg, store, authenticator, &delivery_pool};
+  // Refusal events: batched commits on a thread of their own, capped per client IP.
+  tern::mta::EventRecorder::Options ev_opt;
+  ev_opt.flush_interval = cfg.store.events_flush;
+  ev_opt.per_ip = cfg.store.events_per_ip;
+  ev_opt.ipv6_prefix = cfg.limits.ipv6_prefix;
+  tern::mta::EventRecorder recorder(store, ev_opt);
+  ctx.events = &recorder;
 
   // The shared resolver runs its libunbound callbacks on a thread of its own; sessions on
   // every io thread await it ([checks]: SPF, DKIM, DMARC on the MX listener).
@@ -121,6 +129,7 @@ int serve_mta(const tern::config::Config& cfg) {
     else spdlog::info("outbound delivery is off ([outbound] enabled = false): mail stays queued");
     int rc = tern::daemon::serve(server, kSpec.name, cfg);
     outbound.stop();
+    recorder.stop();  // writes what the last sessions refused
     {
       std::lock_guard lk(mu);
       done = true;

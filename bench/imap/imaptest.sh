@@ -29,8 +29,13 @@ allow_plaintext_auth = true
 auth_failures = 100000
 connections_per_ip = 1000
 TOML
+"$BIN/ternctl" --config "$DIR/tern.toml" init >/dev/null
 "$BIN/ternctl" --config "$DIR/tern.toml" domain add example.test >/dev/null
-echo secret | "$BIN/ternctl" --config "$DIR/tern.toml" user add u@example.test --password-stdin >/dev/null
+if [[ -n "${TERN_PASSWORD_HASH:-}" ]]; then   # e.g. the peers' $6$ hash of "secret", for a fair comparison
+  "$BIN/ternctl" --config "$DIR/tern.toml" user add u@example.test --password-hash "$TERN_PASSWORD_HASH" >/dev/null
+else
+  echo secret | "$BIN/ternctl" --config "$DIR/tern.toml" user add u@example.test --password-stdin >/dev/null
+fi
 "$BIN/tern-imapd" --config "$DIR/tern.toml" >"$DIR/imapd.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT

@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "cmd/commands.hpp"
@@ -20,6 +21,12 @@ std::string upper(std::string_view s) {
 // Inflated input is bounded per read like plain input (the parser bounds the rest).
 constexpr std::size_t kMaxInflatedChunk = 4u << 20;
 
+// Replies to pipelined commands are sent together when no further command is
+// buffered, or once this much is queued: a client that sends commands with large
+// answers (FETCH 1:*, SEARCH ALL) and never reads must not grow our memory; flush()
+// then waits for it to read (backpressure).
+constexpr std::size_t kMaxQueuedOutput = 256 * 1024;
+
 }  // namespace
 
 std::string_view state_name(State s) {
@@ -33,7 +40,15 @@ std::string_view state_name(State s) {
 }
 
 Session::Session(net::Connection& c, std::shared_ptr<ImapService> svc)
-    : c_(c), svc_(std::move(svc)), parser_(svc_->parser_limits()) {}
+    : c_(c), svc_(std::move(svc)), parser_(preauth_limits(svc_->parser_limits())) {}
+
+imap::ParserLimits Session::preauth_limits(imap::ParserLimits l) {
+  // Before login no command takes a message (APPEND needs a login): every literal is
+  // bounded by the command line, so a stranger cannot make us hold [limits]
+  // message_size per connection.
+  l.literal_max = std::min<std::uint64_t>(l.literal_max, l.line_max);
+  return l;
+}
 
 void Session::enter_state(State s) {
   if (s == state_) return;
@@ -45,6 +60,10 @@ void Session::enter_state(State s) {
               (state_ == State::Selected && s == State::Authenticated));
   log::debug(c_.id(), "imap state {} -> {}", state_name(state_), state_name(s));
   if (s != State::Selected) mailbox.reset();
+  // Between commands (LOGIN/AUTHENTICATE just ended): the next command is read with
+  // the limits of its state.
+  if (state_ == State::NotAuthenticated || s == State::NotAuthenticated)
+    parser_.set_limits(s == State::NotAuthenticated ? preauth_limits(svc_->parser_limits()) : svc_->parser_limits());
   state_ = s;
 }
 
@@ -268,12 +287,14 @@ asio::awaitable<void> Session::run() {
     if (ev.kind == K::Bad || ev.kind == K::LiteralTooBig || ev.kind == K::Fatal) {
       ++errors_;
       std::string text = imap::safe_text(ev.text);
-      if (ev.kind == K::LiteralTooBig) tagged(ev.tag, "NO", "[TOOBIG] " + text);
-      else tagged(ev.tag, "BAD", text);
+      std::string coded = ev.code.empty() ? text : "[" + ev.code + "] " + text;
+      // RFC 9051 §7.1: a literal over the limit that was not sent yet is NO [TOOBIG];
+      // one already on its way (LITERAL+) is BAD [TOOBIG] and the end (RFC 7888 §4).
+      tagged(ev.tag, ev.kind == K::LiteralTooBig ? "NO" : "BAD", coded);
       log::info(c_.id(), "imap bad command: {}", text);
       if (ev.kind == K::Fatal) {
         untagged("BYE " + text);
-        close("literal too large");
+        close(ev.code == "TOOBIG" ? "literal too large" : "line too long");
       } else if (errors_ >= error_limit) {
         untagged("BYE Too many invalid commands");
         close("error limit");
@@ -295,8 +316,9 @@ asio::awaitable<void> Session::run() {
     }
     if (state_ == State::Logout) close_ = true;
     if (state_ != State::NotAuthenticated) c_.set_timeout(cfg().imap.idle_timeout);
-    // Pipelining: send replies when no further command is already buffered.
-    if (!parser_.has_input() && !c_.has_buffered_input()) {
+    // Pipelining: send replies when no further command is already buffered, or when
+    // they pile up.
+    if ((!parser_.has_input() && !c_.has_buffered_input()) || c_.queued_output() >= kMaxQueuedOutput) {
       bool ok = co_await flush();
       if (!ok) {
         end_reason_ = "write error";

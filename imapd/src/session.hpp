@@ -89,6 +89,7 @@ class Session {
   bool cmd_uid = false;
 
  private:
+  static imap::ParserLimits preauth_limits(imap::ParserLimits l);
   asio::awaitable<void> dispatch(imap::Command& cmd);
   asio::awaitable<bool> read_more();  // false: EOF/timeout/error (close_ set)
   void push_output(bool tagged_end);

@@ -1,5 +1,6 @@
 #include "inbound.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "tern/authres/authres.hpp"
@@ -8,6 +9,7 @@
 namespace tern::mta {
 namespace {
 
+using namespace asio::experimental::awaitable_operators;
 using checks::DnsAnswer;
 using checks::DnsQuestion;
 using checks::DnsStatus;
@@ -33,38 +35,55 @@ DnsAnswer strings_answer(const A& a) {
   return out;
 }
 
+// One question on the shared resolver (the GCC 12 rules of tern/net/asio.hpp: no ?:
+// in a co_await expression).
 asio::awaitable<DnsAnswer> fetch(dns::Resolver& res, DnsQuestion q) {
-  switch (q.type) {
-    case RrType::a: co_return strings_answer(co_await res.a(q.name));
-    case RrType::aaaa: co_return strings_answer(co_await res.aaaa(q.name));
-    case RrType::txt: co_return strings_answer(co_await res.txt(q.name));
-    case RrType::mx: {
-      auto mx = co_await res.mx(q.name);
-      DnsAnswer out;
-      out.status = map_status(mx.status);
-      if (mx.null_mx) out.records.push_back({"", 0});  // RFC 7505: SPF's mx skips it
-      for (const auto& h : mx.records) out.records.push_back({h.host, h.preference});
-      if (out.status == DnsStatus::ok && out.records.empty()) out.status = DnsStatus::nodata;
-      co_return out;
+  if (q.type == RrType::a) co_return strings_answer(co_await res.a(q.name));
+  if (q.type == RrType::aaaa) co_return strings_answer(co_await res.aaaa(q.name));
+  if (q.type == RrType::txt) co_return strings_answer(co_await res.txt(q.name));
+  if (q.type == RrType::mx) {
+    auto mx = co_await res.mx(q.name);
+    DnsAnswer out;
+    out.status = map_status(mx.status);
+    if (mx.null_mx) out.records.push_back({"", 0});  // RFC 7505: SPF's mx skips it
+    for (const auto& h : mx.records) out.records.push_back({h.host, h.preference});
+    if (out.status == DnsStatus::ok && out.records.empty()) out.status = DnsStatus::nodata;
+    co_return out;
+  }
+  if (q.type == RrType::ptr || q.type == RrType::ns) {
+    const dns::RrType type = q.type == RrType::ptr ? dns::RrType::ptr : dns::RrType::ns;  // no ?: in a co_await
+    auto raw = co_await res.query(q.name, type);
+    DnsAnswer out;
+    out.status = map_status(raw.status);
+    for (const auto& rd : raw.rdata) {
+      std::size_t pos = 0;
+      if (auto n = dns::decode_name(rd, pos)) out.records.push_back({*n, 0});
     }
-    case RrType::ptr:
-    case RrType::ns: {
-      const dns::RrType type = q.type == RrType::ptr ? dns::RrType::ptr : dns::RrType::ns;
-      auto raw = co_await res.query(q.name, type);
-      DnsAnswer out;
-      out.status = map_status(raw.status);
-      for (const auto& rd : raw.rdata) {
-        std::size_t pos = 0;
-        if (auto n = dns::decode_name(rd, pos)) out.records.push_back({*n, 0});
-      }
-      if (out.status == DnsStatus::ok && out.records.empty()) out.status = DnsStatus::nodata;
-      co_return out;
-    }
+    if (out.status == DnsStatus::ok && out.records.empty()) out.status = DnsStatus::nodata;
+    co_return out;
   }
   co_return DnsAnswer{};
 }
 
-// Answers for the evaluators: asked once each, within the budget.
+// Every question at once on the shared resolver (each is an independent libunbound
+// query); answers in the order of `qs`. A question whose coroutine failed reads as a
+// temperror. Waits for the slowest answer (each bounded by the resolver's timeout).
+asio::awaitable<std::vector<DnsAnswer>> fetch_all(dns::Resolver& res, std::vector<DnsQuestion> qs) {
+  auto ex = co_await asio::this_coro::executor;
+  using Op = decltype(asio::co_spawn(ex, fetch(res, DnsQuestion{}), asio::deferred));
+  std::vector<Op> ops;
+  ops.reserve(qs.size());
+  for (const auto& q : qs) ops.push_back(asio::co_spawn(ex, fetch(res, q), asio::deferred));
+  auto group = asio::experimental::make_parallel_group(std::move(ops));  // a named local (asio.hpp, GCC 12)
+  auto done = co_await group.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  const auto& errors = std::get<1>(done);
+  std::vector<DnsAnswer> answers = std::move(std::get<2>(done));
+  for (std::size_t i = 0; i < answers.size() && i < errors.size(); ++i)
+    if (errors[i]) answers[i] = DnsAnswer{DnsStatus::temperror, {}};
+  co_return answers;
+}
+
+// Answers for one evaluator: asked once each, within the budget.
 class DnsCache {
  public:
   DnsCache(dns::Resolver& res, std::chrono::seconds budget) : res_(res), deadline_(Clock::now() + budget) {}
@@ -77,18 +96,23 @@ class DnsCache {
     return find(DnsQuestion{checks::normalize_dns_name(name), RrType::txt});
   }
 
-  // Known gap (see the closing note): the questions of one round are asked one after another; they are few (an mx
-  // mechanism's hosts, a DMARC walk) and each is a sub-millisecond loopback query in
-  // the common case. Other sessions are not held up meanwhile.
-  asio::awaitable<void> answer(const std::vector<DnsQuestion>& qs) {
-    for (const auto& q : qs) {
+  // The questions of one round, all at once (fetch_all). One evaluator uses one cache,
+  // so no question is in flight twice.
+  asio::awaitable<void> answer(std::vector<DnsQuestion> qs) {
+    std::vector<DnsQuestion> ask;
+    for (auto& q : qs) {
       std::pair<std::string, int> key{q.name, static_cast<int>(q.type)};
-      if (map_.count(key)) continue;
+      if (map_.count(key) || std::find(ask.begin(), ask.end(), q) != ask.end()) continue;
       if (Clock::now() >= deadline_) {
         map_[key] = DnsAnswer{DnsStatus::temperror, {}};  // out of budget: no query
         continue;
       }
-      map_[key] = co_await fetch(res_, q);
+      ask.push_back(std::move(q));
+    }
+    if (ask.empty()) co_return;
+    std::vector<DnsAnswer> got = co_await fetch_all(res_, ask);
+    for (std::size_t i = 0; i < ask.size(); ++i) {
+      map_[{ask[i].name, static_cast<int>(ask[i].type)}] = i < got.size() ? std::move(got[i]) : DnsAnswer{};
       ++queries_;
     }
   }
@@ -123,6 +147,45 @@ bool related(std::string_view a, std::string_view b) {  // equal, or one under t
 
 }  // namespace
 
+bool helo_checkable(std::string_view h) {
+  if (!h.empty() && h.back() == '.') h.remove_suffix(1);
+  if (h.empty() || h.size() > 253 || h.find('.') == std::string_view::npos) return false;
+  std::size_t start = 0;
+  std::string_view last;
+  while (start <= h.size()) {
+    std::size_t dot = h.find('.', start);
+    std::string_view label = h.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty() || label.size() > 63) return false;
+    for (char c : label) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+      if (!ok) return false;
+    }
+    last = label;
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return !std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+namespace {
+
+// One check_host() (RFC 7208 §4) to its verdict: the evaluator's rounds, each round's
+// questions at once, within the budget.
+asio::awaitable<spf::Verdict> run_spf(dns::Resolver& res, std::chrono::seconds budget, spf::Request req) {
+  DnsCache cache(res, budget);
+  for (int round = 0; round < kMaxRounds; ++round) {
+    auto step = spf::evaluate(req, [&](const DnsQuestion& q) { return cache.find(q); });
+    if (step.verdict) co_return std::move(*step.verdict);
+    co_await cache.answer(std::move(step.questions));
+  }
+  spf::Verdict v;
+  v.result = spf::Result::temperror;
+  v.problem = "too many DNS rounds";
+  co_return v;
+}
+
+}  // namespace
+
 asio::awaitable<SpfCheck> check_spf(dns::Resolver& res, const config::ChecksConfig& cfg, std::string client_ip,
                                     std::string mailfrom, std::string helo, std::string receiver) {
   SpfCheck out;
@@ -135,17 +198,17 @@ asio::awaitable<SpfCheck> check_spf(dns::Resolver& res, const config::ChecksConf
   req.helo = std::move(helo);
   req.receiver = std::move(receiver);
   req.now = static_cast<std::int64_t>(std::time(nullptr));
-  DnsCache cache(res, cfg.timeout);
-  for (int round = 0; round < kMaxRounds; ++round) {
-    auto step = spf::evaluate(req, [&](const DnsQuestion& q) { return cache.find(q); });
-    if (step.verdict) {
-      out.verdict = std::move(*step.verdict);
-      co_return out;
-    }
-    co_await cache.answer(step.questions);
+  if (out.helo_identity || !helo_checkable(out.helo)) {
+    out.verdict = co_await run_spf(res, cfg.timeout, req);
+    co_return out;
   }
-  out.verdict.result = spf::Result::temperror;
-  out.verdict.problem = "too many DNS rounds";
+  // RFC 7208 §2.3: HELO as "postmaster@<helo>", a check of its own (own limits),
+  // side by side with MAIL FROM.
+  spf::Request helo_req = req;
+  helo_req.sender = "postmaster@" + out.helo;
+  auto both = co_await (run_spf(res, cfg.timeout, req) && run_spf(res, cfg.timeout, helo_req));
+  out.verdict = std::move(std::get<0>(both));
+  out.helo_verdict = std::move(std::get<1>(both));
   co_return out;
 }
 
@@ -154,15 +217,18 @@ std::string authentication_results(std::string_view id, const SpfCheck& spf,
                                    const std::optional<dmarc::Verdict>& dm, const std::string& from_domain,
                                    const std::string& dmarc_problem) {
   std::vector<authres::MethodResult> r;
-  {
-    authres::MethodResult m{"spf", std::string(spf::result_name(spf.verdict.result)), "", {}};
-    const auto& v = spf.verdict;
+  auto spf_result = [&r](const spf::Verdict& v, const char* property, const std::string& value) {
+    authres::MethodResult m{"spf", std::string(spf::result_name(v.result)), "", {}};
     if (!v.mechanism.empty() && v.mechanism != "default") m.comment = "matched " + v.mechanism;
     else if (!v.problem.empty()) m.comment = v.problem;
-    if (spf.helo_identity) m.properties.push_back({"smtp.helo", spf.helo});
-    else m.properties.push_back({"smtp.mailfrom", spf.mailfrom});
+    m.properties.push_back({property, value});
     r.push_back(std::move(m));
-  }
+  };
+  // RFC 8601 §2.7.2: the deciding identity first; the HELO identity's own result
+  // (RFC 7208 §2.3) beside it as a second spf resinfo with smtp.helo.
+  if (spf.helo_identity) spf_result(spf.verdict, "smtp.helo", spf.helo);
+  else spf_result(spf.verdict, "smtp.mailfrom", spf.mailfrom);
+  if (spf.helo_verdict) spf_result(*spf.helo_verdict, "smtp.helo", spf.helo);
   if (dk.empty()) r.push_back({"dkim", "none", "", {}});
   for (const auto& s : dk) {
     authres::MethodResult m{"dkim", std::string(dkim::result_name(s.result)), s.reason, {}};
@@ -257,28 +323,44 @@ MessageVerdict decide(const config::ChecksConfig& cfg, const SpfCheck& spf,
   return v;
 }
 
+namespace {
+
+// The DMARC evaluator's rounds to a verdict, answered from `cache` (nullopt: too many
+// rounds). Run first without the DKIM results, beside the key fetches, it asks for
+// policy discovery and the From domain's tree walk (and the SPF domain's walk when SPF
+// passed), which the real run afterwards finds cached.
+asio::awaitable<std::optional<dmarc::Verdict>> run_dmarc(DnsCache& cache, dmarc::Input in) {
+  for (int round = 0; round < kMaxRounds; ++round) {
+    auto step = dmarc::evaluate(in, [&cache](const DnsQuestion& q) { return cache.find(q); });
+    if (step.verdict) co_return std::move(step.verdict);
+    co_await cache.answer(std::move(step.questions));
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<void> fetch_keys(DnsCache& cache, std::vector<DnsQuestion> qs) {
+  co_await cache.answer(std::move(qs));
+}
+
+asio::awaitable<void> prefetch_dmarc(DnsCache& cache, dmarc::Input in) {
+  (void)co_await run_dmarc(cache, std::move(in));
+}
+
+}  // namespace
+
 asio::awaitable<MessageVerdict> check_message(dns::Resolver& res, const config::ChecksConfig& cfg,
                                               std::string authserv_id, std::string message, SpfCheck spf,
                                               std::vector<std::string> rcpt_domains, asio::thread_pool* pool) {
   auto ex = co_await asio::this_coro::executor;
-  DnsCache cache(res, cfg.timeout);
-  // The From domain (RFC 9989 §4.4: exactly one From field with one address).
-  std::string from_domain, dmarc_problem;
+  // One cache per evaluator (each question asked once; the two run side by side).
+  DnsCache key_cache(res, cfg.timeout);
+  DnsCache dmarc_cache(res, cfg.timeout);
   auto verifier = std::make_unique<dkim::Verifier>(std::move(message));
   std::vector<std::string> keys = verifier->key_queries();
   std::vector<DnsQuestion> kq;
   for (const auto& k : keys) kq.push_back(DnsQuestion{checks::normalize_dns_name(k), RrType::txt});
-  co_await cache.answer(kq);
-  auto lookup = [&cache](std::string_view name) { return cache.find_txt(name); };
-  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
-  std::vector<dkim::SignatureResult> dk;
-  if (pool) {
-    dk = co_await net::detail::run_on_pool<std::vector<dkim::SignatureResult>>(
-        *pool, ex, [&verifier, &lookup, now] { return verifier->verify(lookup, now); });
-  } else {
-    dk = verifier->verify(lookup, now);
-  }
-  // From: header.
+  // The From domain (RFC 9989 §4.4: exactly one From field with one address).
+  std::string from_domain, dmarc_problem;
   int from_count = 0;
   std::string from_value;
   if (const auto* m = verifier->message()) {
@@ -288,24 +370,39 @@ asio::awaitable<MessageVerdict> check_message(dns::Resolver& res, const config::
       from_value = std::string(f.raw.substr(f.raw.find(':') + 1));
     }
   }
-  std::optional<dmarc::Verdict> dm;
+  dmarc::Input in;
   if (from_count != 1) {
     dmarc_problem = from_count == 0 ? "no From field" : "several From fields";
   } else if (auto d = dmarc::from_domain(from_value)) {
     from_domain = *d;
-    dmarc::Input in;
     in.from_domain = from_domain;
     in.spf.pass = spf.verdict.result == spf::Result::pass;
+    // The deciding identity only: the MAIL FROM domain, HELO for the null sender.
     in.spf.domain = spf.helo_identity ? lower(spf.helo) : domain_of(spf.mailfrom);
-    for (const auto& s : dk) in.dkim.push_back({s.result == dkim::Result::pass, s.domain});
-    for (int round = 0; round < kMaxRounds && !dm; ++round) {
-      auto step = dmarc::evaluate(in, [&](const DnsQuestion& q) { return cache.find(q); });
-      if (step.verdict) dm = std::move(step.verdict);
-      else co_await cache.answer(step.questions);
-    }
-    if (!dm) dmarc_problem = "too many DNS rounds";
   } else {
     dmarc_problem = "unusable From address";
+  }
+  // Every signature's key and the DMARC policy discovery, concurrently.
+  if (!from_domain.empty()) {
+    co_await (fetch_keys(key_cache, kq) && prefetch_dmarc(dmarc_cache, in));
+  } else {
+    co_await key_cache.answer(kq);
+  }
+  auto lookup = [&key_cache](std::string_view name) { return key_cache.find_txt(name); };
+  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  std::vector<dkim::SignatureResult> dk;
+  if (pool) {
+    dk = co_await net::detail::run_on_pool<std::vector<dkim::SignatureResult>>(
+        *pool, ex, [&verifier, &lookup, now] { return verifier->verify(lookup, now); });
+  } else {
+    dk = verifier->verify(lookup, now);
+  }
+  std::optional<dmarc::Verdict> dm;
+  if (!from_domain.empty()) {
+    for (const auto& s : dk) in.dkim.push_back({s.result == dkim::Result::pass, s.domain});
+    // Only an aligned-candidate's own tree walk (a d= under another name) is new here.
+    dm = co_await run_dmarc(dmarc_cache, in);
+    if (!dm) dmarc_problem = "too many DNS rounds";
   }
   MessageVerdict v = decide(cfg, spf, dk, dm, from_domain, rcpt_domains);
   v.header = authentication_results(authserv_id, spf, dk, dm, from_domain, dmarc_problem);

@@ -14,6 +14,7 @@
 #include "data_sink.hpp"
 #include "return_path_filter.hpp"
 #include "delivery.hpp"
+#include "event_recorder.hpp"
 #include "tern/authres/authres.hpp"
 #include "tern/log/assert.hpp"
 #include "tern/log/log.hpp"
@@ -193,7 +194,6 @@ class Driver {
         case ReadStatus::Eof:
         case ReadStatus::Error:
           end_reason_ = lr.status == ReadStatus::Eof ? "eof" : "read error";
-          co_await flush_events();
           set_summary();
           co_return;
       }
@@ -208,7 +208,6 @@ class Driver {
       }
     }
     co_await send_all();
-    co_await flush_events();
     if (session_.errors() >= ctx_.cfg.limits.error_limit) end_reason_ = "error limit";
     set_summary();
   }
@@ -358,7 +357,7 @@ class Driver {
       e.recipient = rcpt;
       e.action = store::EventAction::rejected;
       e.detail = res.rule + ": " + res.rejection.summary();
-      events_.push_back(std::move(e));
+      record_event(std::move(e));
     }
     co_return session_.recipient_checked(res.rejection, std::move(res.route));
   }
@@ -379,10 +378,15 @@ class Driver {
     spf_ = co_await check_spf(*ctx_.resolver, ctx_.cfg.checks, conn_.peer_ip(),
                               session_.transaction().sender.address(), session_.helo(), ctx_.cfg.hostname);
     const auto& v = spf_->verdict;
-    log::info(conn_.id(), "spf={} {}={} ip={}{}{}", spf::result_name(v.result),
+    std::string helo_part;
+    if (spf_->helo_verdict)
+      helo_part = fmt::format(" spf_helo={} helo={}", spf::result_name(spf_->helo_verdict->result),
+                              log::escape(spf_->helo, 100));
+    log::info(conn_.id(), "spf={} {}={} ip={}{}{}{}", spf::result_name(v.result),
               spf_->helo_identity ? "helo" : "mailfrom",
-              spf_->helo_identity ? spf_->helo : spf_->mailfrom, conn_.peer_ip(),
-              v.mechanism.empty() ? "" : " mechanism=" + v.mechanism, v.problem.empty() ? "" : " (" + v.problem + ")");
+              log::escape(spf_->helo_identity ? spf_->helo : spf_->mailfrom, 100), conn_.peer_ip(),
+              v.mechanism.empty() ? "" : " mechanism=" + v.mechanism, v.problem.empty() ? "" : " (" + v.problem + ")",
+              helo_part);
   }
 
   // End of data: DKIM + DMARC, the Authentication-Results field and the policy.
@@ -619,11 +623,9 @@ class Driver {
       if (!reply.empty()) detail = "refused by the authentication checks";
     }
     if (reply.empty()) {
-      auto events = std::move(events_);
-      events_.clear();
       DeliveryOutcome res;
       try {
-        auto fn = [this, &m, &spool, &events] { return deliver_message(ctx_.store, m, spool, std::move(events)); };
+        auto fn = [this, &m, &spool] { return deliver_message(ctx_.store, m, spool, {}); };
         if (ctx_.delivery_pool)
           res = co_await net::detail::run_on_pool<DeliveryOutcome>(*ctx_.delivery_pool,
                                                                    co_await asio::this_coro::executor, fn);
@@ -637,7 +639,7 @@ class Driver {
       detail = res.detail;
     } else {
       if (detail.empty()) detail = "refused by the body checks";
-      // Record the refusal (the events ride on the session's next store write).
+      // Record the refusal (batched with others by the recorder).
       for (const auto& r : m.recipients) {
         store::DeliveryEvent e;
         e.message_id = m.message_id;
@@ -645,7 +647,7 @@ class Driver {
         e.recipient = r.path.address();
         e.action = store::EventAction::rejected;
         e.detail = (detail == "refused by the authentication checks" ? "checks: " : "body: ") + reply.summary();
-        events_.push_back(std::move(e));
+        record_event(std::move(e));
       }
     }
     std::string rcpts;
@@ -661,24 +663,17 @@ class Driver {
     removed_return_paths_ = 0;
   }
 
-  // Rejection events not carried by a delivery are written at the session's end (one
-  // transaction, not one fsync per refused RCPT).
-  asio::awaitable<void> flush_events() {
-    if (events_.empty()) co_return;
-    auto ev = std::move(events_);
-    events_.clear();
-    try {
-      co_await conn_.run_blocking([this, &ev] { (void)ctx_.store.add_events(ev); });
-    } catch (const std::exception& e) {
-      log::error(conn_.id(), "recording events failed: {}", e.what());
-    }
+  // Refusal events go to the daemon's recorder (mta/event_recorder.hpp): batched into
+  // one commit per second on its own thread, capped per client IP. Never a store write
+  // here or on the blocking pool, which serves RCPT lookups and AUTH.
+  void record_event(store::DeliveryEvent e) {
+    if (ctx_.events) ctx_.events->record(conn_.peer_ip(), std::move(e));
   }
 
   net::Connection& conn_;
   MtaContext& ctx_;
   Input in_;
   SmtpSession session_;
-  std::vector<store::DeliveryEvent> events_;
   std::unique_ptr<smtp::DataReader> bdat_reader_;
   std::unique_ptr<Spool> bdat_spool_;
   std::unique_ptr<ReturnPathFilter> bdat_return_path_;

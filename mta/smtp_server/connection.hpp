@@ -19,6 +19,8 @@ class Resolver;
 
 namespace tern::mta {
 
+class EventRecorder;  // event_recorder.hpp
+
 // Shared by every session of the daemon; outlives the Server.
 struct MtaContext {
   const config::Config& cfg;
@@ -30,6 +32,8 @@ struct MtaContext {
   asio::thread_pool* delivery_pool = nullptr;
   // The daemon's DNS resolver (SPF/DKIM/DMARC on the MX listener); nullptr = no checks.
   dns::Resolver* resolver = nullptr;
+  // Where refusal events go (batched, capped per client IP); nullptr = not recorded.
+  EventRecorder* events = nullptr;
 };
 
 struct ListenerSetup {

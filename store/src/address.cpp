@@ -4,6 +4,7 @@
 #include <cctype>
 #include <string>
 
+#include "tern/imap/list_match.hpp"
 #include "tern/store/store.hpp"
 
 namespace tern::store {
@@ -98,37 +99,11 @@ std::optional<std::string> normalize_address(std::string_view address) {
 }
 
 // RFC 9051 6.3.9: '*' matches zero or more characters, '%' the same without the
-// hierarchy delimiter. Names under INBOX compare with INBOX case-insensitively.
-namespace {
-bool match_from(std::string_view p, std::string_view n) {
-  while (!p.empty()) {
-    char c = p.front();
-    if (c == '*' || c == '%') {
-      p.remove_prefix(1);
-      for (std::size_t k = 0; k <= n.size(); ++k) {
-        if (match_from(p, n.substr(k))) return true;
-        if (k < n.size() && c == '%' && n[k] == kHierarchyDelimiter) return false;
-      }
-      return false;
-    }
-    if (n.empty() || n.front() != c) return false;
-    p.remove_prefix(1);
-    n.remove_prefix(1);
-  }
-  return n.empty();
-}
-
-// "inbox", "Inbox/x" -> "INBOX", "INBOX/x" for comparison.
-std::string canon_inbox(std::string_view s) {
-  if (s.size() >= 5 && lower(s.substr(0, 5)) == "inbox" &&
-      (s.size() == 5 || s[5] == kHierarchyDelimiter))
-    return "INBOX" + std::string(s.substr(5));
-  return std::string(s);
-}
-}  // namespace
-
+// hierarchy delimiter; INBOX compares case-insensitively. One matcher for the store
+// and tern-imapd: imap::list_match scans a set of pattern positions (no backtracking),
+// so a pattern of many wildcards costs O(|pattern| x |name|), never exponential time.
 bool mailbox_matches(std::string_view pattern, std::string_view name) {
-  return match_from(canon_inbox(pattern), canon_inbox(name));
+  return imap::list_match(pattern, name, kHierarchyDelimiter);
 }
 
 }  // namespace tern::store

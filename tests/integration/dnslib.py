@@ -56,3 +56,75 @@ class DnsServer:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+class DelayProxy:
+    """A UDP DNS proxy in front of a DnsServer for timing tests: every answer is held
+    `delay` seconds after its question arrived, each on its own timer (answers to
+    concurrent questions overlap, as a slow but parallel resolver path would); questions
+    for a name in `drop` (lower case, no final dot) are never answered, as a dead server.
+    `asked` lists (monotonic time, name) of every question seen. stop() ends it."""
+
+    def __init__(self, upstream_port, delay=0.0, drop=()):
+        import threading
+        self.upstream = upstream_port
+        self.delay = delay
+        self.drop = set(drop)
+        self.asked = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.sock.settimeout(0.5)  # so stop() is seen
+        self.closed = False
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def qname(packet):
+        labels, pos = [], 12
+        while pos < len(packet) and packet[pos] != 0:
+            n = packet[pos]
+            labels.append(packet[pos + 1:pos + 1 + n].decode("ascii", "replace"))
+            pos += 1 + n
+        return ".".join(labels).lower()
+
+    def _serve(self):
+        import threading
+        while not self.closed:
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            arrived = time.monotonic()
+            name = self.qname(data)
+            with self.lock:
+                self.asked.append((arrived, name))
+            if name in self.drop:
+                continue
+            threading.Thread(target=self._answer, args=(data, addr, arrived), daemon=True).start()
+
+    def _answer(self, data, addr, arrived):
+        up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        up.settimeout(5)
+        try:
+            up.sendto(data, ("127.0.0.1", self.upstream))
+            answer = up.recv(65535)
+        except OSError:
+            return
+        finally:
+            up.close()
+        wait = arrived + self.delay - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        try:
+            self.sock.sendto(answer, addr)
+        except OSError:
+            pass
+
+    def stop(self):
+        self.closed = True
+        self.thread.join(timeout=5)
+        self.sock.close()

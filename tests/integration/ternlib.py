@@ -135,12 +135,14 @@ class TernEnv:
                                f"{p.stdout}{p.stderr}")
         return p
 
-    def start(self, binary, *args, wait=True, log_name=None):
-        """Start a daemon (own process group, log in the temp dir); wait for its ports."""
+    def start(self, binary, *args, wait=True, log_name=None, extra_env=None):
+        """Start a daemon (own process group, log in the temp dir); wait for its ports.
+        extra_env: variables added to the daemon's environment (e.g. LD_PRELOAD)."""
         log = open(os.path.join(self.dir, (log_name or binary) + ".log"), "ab")
+        penv = dict(os.environ, **extra_env) if extra_env else None
         p = subprocess.Popen([self.bin(binary), "--config", self.config_path, *args],
                              stdout=log, stderr=subprocess.STDOUT,
-                             start_new_session=True, cwd=self.dir)
+                             start_new_session=True, cwd=self.dir, env=penv)
         self.procs.append(p)
         if wait:
             for name, port in self.ports.items():

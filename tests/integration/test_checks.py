@@ -106,8 +106,12 @@ def check(subject, mailfrom, frm, spf, dkim_results, dmarc, signed=None, mailbox
     stored = last_message(mailbox)
     assert subject.encode() in stored, stored[:300]
     ar = ours(stored)
-    got_spf = result(ar, "spf")
+    # RFC 8601: the MAIL FROM result, and the HELO identity's own beside it (RFC 7208
+    # §2.3; client.helo.test has no SPF record).
+    got_spf = [r for r in result(ar, "spf") if prop(r, "smtp.mailfrom") is not None]
     assert [r.result for r in got_spf] == [spf], str(ar)
+    assert [(r.result, prop(r, "smtp.helo")) for r in result(ar, "spf") if prop(r, "smtp.helo")] == \
+        [("none", "client.helo.test")], str(ar)
     assert [r.result for r in result(ar, "dkim")] == dkim_results, str(ar)
     assert [r.result for r in result(ar, "dmarc")] == [dmarc], str(ar)
     return ar, stored
@@ -206,6 +210,54 @@ def test_null_sender_checks_helo():
     assert spf.result == "pass" and spf.smtp_helo == "helo.pass.test", str(ar)
 
 
+def send_helo(helo, mailfrom, msg):
+    with smtplib.SMTP("127.0.0.1", env.port("smtp"), timeout=30) as s:
+        s.ehlo(helo)
+        s.sendmail(mailfrom, ["bob@example.test"], msg)
+
+
+def spf_results(ar):
+    return [(r.result, "mailfrom" if prop(r, "smtp.mailfrom") else "helo",
+             prop(r, "smtp.mailfrom") or prop(r, "smtp.helo")) for r in result(ar, "spf")]
+
+
+def test_helo_checked_beside_mailfrom():
+    # HELO passes, MAIL FROM fails: both reported, the MAIL FROM result decides.
+    send_helo("helo.pass.test", "a@fail.test", message("a@fail.test", "helo beside"))
+    ar = ours(last_message())
+    assert spf_results(ar) == [("fail", "mailfrom", "a@fail.test"), ("pass", "helo", "helo.pass.test")], str(ar)
+    # HELO fails, MAIL FROM passes: delivered, DMARC passes on MAIL FROM.
+    send_helo("helo.fail.test", "a@pass.test", message("a@pass.test", "helo fails"))
+    stored = last_message()
+    assert b"helo fails" in stored
+    ar = ours(stored)
+    assert spf_results(ar) == [("pass", "mailfrom", "a@pass.test"), ("fail", "helo", "helo.fail.test")], str(ar)
+    assert [r.result for r in result(ar, "dmarc")] == ["pass"], str(ar)
+    # An address literal is not a HELO identity SPF can check (§2.3): no smtp.helo result.
+    send_helo("[127.0.0.1]", "a@pass.test", message("a@pass.test", "helo literal"))
+    ar = ours(last_message())
+    assert spf_results(ar) == [("pass", "mailfrom", "a@pass.test")], str(ar)
+
+
+def test_helo_pass_never_aligns_dmarc_for_a_sender():
+    # From pass.test (p=reject), MAIL FROM fails SPF, HELO helo.pass.test passes and would
+    # align (relaxed) with pass.test: DMARC must not use it (RFC 9989/7489: MAIL FROM),
+    # so the message is refused.
+    before = len(env.mailbox("bob@example.test", "INBOX"))
+    try:
+        send_helo("helo.pass.test", "a@fail.test", message("a@pass.test", "helo no dmarc"))
+    except smtplib.SMTPDataError as e:
+        assert e.smtp_code == 550 and b"DMARC" in e.smtp_error, e
+    else:
+        raise AssertionError("a HELO pass made DMARC pass for a non-null MAIL FROM")
+    assert len(env.mailbox("bob@example.test", "INBOX")) == before
+    # The null sender: HELO is the SPF identity DMARC uses, so the same From passes.
+    send_helo("helo.pass.test", "", message("a@pass.test", "helo null dmarc"))
+    ar = ours(last_message())
+    assert spf_results(ar) == [("pass", "helo", "helo.pass.test")], str(ar)
+    assert [r.result for r in result(ar, "dmarc")] == ["pass"], str(ar)
+
+
 def main():
     global env, dns
     env = TernEnv(extra_config="", hostname=HOST, listeners={"smtp": None})
@@ -221,6 +273,7 @@ def main():
         ("pass.test", "v=spf1 ip4:127.0.0.1 -all"),
         ("_dmarc.pass.test", "v=DMARC1; p=reject"),
         ("helo.pass.test", "v=spf1 a -all"),
+        ("helo.fail.test", "v=spf1 -all"),
         ("fail.test", "v=spf1 ip4:192.0.2.1 -all"),
         ("soft.test", "v=spf1 ~all"),
         ("loop.test", "v=spf1 include:loop.test -all"),
@@ -250,7 +303,8 @@ def main():
                    test_dkim_body_altered_fails, test_dkim_missing_key_permerror,
                    test_dkim_ed25519_and_rsa_together, test_dmarc_quarantine_goes_to_junk,
                    test_dmarc_reject_refused_with_550, test_forged_authentication_results_removed,
-                   test_null_sender_checks_helo])
+                   test_null_sender_checks_helo, test_helo_checked_beside_mailfrom,
+                   test_helo_pass_never_aligns_dmarc_for_a_sender])
     finally:
         env.__exit__(None, None, None)
         dns.stop()

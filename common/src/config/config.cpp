@@ -548,7 +548,9 @@ Config parse_config(std::string_view text, std::string_view source) {
          }
        }},
       sub("store", {{"events_retention",
-                     set_duration(c.store.events_retention, 3600s, 3650 * 86400s)}}),
+                     set_duration(c.store.events_retention, 3600s, 3650 * 86400s)},
+                    {"events_flush", set_duration(c.store.events_flush, 1s, 60s)},
+                    {"events_per_ip", set_uint(c.store.events_per_ip, 0, 1000000)}}),
   };
   apply(root, source, {}, top);
 

@@ -156,6 +156,8 @@ std::string dump_config(const Config& c) {
   kv("password_min_length", std::to_string(c.auth.password_min_length));
   table("store");
   kv("events_retention", duration(c.store.events_retention));
+  kv("events_flush", duration(c.store.events_flush));
+  kv("events_per_ip", std::to_string(c.store.events_per_ip));
   table("checks");
   kv("enabled", boolean(c.checks.enabled));
   kv("authserv_id", str(c.checks.authserv_id));

@@ -153,6 +153,9 @@ bool parse_flag(std::string_view atom, FlagList& out) {
   }
   for (const auto& k : out.keywords)
     if (ieq(k, atom)) return true;
+  // A mailbox holds at most 1000 keywords (store kMaxMailboxKeywords); more in one
+  // list cannot be stored, and the duplicate check above is quadratic in them.
+  if (out.keywords.size() >= kMaxFlagKeywords) return false;
   out.keywords.emplace_back(atom);
   return true;
 }
@@ -277,6 +280,12 @@ bool parse_section(std::string_view in, Section& out, std::string& error) {
           return false;
         }
         out.fields.push_back(upper(name));
+        // Each listed field is compared with each header field of every message
+        // fetched: clients list a dozen or two; thousands only cost CPU.
+        if (out.fields.size() > 256) {
+          error = "too many header fields (at most 256)";
+          return false;
+        }
         if (!fields.empty()) fields += ' ';
         fields += upper(name);
       }
@@ -458,6 +467,12 @@ std::string fetch_att_name(const FetchAtt& a) {
 
 namespace {
 
+// HEADER, BODY and TEXT keys (and FROM, SUBJECT, ... which are HEADER keys) each scan
+// every message: a SEARCH of thousands of them ("NOT BODY x" repeated, each one true)
+// costs keys x mailbox size, seconds of CPU for a small mailbox. Clients send a few
+// (Thunderbird's quick filter: five ORed); 100 leaves room and bounds the work.
+constexpr std::size_t kMaxContentKeys = 100;
+
 class SearchParser {
  public:
   SearchParser(const std::vector<Arg>& args, std::size_t nesting_max, std::size_t max_ranges)
@@ -467,6 +482,7 @@ class SearchParser {
 
   bool uses_modseq = false;
   std::string error;
+  std::size_t content_keys = 0;
 
   // Parses keys from list[i...] into `out` (an And), stopping at the end.
   bool parse_all(const std::vector<Arg>& list, std::size_t i, SearchKey& out, std::size_t depth) {
@@ -564,6 +580,10 @@ class SearchParser {
       k.kind = u == "OLDER" ? K::Older : K::Younger;
       return number_arg(l, i, k.n);
     }
+    if ((u == "BCC" || u == "CC" || u == "FROM" || u == "SUBJECT" || u == "TO" || u == "HEADER" ||
+         u == "BODY" || u == "TEXT") &&
+        ++content_keys > kMaxContentKeys)
+      return fail("too many HEADER/BODY/TEXT search keys (at most " + std::to_string(kMaxContentKeys) + ")");
     if (u == "BCC" || u == "CC" || u == "FROM" || u == "SUBJECT" || u == "TO") {
       k.kind = K::Header;
       k.a = u;

@@ -163,13 +163,8 @@ class Tokenizer {
         // A section spec: everything up to the matching ']' belongs to the atom
         // (BODY[HEADER.FIELDS (From To)]); brackets do not nest in IMAP.
         // Without a ']' the '[' is an ordinary atom character (mailbox "a[b").
-        std::size_t close = line.find(']', pos_);
-        bool section = close != std::string_view::npos;
-        for (std::size_t i = pos_; section && i < close; ++i)
-          if (is_ctl(static_cast<unsigned char>(line[i])) || line[i] == '"' || line[i] == '{')
-            section = false;
-        if (section) {
-          pos_ = close + 1;
+        if (section_end(line) != std::string_view::npos) {
+          pos_ = section_end(line) + 1;
           continue;
         }
       }
@@ -181,11 +176,45 @@ class Tokenizer {
     return true;
   }
 
+  // For a '[' at pos_: the ']' that closes it as a section, or npos when the '[' is
+  // an ordinary character (no ']' follows, or a CTL, '"' or '{' comes first). The
+  // next ']' and the next such character are remembered for the line, so a line of
+  // many '[' costs one pass, not one pass per '[' (quadratic).
+  std::size_t section_end(std::string_view line) {
+    constexpr std::size_t npos = std::string_view::npos;
+    if (scan_piece_ != piece_) {
+      scan_piece_ = piece_;
+      close_at_ = bad_at_ = 0;
+      close_done_ = bad_done_ = false;
+    }
+    if (!close_done_ && close_at_ <= pos_) {
+      close_at_ = line.find(']', pos_);
+      if (close_at_ == npos) close_done_ = true;
+    }
+    if (close_done_) return npos;
+    if (!bad_done_ && bad_at_ <= pos_) {
+      bad_at_ = npos;
+      for (std::size_t i = pos_; i < line.size(); ++i) {
+        unsigned char u = static_cast<unsigned char>(line[i]);
+        if (is_ctl(u) || u == '"' || u == '{') {
+          bad_at_ = i;
+          break;
+        }
+      }
+      if (bad_at_ == npos) bad_done_ = true;
+    }
+    if (!bad_done_ && bad_at_ < close_at_) return npos;
+    return close_at_;
+  }
+
   const std::vector<Piece>& pieces_;
   std::size_t nesting_max_;
   std::size_t piece_ = 0;
   std::size_t pos_ = 0;
   std::string error_;
+  std::size_t scan_piece_ = static_cast<std::size_t>(-1);
+  std::size_t close_at_ = 0, bad_at_ = 0;  // next ']' / CTL-'"'-'{' at or after a '['
+  bool close_done_ = false, bad_done_ = false;  // none left in the line
 };
 
 // A literal marker at the end of a line: "{n}", "{n+}", "~{n}", "~{n+}".
@@ -261,7 +290,10 @@ void CommandParser::feed(std::string_view bytes) {
   if (mode_ == Mode::SkipLine && pos_ == buf_.size()) {
     // Skipping an overlong line: keep only what follows its LF (bounded memory).
     std::size_t lf = bytes.find('\n');
-    if (lf == std::string_view::npos) return;
+    if (lf == std::string_view::npos) {
+      skipped_ += bytes.size();
+      return;
+    }
     buf_.erase(0, pos_);
     pos_ = 0;
     scanned_ = 0;
@@ -282,6 +314,7 @@ void CommandParser::compact() {
 
 void CommandParser::reset_command() {
   segs_.clear();
+  skipped_ = 0;
   text_bytes_ = 0;
   literal_bytes_ = 0;
   literal_left_ = 0;
@@ -365,9 +398,20 @@ ParseEvent CommandParser::next() {
     if (mode_ == Mode::SkipLine) {
       if (lf == std::string_view::npos) {
         // feed() drops bytes while skipping; nothing buffered is kept.
+        skipped_ += rest.size();
         buf_.clear();
         pos_ = 0;
         scanned_ = 0;
+        if (skipped_ > skip_limit()) {
+          // A client streaming bytes without a line end is not sending commands:
+          // BAD and close, rather than skip forever.
+          ParseEvent ev;
+          ev.kind = ParseEvent::Kind::Fatal;
+          ev.tag = skip_tag_;
+          ev.text = "command line too long, no line end in sight";
+          reset_command();
+          return ev;
+        }
         return {};
       }
       pos_ += lf + 1;
@@ -384,6 +428,7 @@ ParseEvent CommandParser::next() {
       if (text_bytes_ + rest.size() > limits_.line_max) {
         skip_tag_ = current_tag();
         skip_reason_ = "command line too long";
+        skipped_ = text_bytes_ + rest.size();
         mode_ = Mode::SkipLine;
         buf_.clear();
         pos_ = 0;
@@ -424,13 +469,15 @@ ParseEvent CommandParser::next() {
     if (too_big || minus_violation) {
       ParseEvent ev;
       ev.tag = current_tag();
+      ev.code = "TOOBIG";  // RFC 7888 §4, RFC 4469: the literal is over a limit
       if (m.sync) {
         ev.kind = ParseEvent::Kind::LiteralTooBig;
         ev.text = "literal too large (limit " + std::to_string(limit) + " octets)";
       } else {
         ev.kind = ParseEvent::Kind::Fatal;
         ev.text = minus_violation ? "non-synchronizing literal over 4096 octets (LITERAL-)"
-                                  : "non-synchronizing literal too large";
+                                  : "non-synchronizing literal too large (limit " +
+                                        std::to_string(limit) + " octets)";
       }
       reset_command();
       return ev;
@@ -452,19 +499,26 @@ CommandParser::LineStatus CommandParser::take_line(std::string& out, std::size_t
     std::size_t lf = rest.find('\n', scanned_);
     if (mode_ == Mode::SkipLine) {
       if (lf == std::string_view::npos) {
+        skipped_ += rest.size();
         buf_.clear();
         pos_ = 0;
         scanned_ = 0;
+        // Past the cap: TooLong now, still skipping; the next next() is Fatal.
+        if (skipped_ > skip_limit()) return LineStatus::TooLong;
         return LineStatus::NeedMore;
       }
       pos_ += lf + 1;
       scanned_ = 0;
+      skipped_ = 0;
       mode_ = Mode::Line;
       return LineStatus::TooLong;
     }
     if (lf == std::string_view::npos) {
       scanned_ = rest.size();
       if (rest.size() > max) {
+        skip_tag_ = "*";
+        skip_reason_ = "line too long";
+        skipped_ = rest.size();
         mode_ = Mode::SkipLine;
         buf_.clear();
         pos_ = 0;

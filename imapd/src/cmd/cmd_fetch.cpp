@@ -140,6 +140,7 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
       out += name;
     };
     bool has_uid = false, has_flags = false, has_modseq = false;
+    bool streamed = false;  // part of this message's answer was sent already
     std::string cte_fail;
     for (const auto& a : req.atts) {
       switch (a.kind) {
@@ -230,8 +231,26 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
         case K::ThreadId:
           break;
       }
+      // One message's answer can be large (BODY[] asked for many times): it goes out
+      // in pieces too, so memory stays one item plus kFlushAt whatever was asked.
+      if (out.size() > kFlushAt) {
+        s.write(out);
+        out.clear();
+        streamed = true;
+        bool ok = co_await s.flush();
+        if (!ok) {
+          s.close("write error");
+          co_return;
+        }
+      }
+      if (!cte_fail.empty()) break;
     }
     if (!cte_fail.empty()) {
+      if (streamed) {
+        // Part of this message's answer went out already: close it before the NO.
+        out += ")\r\n";
+        s.write(out);
+      }
       // RFC 3516 §4.3: an encoding we cannot decode fails the command.
       s.no(c, "[" + cte_fail + "] Unknown content-transfer-encoding");
       co_return;

@@ -47,6 +47,21 @@ TEST_CASE("sequence sets", "[imap][args]") {
   CHECK(s.resolve(0).empty());
 }
 
+TEST_CASE("flag lists are bounded", "[imap][args]") {
+  std::string many = "(";
+  for (int i = 0; i < 1000; ++i) many += " $k" + std::to_string(i);
+  FlagList fl;
+  CHECK(parse_flag_list(args_of(many + " $K0 \\Seen)")[0], fl));
+  CHECK(fl.keywords.size() == 1000);
+  FlagList fl2;
+  auto t0 = std::chrono::steady_clock::now();
+  std::string more = many;
+  for (int i = 1000; i < 9000; ++i) more += " $k" + std::to_string(i);
+  CHECK_FALSE(parse_flag_list(args_of(more + ")")[0], fl2));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(ms < 100);
+}
+
 TEST_CASE("dates", "[imap][args]") {
   CHECK(parse_date("1-Jan-1970") == 0);
   CHECK(parse_date("02-Jan-1970") == 86400);
@@ -79,6 +94,12 @@ TEST_CASE("FETCH attributes", "[imap][args]") {
   CHECK_FALSE(parse_fetch(args_of("BINARY[HEADER]"), 0, f, err));
   CHECK_FALSE(parse_fetch(args_of("BODY[]<1>"), 0, f, err));
   CHECK_FALSE(parse_fetch(args_of("FOO"), 0, f, err));
+  // HEADER.FIELDS lists are capped (each field is compared with every header).
+  std::string fields;
+  for (int i = 0; i < 256; ++i) fields += " X-F" + std::to_string(i);
+  CHECK(parse_fetch(args_of("BODY.PEEK[HEADER.FIELDS (" + fields.substr(1) + ")]"), 0, f, err));
+  CHECK_FALSE(parse_fetch(args_of("BODY.PEEK[HEADER.FIELDS (" + fields.substr(1) + " X-More)]"), 0, f, err));
+  CHECK(err == "too many header fields (at most 256)");
 }
 
 TEST_CASE("SEARCH programs", "[imap][args]") {
@@ -105,6 +126,13 @@ TEST_CASE("SEARCH programs", "[imap][args]") {
   deep += "SEEN";
   CHECK_FALSE(parse_search(args_of(deep), 0, 32, 100, true, p, err));
   CHECK(err == "search keys nested too deeply");
+  // Keys that scan message content are capped: each costs a pass over the mailbox.
+  std::string many;
+  for (int i = 0; i < 100; ++i) many += i % 3 == 0 ? "NOT BODY x " : i % 3 == 1 ? "SUBJECT y " : "HEADER X-A z ";
+  CHECK(parse_search(args_of(many), 0, 32, 100, true, p, err));
+  CHECK_FALSE(parse_search(args_of(many + "TEXT w"), 0, 32, 100, true, p, err));
+  CHECK(err.find("too many") == 0);
+  CHECK(parse_search(args_of(many + "SEEN 1:5"), 0, 32, 100, true, p, err));
 }
 
 TEST_CASE("LIST patterns in bounded time", "[imap][list]") {

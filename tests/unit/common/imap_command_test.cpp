@@ -3,6 +3,7 @@
 // events.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -144,6 +145,93 @@ TEST_CASE("IMAP limits are checked before the continuation", "[imap][parser]") {
   // Nesting.
   CHECK(whole("a6 X (((a)))\r\n", l) == std::vector<std::string>{"C a6 X (((a)))"});
   CHECK(whole("a6 X ((((a))))\r\n", l) == std::vector<std::string>{"BAD a6 lists nested too deeply"});
+}
+
+TEST_CASE("IMAP garbage without a line end is fatal, with bounded memory", "[imap][parser]") {
+  ParserLimits l;
+  l.line_max = 1000;  // skip limit: max(4 x 1000, 1 MiB) = 1 MiB
+  CommandParser p(l);
+  p.feed("g1 NOOP ");
+  const std::string junk(64 * 1024, 'j');
+  std::vector<std::string> ev;
+  std::size_t fed = 0;
+  while (fed < (2u << 20) && ev.empty()) {
+    p.feed(junk);
+    fed += junk.size();
+    drain(p, ev);
+  }
+  // Fatal once past 1 MiB, with the tag it was read with; not before.
+  REQUIRE(ev == std::vector<std::string>{"FATAL g1"});
+  CHECK(fed >= (1u << 20));
+  CHECK(fed <= (1u << 20) + 2 * junk.size());
+  // An overlong line that does end in time is only BAD, and the next command works.
+  CommandParser q(l);
+  std::vector<std::string> ev2;
+  q.feed("g2 NOOP ");
+  for (int i = 0; i < 8; ++i) {
+    q.feed(junk);
+    drain(q, ev2);
+  }
+  q.feed("\r\ng3 NOOP\r\n");
+  drain(q, ev2);
+  CHECK(ev2 == std::vector<std::string>{"BAD g2 command line too long", "C g3 NOOP"});
+  // Raw-line mode (IDLE's DONE, SASL responses): TooLong at the cap, then Fatal.
+  CommandParser r(l);
+  std::string line;
+  CommandParser::LineStatus st = CommandParser::LineStatus::NeedMore;
+  for (int i = 0; i < 40 && st == CommandParser::LineStatus::NeedMore; ++i) {
+    r.feed(junk);
+    st = r.take_line(line, 100);
+  }
+  CHECK(st == CommandParser::LineStatus::TooLong);
+  CHECK(r.next().kind == Kind::Fatal);
+}
+
+TEST_CASE("IMAP tokenizer is linear in brackets", "[imap][parser]") {
+  // Each '[' looks for its ']' and for characters that make it no section: without
+  // remembering them, a line of '[' (or of '[' then '"]') is quadratic.
+  std::vector<std::string> lines = {"t X " + std::string(60000, '['),
+                                    "t X " + std::string(30000, '[') + "\"x\" ]",
+                                    "t X " + std::string(20000, '[') + " " + std::string(20000, '[') + "]"};
+  auto t0 = std::chrono::steady_clock::now();
+  for (const auto& l : lines) {
+    tern::imap::Command c;
+    std::string err;
+    CHECK(tern::imap::parse_command_line(l, 32, c, err));
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(ms < 100);
+  // Sections still work, and a '[' without its ']' is an atom character.
+  tern::imap::Command c;
+  std::string err;
+  REQUIRE(tern::imap::parse_command_line("t FETCH 1 (BODY[HEADER.FIELDS (A B)] [c] \"q[\" d[\"e\"] a[b)", 32, c, err));
+  REQUIRE(c.args.size() == 2);
+  const auto& l = c.args[1].list;
+  REQUIRE(l.size() == 7);
+  CHECK(l[0].text == "BODY[HEADER.FIELDS (A B)]");
+  CHECK(l[1].text == "[c]");
+  CHECK((l[2].is_string() && l[2].text == "q["));
+  CHECK(l[3].text == "d[");  // a '"' before the ']': no section
+  CHECK(l[4].text == "e");
+  CHECK(l[5].text == "]");
+  CHECK(l[6].text == "a[b");  // no ']' after it
+}
+
+TEST_CASE("IMAP literal over the limit carries TOOBIG", "[imap][parser]") {
+  ParserLimits l;
+  l.line_max = 100;
+  l.literal_max = 1000;
+  CommandParser p(l);
+  p.feed("a1 APPEND INBOX {1001}\r\n");
+  ParseEvent e = p.next();
+  CHECK(e.kind == Kind::LiteralTooBig);
+  CHECK(e.code == "TOOBIG");
+  CHECK(e.text.find("limit 1000") != std::string::npos);
+  p.feed("a2 APPEND INBOX {1001+}\r\n");
+  e = p.next();
+  CHECK(e.kind == Kind::Fatal);
+  CHECK(e.tag == "a2");
+  CHECK(e.code == "TOOBIG");
 }
 
 TEST_CASE("IMAP raw lines and STARTTLS discard", "[imap][parser]") {

@@ -105,3 +105,46 @@ TEST_CASE("Authentication-Results for the results", "[mta][checks]") {
   CHECK(none.find("dkim=none") != std::string::npos);
   CHECK(none.find("dmarc=permerror (no From field)") != std::string::npos);
 }
+
+TEST_CASE("Authentication-Results with the HELO identity beside MAIL FROM", "[mta][checks]") {
+  auto s = spf_check(spf::Result::fail);
+  s.helo_verdict.emplace();
+  s.helo_verdict->result = spf::Result::pass;
+  s.helo_verdict->mechanism = "a";
+  auto h = mta::authentication_results("mx.example.test", s, {}, std::nullopt, "sender.test", "");
+  auto mf = h.find("spf=fail smtp.mailfrom=a@sender.test");
+  auto he = h.find("spf=pass (matched a) smtp.helo=client.test");
+  CHECK(mf != std::string::npos);
+  CHECK(he != std::string::npos);
+  CHECK(mf < he);  // the deciding identity first
+  // The HELO result decides nothing: SPF fail of MAIL FROM still counts, a HELO fail
+  // beside a MAIL FROM pass does not.
+  config::ChecksConfig cfg;
+  cfg.policy.spf_fail = CheckAction::reject;
+  CHECK(mta::decide(cfg, s, {}, std::nullopt, "sender.test", {"example.test"}).disposition == Disposition::reject);
+  auto ok = spf_check(spf::Result::pass);
+  ok.helo_verdict.emplace();
+  ok.helo_verdict->result = spf::Result::fail;
+  CHECK(mta::decide(cfg, ok, {}, std::nullopt, "sender.test", {"example.test"}).disposition == Disposition::accept);
+  // The null sender: one spf result, smtp.helo.
+  auto null = spf_check(spf::Result::pass, "");
+  null.helo_identity = true;
+  auto hn = mta::authentication_results("mx.example.test", null, {}, std::nullopt, "", "no From field");
+  CHECK(hn.find("spf=pass smtp.helo=client.test") != std::string::npos);
+  CHECK(hn.find("smtp.mailfrom") == std::string::npos);
+}
+
+TEST_CASE("HELO identities SPF can check (RFC 7208 2.3)", "[mta][checks]") {
+  CHECK(mta::helo_checkable("mx.example.test"));
+  CHECK(mta::helo_checkable("mx.example.test."));
+  CHECK(mta::helo_checkable("mail-1.example_x.org"));
+  CHECK_FALSE(mta::helo_checkable("localhost"));          // single label
+  CHECK_FALSE(mta::helo_checkable("[192.0.2.1]"));        // address literal
+  CHECK_FALSE(mta::helo_checkable("[IPv6:2001:db8::1]"));
+  CHECK_FALSE(mta::helo_checkable("192.0.2.1"));          // bare address, all-digit TLD
+  CHECK_FALSE(mta::helo_checkable("a..b"));
+  CHECK_FALSE(mta::helo_checkable(""));
+  CHECK_FALSE(mta::helo_checkable("bad name.test"));
+  CHECK_FALSE(mta::helo_checkable(std::string(64, 'a') + ".test"));
+  CHECK_FALSE(mta::helo_checkable(".test"));
+}

@@ -138,6 +138,11 @@ struct AuthConfig {
 
 struct StoreConfig {
   std::chrono::seconds events_retention{30 * 86400};  // [store] events_retention
+  // Rejection events (refused RCPTs and messages) are written in one batched commit
+  // every events_flush, at most events_per_ip of them per client IP (IPv6 per
+  // [limits] ipv6_prefix) per minute; the rest are counted in one summary event.
+  std::chrono::seconds events_flush{1};
+  unsigned events_per_ip = 100;                      // 0 = no cap
 };
 
 // [checks]: SPF, DKIM and DMARC on mail arriving at the MX listener (not submission).

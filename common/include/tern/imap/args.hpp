@@ -41,6 +41,8 @@ struct FlagList {
   std::uint32_t flags = 0;
   std::vector<std::string> keywords;
 };
+// Keywords in one flag list (false beyond): a mailbox keeps at most this many.
+inline constexpr std::size_t kMaxFlagKeywords = 1000;
 bool parse_flag(std::string_view atom, FlagList& out);
 bool parse_flag_list(const Arg& arg, FlagList& out);  // "(\Seen $Work)" or a single flag
 // RFC 9051 date: "1-Feb-2024" / "01-Feb-2024" (atom or quoted) → unix time of 00:00 UTC.

@@ -15,7 +15,9 @@
 //                     no "+" was asked for, so the client sends no literal bytes and
 //                     the rest of that command is dropped
 //     Fatal         → a non-synchronizing literal over the limit (its bytes are coming
-//                     and cannot be told apart from commands): answer BAD and close
+//                     and cannot be told apart from commands), or an overlong line
+//                     still without its end after skip_limit() octets: answer BAD
+//                     and close
 //   }
 //
 // Limits are checked before any continuation is asked for (design §6): the command
@@ -30,6 +32,7 @@
 // Arguments are tokens: atoms (a bracketed part such as BODY[HEADER.FIELDS (A B)] is
 // kept inside its atom, spaces and all, with any <partial> after it), strings (quoted
 // or literal) and parenthesised lists. NIL is an atom; the command decides.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -80,6 +83,7 @@ struct ParseEvent {
   Command command;   // Command
   std::string tag;   // Bad, LiteralTooBig, Fatal: the tag if it could be read, else "*"
   std::string text;  // Bad, LiteralTooBig, Fatal: the reason, for the reply
+  std::string code;  // a response code for the reply ("TOOBIG"), or empty
 };
 
 class CommandParser {
@@ -131,6 +135,12 @@ class CommandParser {
   std::uint64_t literal_left_ = 0;
   std::string skip_tag_;       // SkipLine: tag of the overlong command
   std::string skip_reason_;
+  std::uint64_t skipped_ = 0;  // SkipLine: octets dropped so far
+  // An overlong line is skipped up to its end (then BAD, and the session goes on);
+  // past this many octets without a line end the input is garbage: Fatal.
+  std::uint64_t skip_limit() const {
+    return std::max<std::uint64_t>(4ull * limits_.line_max, 1ull << 20);
+  }
 };
 
 // The tokenizer alone (fuzzing, tests): parses "tag SP name [SP args]" from one

@@ -36,6 +36,30 @@ TEST_CASE("base subject (RFC 5256 2.1)", "[mime][thread]") {
   }
 }
 
+TEST_CASE("base subject of hostile subjects takes linear time", "[mime][thread][limits]") {
+  // Leaders were erased from the front one at a time (each erase copies the rest) and
+  // a run of blobs was rescanned per blob: quadratic in the subject's length.
+  std::string re, blobs, fwd;
+  for (int i = 0; i < 20000; ++i) re += "Re: ";
+  for (int i = 0; i < 20000; ++i) blobs += "[a]";
+  for (int i = 0; i < 900; ++i) fwd += "[Fwd: ";
+  fwd += "x";
+  for (int i = 0; i < 900; ++i) fwd += "]";
+  auto cpu = [] { return std::clock(); };
+  auto t0 = cpu();
+  bool reply = false;
+  CHECK(base_subject(re + "x", &reply) == "x");
+  CHECK(reply);
+  CHECK(base_subject(blobs + "x", &reply) == "x");
+  CHECK_FALSE(reply);
+  CHECK(base_subject(blobs, &reply) == "[a]");  // the last blob stays: nothing after it
+  CHECK(base_subject(fwd, &reply) == "x");
+  CHECK(reply);
+  CHECK(base_subject(blobs + re + blobs + "Re: y (fwd) (fwd)", &reply) == "y");
+  double ms = 1000.0 * static_cast<double>(cpu() - t0) / CLOCKS_PER_SEC;
+  CHECK(ms < 100.0);
+}
+
 TEST_CASE("sent date parsing", "[mime][thread]") {
   CHECK(parse_date("Tue, 01 Dec 2026 08:00:00 +0000") == 1796112000);
   CHECK(parse_date("1 Dec 2026 09:00:00 +0100") == 1796112000);
