@@ -25,18 +25,8 @@ asio::awaitable<std::tuple<int, std::string>> tuple_result(std::string s) {
   co_return std::tuple<int, std::string>{static_cast<int>(s.size()), s};
 }
 
-// (c) co_spawn of a lambda coroutine with a by-value capture, awaited (asio #858): as a
-// prvalue argument inside the co_await it is destroyed twice (rule 2, ASan double-free);
-// named and moved, as here, it is fine.
-asio::awaitable<std::size_t> spawned(std::string s) {
-  auto ex = co_await asio::this_coro::executor;
-  auto task = [s]() -> asio::awaitable<std::size_t> {
-    co_await yield_now();
-    co_return s.size();
-  };
-  std::size_t n = co_await asio::co_spawn(ex, std::move(task), asio::use_awaitable);
-  co_return n;
-}
+// (c) co_spawn of a capturing lambda coroutine is NOT here: it double-frees the capture
+// (asio #858 family) even named and moved; tern co_spawns named coroutine functions only.
 
 asio::awaitable<void> body(asio::thread_pool& pool) {
   const std::string s = heap_string("value");
@@ -45,9 +35,6 @@ asio::awaitable<void> body(asio::thread_pool& pool) {
     if (a != s.size() + heap_string("tmp").size()) fail("(a) const& temporary");
 
     // (b) co_await inside a braced initializer list: broken, see rule_braced_init.cpp.
-
-    std::size_t c = co_await spawned(s);
-    if (c != s.size()) fail("(c) co_spawn lambda capture");
 
     // (d) co_await as the condition of a switch (no co_return in its cases).
     int hits = 0;

@@ -24,7 +24,7 @@
 // Dropped after testing: "no switch whose cases co_return" did not reproduce (the
 // SIGILL tern-pop3d once had came from rule 1 inside that switch). Not affected:
 // std::string prvalue arguments (`take(a + b)`), `const&` temporaries, structured
-// bindings of co_await results. (co_spawn of a capturing lambda prvalue is rule 2.)
+// bindings of co_await results. Never co_spawn a capturing lambda (double-free).
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ssl.hpp>
