@@ -1,8 +1,9 @@
 // ternctl dkim generate DOMAIN [--selector S] [--algo rsa|ed25519] [--bits N]
 //             | list [DOMAIN] [--json] | rotate DOMAIN | del DOMAIN SELECTOR
-// Keys live in the store (Store::put_dkim_key) as PKCS#8 PEM; the signer of outbound
-// mail uses the newest key of each algorithm of the sender's domain. Every verb that
-// makes a key prints the exact DNS TXT record to publish.
+// Keys live in the store (Store::put_dkim_key) as PKCS#8 PEM. Outbound mail gets one
+// signature per algorithm of the From domain's keys: with several keys of one algorithm
+// (after rotate) the newest key whose TXT record DNS publishes signs, else the oldest
+// (mta/queue/dkim_keys.hpp). Every verb that makes a key prints the exact DNS TXT record.
 #include <cstdio>
 #include <ctime>
 #include <algorithm>
@@ -145,7 +146,8 @@ int dkim_cmd(const std::string& verb, const Args& a, store::Store& s) {
         sel = default_selector(t, now) + std::to_string(n);
       if (int rc = make_key(s, *d, sel, t, 2048); rc != kOk) return rc;
     }
-    std::printf("; publish the new records, then remove the old keys with ternctl dkim del %s SELECTOR\n", d->c_str());
+    std::printf("; the old keys sign until tern sees the new records in DNS; publish them, then remove the old\n"
+                "; keys with ternctl dkim del %s SELECTOR once mail signed with them is delivered\n", d->c_str());
     return kOk;
   }
   if (verb == "del") {

@@ -6,7 +6,9 @@
 #include "session.hpp"
 #include "tern/daemon/entry.hpp"
 #include "tern/imapd/service.hpp"
+#include "tern/net/change_notifier.hpp"
 #include "tern/net/server.hpp"
+#include "tern/store/change_source.hpp"
 #include "tern/store/open_for_daemon.hpp"
 
 namespace {
@@ -30,6 +32,13 @@ int serve_imapd(const tern::config::Config& cfg) {
   if (!store) return tern::daemon::kExitTempFail;
   tern::net::Server server(cfg);
   auto svc = std::make_shared<tern::imapd::ImapService>(cfg, *store);
+  // ONE store watcher (one inotify instance) for the whole process, shared by every
+  // IDLE session through the notifier (issue 17: 10,000 IDLE sessions, one watcher).
+  std::shared_ptr<tern::store::Store::Watcher> watcher(store->watch());
+  tern::net::ChangeNotifier notifier(server.main_context(), tern::store::change_source(*store, watcher));
+  notifier.start();
+  svc->set_notifier(&notifier);
+  server.on_shutdown([&notifier] { notifier.stop(); });
   const std::string over_limit = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
   auto session = [svc](tern::net::Connection& c) { return serve_imap(c, svc); };
   tern::daemon::add_listener_pair(server, cfg, "imap", cfg.imap.plain, "imaps", cfg.imap.implicit_tls, over_limit,

@@ -101,7 +101,7 @@ class Evaluator {
   const MessageContent* content() {
     if (!loaded_) {
       loaded_ = true;
-      mc_ = MessageContent::load(ctx_.store, ctx_.view.info.id, m_.uid);
+      mc_ = MessageContent::load(ctx_.store, ctx_.view.info.id, m_.uid, ctx_.cache);
     }
     return mc_ ? &*mc_ : nullptr;
   }

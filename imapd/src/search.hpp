@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mailbox_view.hpp"
+#include "message_content.hpp"
 #include "tern/imap/args.hpp"
 
 namespace tern::imapd {
@@ -16,6 +17,7 @@ struct SearchContext {
   store::Store& store;
   const MailboxView& view;
   long long now = static_cast<long long>(std::time(nullptr));
+  MimeCache* cache = nullptr;  // where parsed structures are queued for the store's cache
 };
 
 // Indices (into view.msgs) of the matching messages, ascending. Messages marked

@@ -6,6 +6,7 @@
 #include "cmd/commands.hpp"
 #include "tern/imap/response.hpp"
 #include "tern/log/assert.hpp"
+#include "tern/net/change_notifier.hpp"
 #include "tern/log/log.hpp"
 
 namespace tern::imapd {
@@ -20,6 +21,8 @@ std::string upper(std::string_view s) {
 
 // Inflated input is bounded per read like plain input (the parser bounds the rest).
 constexpr std::size_t kMaxInflatedChunk = 4u << 20;
+// Output capacity a session keeps between responses.
+constexpr std::size_t kKeepOutput = 16 * 1024;
 
 // Replies to pipelined commands are sent together when no further command is
 // buffered, or once this much is queued: a client that sends commands with large
@@ -98,6 +101,25 @@ void Session::push_output(bool tagged_end) {
     c_.write(out_);
   }
   out_.clear();
+  // A large response (FETCH of a big body) leaves capacity behind: an idle session
+  // keeps none of it.
+  if (out_.capacity() > kKeepOutput) std::string().swap(out_);
+}
+
+asio::awaitable<void> Session::write_mime_cache() {
+  if (mime_cache.pending.empty()) co_return;
+  auto entries = std::make_shared<std::vector<std::pair<store::BlobId, std::string>>>(std::move(mime_cache.pending));
+  mime_cache.pending.clear();
+  mime_cache.pending_bytes = 0;
+  store::Store* st = &store();
+  auto job = [st, entries]() { return st->put_blob_meta(*entries); };
+  auto r = co_await c_.run_blocking(std::move(job));
+  if (r) {
+    mime_cache.cached += static_cast<unsigned>(entries->size());
+  } else {
+    // Only a cache: the next command parses again.
+    log::info(c_.id(), "imap structure cache not written: {}", r.error().message());
+  }
 }
 
 asio::awaitable<bool> Session::flush() {
@@ -182,6 +204,68 @@ asio::awaitable<bool> Session::wait_input(std::chrono::milliseconds d, bool& clo
     parser_.feed(in);
   }
   co_return true;
+}
+
+bool Session::feed_input(const std::string& in) {
+  if (deflate_) {
+    inflated_.clear();
+    if (!deflate_->decompress(in, inflated_, kMaxInflatedChunk)) {
+      untagged("BYE Corrupt compressed stream");
+      close("bad compressed data");
+      return false;
+    }
+    parser_.feed(inflated_);
+  } else {
+    parser_.feed(in);
+  }
+  return true;
+}
+
+asio::awaitable<Session::Wake> Session::wait_input_or_change(std::chrono::steady_clock::time_point deadline) {
+  using namespace asio::experimental::awaitable_operators;
+  using Clock = std::chrono::steady_clock;
+  if (parser_.has_input()) co_return Wake::input;
+  if (c_.stopping()) co_return Wake::stopping;
+  push_output(false);
+  if (!(co_await c_.flush())) {
+    close_ = true;
+    end_reason_ = "write error";
+    co_return Wake::closed;
+  }
+  const auto now = Clock::now();
+  if (now >= deadline) co_return Wake::timeout;
+  c_.set_timeout(deadline - now);
+  std::string in;
+  net::ReadStatus st = net::ReadStatus::Timeout;
+  bool changed = false, stopped = false;
+  net::ChangeNotifier* n = svc_->notifier();
+  if (n && state_ == State::Selected && mailbox) {
+    auto r = co_await (n->wait(mailbox->info.id, mailbox->highestmodseq) || c_.read_some(in));
+    if (r.index() == 0) {
+      using S = net::ChangeNotifier::WaitResult::Status;
+      auto w = std::get<0>(r);
+      changed = w.status == S::changed || w.status == S::gone;
+      stopped = w.status == S::stopped;
+      // The read lost the race but may have taken bytes already: keep them.
+      st = in.empty() ? net::ReadStatus::Timeout : net::ReadStatus::Ok;
+    } else {
+      st = std::get<1>(r);
+    }
+  } else {
+    st = co_await c_.read_some(in);
+  }
+  c_.set_timeout(cfg().imap.idle_timeout);
+  if (!in.empty() || st == net::ReadStatus::Ok) {
+    if (!feed_input(in)) co_return Wake::closed;
+    co_return Wake::input;
+  }
+  if (c_.has_buffered_input()) co_return Wake::input;  // taken into the framer by the cancelled read
+  if (changed) co_return Wake::change;
+  if (stopped || c_.stopping()) co_return Wake::stopping;
+  if (st == net::ReadStatus::Timeout) co_return Clock::now() >= deadline ? Wake::timeout : Wake::change;
+  close_ = true;
+  end_reason_ = st == net::ReadStatus::Eof ? "eof" : "read error";
+  co_return Wake::closed;
 }
 
 std::string Session::capabilities() const {
@@ -325,11 +409,14 @@ asio::awaitable<void> Session::run() {
         break;
       }
     }
+    // What the command parsed goes to the store's cache after the reply is out.
+    co_await write_mime_cache();
   }
   push_output(true);
   co_await c_.flush();
-  log::session(c_.id(), peer, "imap disconnect user={} errors={} reason={}",
-               user.empty() ? "-" : user, errors_, end_reason_);
+  log::session(c_.id(), peer, "imap disconnect user={} errors={} reason={} mime_parses={} mime_cache_hits={} mime_cached={}",
+               user.empty() ? "-" : user, errors_, end_reason_, mime_cache.parses, mime_cache.cache_hits,
+               mime_cache.cached);
 }
 
 }  // namespace tern::imapd

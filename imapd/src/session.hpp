@@ -12,6 +12,7 @@
 
 #include "deflate_stream.hpp"
 #include "mailbox_view.hpp"
+#include "message_content.hpp"
 #include "tern/imap/command.hpp"
 #include "tern/imapd/service.hpp"
 #include "tern/net/connection.hpp"
@@ -49,6 +50,11 @@ class Session {
   // Waits up to `d` for client input; true when some arrived (it is buffered in the
   // parser), false on timeout. `closed` is set on EOF or error.
   asio::awaitable<bool> wait_input(std::chrono::milliseconds d, bool& closed);
+  // IDLE's wait: client input or a change of the selected mailbox (any process's
+  // commit, through the process's one ChangeNotifier), whichever comes first, until
+  // `deadline`. No thread blocks and nothing polls. Input is buffered in the parser.
+  enum class Wake { input, change, timeout, closed, stopping };
+  asio::awaitable<Wake> wait_input_or_change(std::chrono::steady_clock::time_point deadline);
   // A command (or IDLE) ends the session after its response.
   void close(std::string_view reason) {
     close_ = true;
@@ -88,10 +94,17 @@ class Session {
   // The command being run; handlers read cmd_uid for "UID FETCH" etc.
   bool cmd_uid = false;
 
+  // Structures parsed by this command and not found in the store's per-body cache
+  // (MessageContent queues them here); written by write_mime_cache() in one commit at
+  // the end of the command. Its counters go into the disconnect log line.
+  MimeCache mime_cache;
+  asio::awaitable<void> write_mime_cache();
+
  private:
   static imap::ParserLimits preauth_limits(imap::ParserLimits l);
   asio::awaitable<void> dispatch(imap::Command& cmd);
   asio::awaitable<bool> read_more();  // false: EOF/timeout/error (close_ set)
+  bool feed_input(const std::string& in);  // false: corrupt compressed stream (close_ set)
   void push_output(bool tagged_end);
 
   net::Connection& c_;

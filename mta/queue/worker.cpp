@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "autoreply.hpp"  // parse_header_fields
+#include "queue/dkim_keys.hpp"
 #include "queue/outcome.hpp"
 #include "queue/srs.hpp"
 #include "smtp_client/driver.hpp"
@@ -183,7 +184,7 @@ struct QueueWorker::Impl {
   }
 
   // ------------------------------------------------------------ messages
-  // Loads the body, signs it (DKIM) and fills the envelope. BLOCKING part on the pool.
+  // Loads the body, signs it (DKIM) and fills the envelope. BLOCKING parts on the pool.
   asio::awaitable<bool> prepare(Batch& b) {
     const store::QueueEntry first = b.entries.front();
     store::Store* st = &store;
@@ -201,9 +202,27 @@ struct QueueWorker::Impl {
     b.original = strip_return_path(std::move(*body));
     std::string signed_body = b.original;
     if (!(first.flags & store::kQueueForwarded)) {
-      std::string original = b.original;
-      auto sign_job = [st, original]() { return dkim_sign(*st, original); };
-      signed_body = co_await blocking(std::move(sign_job));
+      std::string head(header_block(b.original));
+      auto keys_job = [st, head]() { return signing_domain_keys(*st, head); };
+      auto dk = co_await blocking(std::move(keys_job));
+      if (!dk.keys.empty()) {
+        // Key rotation (dkim_keys.hpp): where a domain has several keys of one
+        // algorithm, DNS says which one is published.
+        std::map<std::string, Published> states;
+        for (const auto& k : dk.keys) {
+          if (!needs_dns(dk.keys, k)) continue;
+          Published p = co_await published_state(k);
+          states[k.selector] = p;
+        }
+        auto chosen = choose_signing_keys(dk.keys, [&states](const store::DkimKey& k) {
+          auto it = states.find(k.selector);
+          return it == states.end() ? Published::unknown : it->second;
+        });
+        std::string dom = dk.domain;
+        std::string original = b.original;
+        auto sign_job = [original, dom, chosen]() { return dkim_sign(original, dom, chosen); };
+        signed_body = co_await blocking(std::move(sign_job));
+      }
     }
     b.msg.body = std::move(signed_body);
     auto& env = b.msg.env;
@@ -219,9 +238,42 @@ struct QueueWorker::Impl {
     co_return true;
   }
 
-  // DKIM-sign mail whose From domain is local and has keys (rsa first, then ed25519).
-  static std::string dkim_sign(store::Store& st, const std::string& msg) {
-    auto head = std::string(header_block(msg));
+  // TXT answers for DKIM key records, cached: published 10 min, not (yet) 1 min.
+  struct TxtCacheEntry {
+    dns::Status status = dns::Status::temp_fail;
+    std::vector<std::string> records;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::map<std::string, TxtCacheEntry> dkim_txt_cache;
+
+  asio::awaitable<Published> published_state(const store::DkimKey& k) {
+    const std::string name = dkim_record_name(k);
+    auto now = std::chrono::steady_clock::now();
+    auto it = dkim_txt_cache.find(name);
+    if (it == dkim_txt_cache.end() || it->second.expires <= now) {
+      auto t = co_await resolver->txt(name);
+      TxtCacheEntry e;
+      e.status = t.status;
+      e.records = t.records;
+      if (dkim_txt_cache.size() > 10000) dkim_txt_cache.clear();
+      it = dkim_txt_cache.insert_or_assign(name, std::move(e)).first;
+      Published p = it->second.status == dns::Status::temp_fail ? Published::unknown
+                                                                : key_published(k, it->second.records);
+      it->second.expires = now + (p == Published::yes ? std::chrono::minutes(10) : std::chrono::minutes(1));
+    }
+    if (it->second.status == dns::Status::temp_fail) co_return Published::unknown;
+    co_return key_published(k, it->second.records);
+  }
+
+  struct DomainKeys {
+    std::string domain;
+    std::vector<store::DkimKey> keys;
+  };
+
+  // The local From domain of a message (its header block) and its DKIM keys (none: not
+  // ours, or no keys). BLOCKING (store reads).
+  static DomainKeys signing_domain_keys(store::Store& st, const std::string& head) {
+    DomainKeys out;
     std::string from;
     for (auto& [name, value] : parse_header_fields(head))
       if (lower(name) == "from") from = value;
@@ -230,15 +282,19 @@ struct QueueWorker::Impl {
     while (!addr.empty() && std::isspace(static_cast<unsigned char>(addr.back()))) addr.pop_back();
     while (!addr.empty() && std::isspace(static_cast<unsigned char>(addr.front()))) addr.erase(0, 1);
     std::string dom = domain_of(addr);
-    if (dom.empty() || !st.domain_exists(dom)) return msg;
+    if (dom.empty() || !st.domain_exists(dom)) return out;
     auto keys = st.get_dkim_keys(dom);
-    if (!keys || keys->empty()) return msg;
-    std::vector<store::DkimKey> ordered = *keys;
-    std::stable_sort(ordered.begin(), ordered.end(), [](const store::DkimKey& a, const store::DkimKey& b) {
-      return (a.algorithm == "rsa") > (b.algorithm == "rsa");
-    });
+    if (!keys) return out;
+    out.domain = dom;
+    out.keys = std::move(*keys);
+    for (auto& k : out.keys) k.domain = dom;
+    return out;
+  }
+
+  // DKIM-sign with the chosen keys (rsa first, then ed25519). CPU: on the pool.
+  static std::string dkim_sign(const std::string& msg, const std::string& dom, const std::vector<store::DkimKey>& keys) {
     std::string fields;
-    for (const auto& k : ordered) {
+    for (const auto& k : keys) {
       std::string err;
       auto key = dkim::PrivateKey::from_pem(k.private_key_pem, &err);
       if (!key) {
@@ -330,12 +386,17 @@ struct QueueWorker::Impl {
         co_return m;
       }
     }
-    void done(OutMessage* m) override {
+    // The commit of the attempt, awaited by the connection (driver.hpp).
+    asio::awaitable<void> done(OutMessage* m) override {
       auto it = active_.find(static_cast<Batch*>(m->cookie));
-      if (it == active_.end()) return;
+      if (it == active_.end()) co_return;
       BatchPtr b = std::move(it->second);
       active_.erase(it);
-      asio::co_spawn(w_.io, w_.finalize(std::move(b)), log_exception);
+      try {
+        co_await w_.finalize(std::move(b));
+      } catch (const std::exception& e) {
+        spdlog::error("outbound: recording an attempt failed: {}", e.what());
+      }
     }
     unsigned sent() const { return sent_; }
 
@@ -360,6 +421,16 @@ struct QueueWorker::Impl {
     if (relay) {
       hops.push_back({relay_host, false});
       port = relay_port;
+    } else if (key.size() > 2 && key.front() == '[' && key.back() == ']') {
+      // An address literal (RFC 5321 §4.1.3): that host, no DNS.
+      std::string lit = key.substr(1, key.size() - 2);
+      if (lit.rfind("ipv6:", 0) == 0) lit = lit.substr(5);
+      if (is_ip_literal(lit) && (lit.find(':') != std::string::npos) == (key.rfind("[ipv6:", 0) == 0)) {
+        hops.push_back({lit, false});
+      } else {
+        last = Reply(550, "5.1.2", "bad address literal " + key);
+        routed = false;
+      }
     } else {
       auto mx = co_await resolver->mx(key);
       if (mx.status == dns::Status::temp_fail) {
@@ -403,7 +474,7 @@ struct QueueWorker::Impl {
         tls.verify_name = hop.host;
         if (relay) {
           pol.tls = client::TlsPolicy::required;
-          pol.implicit_tls = port == 465;
+          pol.implicit_tls = cfg.relay.tls == "implicit" || (cfg.relay.tls == "auto" && port == 465);
           pol.auth_user = cfg.relay.username;
           pol.auth_password = relay_password;
           tls.verify = true;
@@ -422,8 +493,14 @@ struct QueueWorker::Impl {
         if (!rep.failure.empty()) {
           last = rep.failure;
           spdlog::warn("outbound: {} {}: {}", hop.host, where, rep.failure.summary());
-          // The relay refused our login: every message would meet the same answer.
-          if (relay && rep.failure_permanent) break;
+          // The relay refused our login (or the session): every message would meet the
+          // same answer, so they all bounce with it (a 4xx defers them instead).
+          if (relay && rep.failure_permanent) {
+            spdlog::error("outbound: the relay {} refused the session{}: {}; the queued messages bounce",
+                          where, cfg.relay.username.empty() ? "" : " for user " + cfg.relay.username,
+                          rep.failure.summary());
+            break;
+          }
         }
       }
       if (relay && last.permanent()) break;

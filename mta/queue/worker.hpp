@@ -12,9 +12,14 @@
 //     message after message until the destination has none left.
 //   - Routing: MX by preference (null MX -> bounce 5.1.10, NXDOMAIN -> bounce 5.1.2,
 //     no MX -> the domain's own A/AAAA, DNS temporary failure -> retry); each MX's
-//     addresses are tried in order (AAAA then A) until one connection works.
+//     addresses are tried in order (AAAA then A) until one connection works. An
+//     address literal (user@[192.0.2.1], user@[IPv6:2001:db8::1]) goes to that address.
+//   - DKIM: mail whose From domain is local and has keys is signed, one signature per
+//     algorithm (rsa, then ed25519); after a rotation the new key signs once DNS
+//     publishes it (queue/dkim_keys.hpp). Forwarded mail is not signed.
 //   - Results: the peer's 250 is followed by ONE commit that removes the entry and
-//     records the event (the crash window that can send a message twice); 4xx and
+//     records the event (the crash window that can send a message twice); the
+//     connection starts its next message only after that commit. 4xx and
 //     network errors reschedule (outcome.hpp); 5xx bounce.
 //   - Restart / kill -9 safe: nothing is removed before the peer accepted it, and
 //     nothing in memory is needed to resume (entries in flight are simply due again).

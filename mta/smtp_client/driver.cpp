@@ -216,7 +216,7 @@ asio::awaitable<ConnectionReport> run_client_connection(std::string ip, std::uin
         OutMessage* finished = cur;
         finished->tls = wire.tls_version();
         cur = nullptr;
-        source.done(finished);
+        co_await source.done(finished);
       }
       a = Action{Action::ready, {}, false};
       continue;
@@ -260,7 +260,7 @@ asio::awaitable<ConnectionReport> run_client_connection(std::string ip, std::uin
     for (auto& r : cur->result.rcpt)
       if (r.empty()) r = s.failure().empty() ? smtp::Reply(451, "4.4.2", "connection lost") : s.failure();
     cur->tls = wire.tls_version();
-    source.done(cur);
+    co_await source.done(cur);
   }
   rep.connected = rep.connected || s.extensions().esmtp;
   rep.tls = wire.tls_version();

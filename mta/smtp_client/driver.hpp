@@ -47,13 +47,16 @@ struct ConnectionReport {
 };
 
 // Where a connection gets its messages: next() is awaited each time the session is
-// ready (nullptr = none left: QUIT); done() is called as soon as a message has its
-// results (the peer's final reply), so the caller can commit at once.
+// ready (nullptr = none left: QUIT); done() is awaited as soon as a message has its
+// results (the peer's final reply): the caller commits them, and the connection starts
+// no other message before that commit is done, so a crash can send again only the one
+// message whose 250 came in and whose commit did not finish (one commit, not a queue of
+// them behind a fast peer).
 class MessageSource {
  public:
   virtual ~MessageSource() = default;
   virtual asio::awaitable<OutMessage*> next() = 0;
-  virtual void done(OutMessage* m) = 0;
+  virtual asio::awaitable<void> done(OutMessage* m) = 0;
 };
 
 // Runs one connection. Never throws for network or protocol errors (they are in

@@ -3,9 +3,12 @@
 // Quota replies: RFC 3463 §3.3 (X.2.2 mailbox full), RFC 5321 §4.2.2 (452 / 552).
 #include "checks.hpp"
 
+#include <algorithm>
 #include <ctime>
 
+#include "autoreply.hpp"  // parse_header_fields
 #include "queue/srs.hpp"
+#include "tern/mime/address.hpp"
 #include "tern/smtp/address.hpp"
 
 namespace tern::mta {
@@ -16,6 +19,24 @@ namespace esc = smtp::esc;
 namespace {
 
 Reply temp_failure() { return Reply(451, esc::system_temp, "Temporary lookup failure, try again later"); }
+
+enum class Owned { yes, no, temp };
+
+// The address is the user's own, or resolves (alias, plus-address) to their account.
+Owned owns(store::Store& store, const AuthIdentity& identity, const std::string& address) {
+  auto addr = store::normalize_address(address);
+  if (!addr) return Owned::no;
+  if (*addr == identity.address) return Owned::yes;
+  auto res = store.resolve(*addr);
+  if (!res) return store::is_temporary(res.error()) ? Owned::temp : Owned::no;
+  for (const auto& l : res->local)
+    if (l.account == identity.account) return Owned::yes;
+  return Owned::no;
+}
+
+Reply not_owned_from(std::string_view what) {
+  return Reply(550, esc::not_authorized, std::string(what));
+}
 
 }  // namespace
 
@@ -107,18 +128,52 @@ Reply check_sender(store::Store& store, const std::optional<AuthIdentity>& ident
   // Bounces come from MTAs, never from a logged-in user: MAIL FROM:<> after AUTH
   // would let a user send mail nobody can answer or trace.
   if (sender.null) return Reply(553, esc::not_authorized, "The null sender is not allowed for authenticated users");
-  auto addr = store::normalize_address(sender.address());
-  if (!addr) return Reply(553, esc::not_authorized, "Sender address not owned by the authenticated user");
-  if (*addr == identity->address) return {};
-  auto res = store.resolve(*addr);
-  if (!res) {
-    if (store::is_temporary(res.error())) return temp_failure();
-    return Reply(553, esc::not_authorized, "Sender address not owned by the authenticated user");
+  switch (owns(store, *identity, sender.address())) {
+    case Owned::yes: return {};
+    case Owned::temp: return temp_failure();
+    case Owned::no: break;
   }
-  // Owned when the address (an alias, a plus-address) reaches this account.
-  for (const auto& l : res->local)
-    if (l.account == identity->account) return {};
   return Reply(553, esc::not_authorized, "Sender address not owned by the authenticated user");
+}
+
+Reply check_header_from(store::Store& store, const AuthIdentity& identity, std::string_view head,
+                        bool head_complete) {
+  // The header block: up to the first empty line.
+  std::size_t end = std::string_view::npos;
+  if (head.rfind("\r\n", 0) == 0 || head.rfind("\n", 0) == 0) end = 0;
+  if (end == std::string_view::npos) {
+    auto p = head.find("\n\r\n");
+    auto q = head.find("\n\n");
+    end = std::min(p, q);
+    if (end != std::string_view::npos) ++end;
+  }
+  if (end == std::string_view::npos) {
+    if (!head_complete)
+      return not_owned_from("Header block too long to check the From: address (over " + std::to_string(head.size()) +
+                            " octets)");
+    end = head.size();
+  }
+  std::vector<std::string> froms;
+  for (auto& [name, value] : parse_header_fields(head.substr(0, end)))
+    if (smtp::iequals(name, "from")) froms.push_back(value);
+  if (froms.empty()) return {};
+  if (froms.size() > 1) return not_owned_from("More than one From: field (RFC 5322 3.6)");
+  unsigned mailboxes = 0;
+  for (const auto& a : mime::parse_address_list(froms.front(), 100)) {
+    if (a.kind != mime::Address::Kind::mailbox) continue;
+    ++mailboxes;
+    std::string addr = a.mailbox + "@" + a.host;
+    switch (owns(store, identity, addr)) {
+      case Owned::yes: continue;
+      case Owned::temp: return temp_failure();
+      case Owned::no: break;
+    }
+    std::string shown;  // the reply text: printable ASCII only, bounded
+    for (char c : addr.substr(0, 254)) shown += (c < 0x21 || c > 0x7e) ? '?' : c;
+    return not_owned_from("From: address <" + shown + "> is not owned by the authenticated user " + identity.address);
+  }
+  if (mailboxes == 0) return not_owned_from("From: field without an address");
+  return {};
 }
 
 }  // namespace tern::mta

@@ -33,4 +33,13 @@ RcptCheck check_recipient(store::Store& store, const RcptContext& ctx, const smt
 smtp::Reply check_sender(store::Store& store, const std::optional<AuthIdentity>& identity,
                          const smtp::Path& sender);
 
+// The header From of a message an authenticated user sends ([smtp] check_header_from):
+// one From field, every mailbox in it owned by the user as for check_sender (their
+// address, or an alias / plus-address that reaches their account), else 550 5.7.1
+// naming the address. No From field is accepted (nothing to impersonate). `head` is
+// the start of the message; head_complete = false when the message is longer than
+// `head` (a header block that does not end within it is refused: 550 5.7.1).
+smtp::Reply check_header_from(store::Store& store, const AuthIdentity& identity, std::string_view head,
+                              bool head_complete);
+
 }  // namespace tern::mta

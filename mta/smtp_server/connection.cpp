@@ -622,6 +622,18 @@ class Driver {
       reply = co_await message_checks(m, spool);
       if (!reply.empty()) detail = "refused by the authentication checks";
     }
+    if (reply.empty() && m.identity && ctx_.cfg.smtp.check_header_from) {
+      // The submission's From: must be the user's (checks.hpp); a store error is a 451.
+      const bool complete = spool.size() <= spool.head().size();
+      try {
+        reply = co_await conn_.run_blocking(
+            [this, &m, &spool, &complete] { return check_header_from(ctx_.store, *m.identity, spool.head(), complete); });
+      } catch (const std::exception& e) {
+        log::error(conn_.id(), "header From check failed: {}", e.what());
+        reply = Reply(451, esc::system_temp, "Temporary lookup failure, try again later");
+      }
+      if (!reply.empty()) detail = "header From not owned";
+    }
     if (reply.empty()) {
       DeliveryOutcome res;
       try {

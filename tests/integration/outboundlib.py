@@ -8,7 +8,11 @@ TestDns: a private unbound serving the zones authoritatively on 127.0.0.1:<free 
 config dir, queue and maillog under a temp dir; the system /etc/postfix untouched)
 whose smtpd listens on 127.0.0.1:<free port>, offers STARTTLS with a test-made
 certificate, and delivers the listed virtual users into Maildirs; other recipients
-of its domain get 550 5.1.1. Every process is stopped (and killed if need be) at exit.
+of its domain get 550 5.1.1. SaslDovecot: a private Dovecot that only authenticates
+(passwd-file), for a Postfix submission listener with smtpd_sasl_type = dovecot.
+PySmtpPeer: a scripted SMTP server in the test process (STARTTLS reply injection, hooks
+at chosen moments of a transaction). Every process is stopped (and killed if need be)
+at exit.
 """
 import os
 import pwd
@@ -62,11 +66,18 @@ def make_ca(directory):
     return cert, key
 
 
+def zone_txt(name, value):
+    """A zone-file TXT line whose value is split into 255-octet character-strings."""
+    parts = [value[i:i + 255] for i in range(0, len(value), 255)] or [""]
+    return f"{name} IN TXT " + " ".join('"' + p.replace('"', '\\"') + '"' for p in parts) + "\n"
+
+
 class TestDns:
-    def __init__(self, zones):
-        """zones: {"remote.test": "zone file text without $ORIGIN"}."""
+    def __init__(self, zones, port=None):
+        """zones: {"remote.test": "zone file text without $ORIGIN"}; port: a port
+        reserved earlier (free_port()) when the config naming it is written first."""
         self.dir = tempfile.mkdtemp(prefix="tern-dns-")
-        self.port = free_port()
+        self.port = port or free_port()
         lines = ["server:", f"  interface: 127.0.0.1@{self.port}", "  do-daemonize: no",
                  '  username: ""', '  chroot: ""', f'  directory: "{self.dir}"', '  pidfile: ""',
                  "  use-syslog: no", f'  logfile: "{self.dir}/unbound.log"',
@@ -114,13 +125,16 @@ class TestDns:
 
 class PostfixPeer:
     def __init__(self, domain="remote.test", users=(), hostname=None, submission=None,
-                 extra_main=""):
-        """submission: None, or {"port": free, "cert": (crt, key)} for an AUTH-required
-        submission listener (Dovecot SASL, see SaslDovecot)."""
+                 extra_main="", address="127.0.0.1", cert=None, tls=True, port=None):
+        """submission: None, or {"port": free, "options": {...}} (or a list of them):
+        extra smtpd listeners on `address` (e.g. AUTH-required submission with Dovecot
+        SASL, see SaslDovecot). address: "127.0.0.1" or "::1". cert: (crt, key) instead
+        of a self-signed certificate for the host name; tls=False: no STARTTLS at all."""
         self.domain = domain
         self.root = tempfile.mkdtemp(prefix="tern-postfix-")
         os.chmod(self.root, 0o755)
-        self.port = free_port()
+        self.address = address
+        self.port = port or free_port()
         self.hostname = hostname or f"mx.{domain}"
         p = self.root
         self.etc = os.path.join(p, "etc")
@@ -141,7 +155,9 @@ class PostfixPeer:
         with open(os.path.join(self.etc, "vmailbox"), "w") as f:
             for u in users:
                 f.write(f"{u} {domain}/{u.split('@')[0]}/\n")
-        self.cert, self.key = make_cert(self.etc, self.hostname)
+        self.cert, self.key = cert if cert else make_cert(self.etc, self.hostname)
+        v6 = ":" in address
+        listen = f"[{address}]" if v6 else address
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
             f.write(f"""\
 compatibility_level = 3.6
@@ -153,9 +169,10 @@ maillog_file_prefixes = {p}
 myhostname = {self.hostname}
 mydomain = {domain}
 mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
+inet_interfaces = {listen}
+inet_protocols = {"ipv6" if v6 else "ipv4"}
+mynetworks = {"[::1]/128" if v6 else "127.0.0.0/8"}
+local_header_rewrite_clients =
 alias_maps =
 alias_database =
 virtual_mailbox_domains = {domain}
@@ -165,7 +182,7 @@ virtual_uid_maps = static:{nobody.pw_uid}
 virtual_gid_maps = static:{nobody.pw_gid}
 virtual_minimum_uid = 1
 smtpd_banner = $myhostname ESMTP
-smtpd_tls_security_level = may
+smtpd_tls_security_level = {"may" if tls else "none"}
 smtpd_tls_cert_file = {self.cert}
 smtpd_tls_key_file = {self.key}
 smtpd_tls_received_header = yes
@@ -176,10 +193,10 @@ biff = no
         with open(master) as f:
             text = f.read()
         text = text.replace("\nsmtp      inet  n       -       y       -       -       smtpd",
-                            f"\n127.0.0.1:{self.port} inet  n       -       n       -       -       smtpd", 1)
-        if submission:
-            text += (f"\n127.0.0.1:{submission['port']} inet n - n - - smtpd\n"
-                     + "".join(f"  -o {k}={v}\n" for k, v in submission["options"].items()))
+                            f"\n{listen}:{self.port} inet  n       -       n       -       -       smtpd", 1)
+        for sub in (submission if isinstance(submission, list) else [submission] if submission else []):
+            text += (f"\n{listen}:{sub['port']} inet n - n - - smtpd\n"
+                     + "".join(f"  -o {k}={v}\n" for k, v in sub["options"].items()))
         with open(master, "w") as f:
             f.write(text)
         subprocess.run(["postconf", "-c", self.etc, "-F", "*/*/chroot = n"], check=True)
@@ -194,7 +211,7 @@ biff = no
         r = self._postfix("start")
         if r.returncode != 0:
             raise RuntimeError(f"postfix start failed: {r.stdout}{r.stderr}")
-        wait_port(self.port)
+        wait_port(self.port, host=self.address)
 
     def master_pid(self):
         try:
@@ -215,7 +232,7 @@ biff = no
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.3):
+                with socket.create_connection((self.address, self.port), timeout=0.3):
                     time.sleep(0.1)
             except OSError:
                 break
@@ -258,3 +275,252 @@ def wait_for(pred, timeout=30.0, step=0.2, what="condition"):
             return v
         time.sleep(step)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+class SaslDovecot:
+    """A private Dovecot that only authenticates (no mail protocols): a passwd-file with
+    `users` {"name": "password"} and an auth socket for Postfix (smtpd_sasl_type =
+    dovecot, smtpd_sasl_path = self.socket), mechanisms PLAIN and LOGIN."""
+
+    def __init__(self, users):
+        self.root = tempfile.mkdtemp(prefix="tern-dovecot-sasl-")
+        os.chmod(self.root, 0o755)
+        for sub in ("run", "state"):
+            os.makedirs(os.path.join(self.root, sub))
+        self.socket = os.path.join(self.root, "auth-client")
+        self.passwd = os.path.join(self.root, "passwd")
+        with open(self.passwd, "w") as f:
+            for u, pw in users.items():
+                f.write(f"{u}:{{PLAIN}}{pw}::::::\n")
+        os.chmod(os.path.join(self.root, "passwd"), 0o644)
+        self.conf = os.path.join(self.root, "dovecot.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""\
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+instance_name = tern-sasl-{os.path.basename(self.root)}
+log_path = {self.root}/dovecot.log
+protocols =
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_verbose = yes
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}}
+service auth {{
+  unix_listener {self.socket} {{
+    mode = 0666
+  }}
+}}
+""")
+        # No pipes: the daemon would hold them open and run() would never return.
+        subprocess.run(["dovecot", "-c", self.conf], check=True, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.socket), timeout=20, what="dovecot auth socket")
+
+    def log(self):
+        try:
+            with open(os.path.join(self.root, "dovecot.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def close(self):
+        pidf = os.path.join(self.root, "run", "master.pid")
+        pid = None
+        try:
+            with open(pidf) as f:
+                pid = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+        subprocess.run(["doveadm", "-c", self.conf, "stop"], capture_output=True)
+        deadline = time.time() + 10
+        while pid and _alive(pid) and time.time() < deadline:
+            time.sleep(0.1)
+        if pid and _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        if os.environ.get("TERN_KEEP") != "1":
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class PySmtpPeer:
+    """A scripted SMTP server in the test process (one thread per connection), for
+    what a real MTA cannot be told to do at a precise moment.
+
+        peer = PySmtpPeer(tls=(crt, key), inject=b"250 injected\\r\\n", hook=fn)
+        peer.port, peer.messages ([{"mail", "rcpts", "data", "tls"}]), peer.commands
+
+    - EHLO offers SIZE, 8BITMIME (and STARTTLS when tls is given; PIPELINING when
+      pipelining=True); no CHUNKING, so bodies come with DATA.
+    - inject: bytes written in the SAME write as the 220 reply to STARTTLS (the
+      CVE-2011-0411 response-injection class), before the handshake.
+    - hold = True: every new connection gets "421 4.3.2 try later" at once.
+    - hook(point, info) runs in the connection's thread at "data" (the DATA command
+      read, 354 not yet sent), "before_250" (the body read, not yet accepted or
+      recorded) and "after_250" (recorded, the final 250 written); its return value
+      "drop" closes the connection there.
+    """
+
+    def __init__(self, host="127.0.0.1", tls=None, inject=b"", hook=None, pipelining=False,
+                 name="peer.remote.test", port=0):
+        import threading
+        self.family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(self.family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if self.family == socket.AF_INET6:
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(32)
+        self.port = self.sock.getsockname()[1]
+        self.tls, self.inject, self.hook, self.pipelining, self.name = tls, inject, hook, pipelining, name
+        self.hold = False
+        self.messages = []
+        self.commands = []   # (connection number, command line as text)
+        self.violations = []  # protocol errors the client made
+        self.connections = 0
+        self.lock = threading.Lock()
+        self.closed = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        import threading
+        while not self.closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+                n = self.connections
+            threading.Thread(target=self._serve_safe, args=(conn, n), daemon=True).start()
+
+    def _serve_safe(self, conn, n):
+        try:
+            self._serve(conn, n)
+        except (OSError, EOFError, ValueError):
+            pass
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def _serve(self, conn, n):
+        import ssl
+        conn.settimeout(60)
+        buf = bytearray()
+        stream = conn
+
+        def readline():
+            while b"\r\n" not in buf:
+                d = stream.recv(65536)
+                if not d:
+                    raise EOFError
+                buf.extend(d)
+            i = buf.index(b"\r\n")
+            line = bytes(buf[:i])
+            del buf[:i + 2]
+            return line
+
+        def send(b):
+            stream.sendall(b)
+
+        if self.hold:
+            send(b"421 4.3.2 try later\r\n")
+            return
+        send(f"220 {self.name} ESMTP scripted\r\n".encode())
+        tls_version = None
+        mail, rcpts = None, []
+        while True:
+            line = readline()
+            text = line.decode("utf-8", "replace")
+            with self.lock:
+                self.commands.append((n, text))
+            verb = text.split(" ", 1)[0].upper()
+            if verb in ("EHLO", "HELO"):
+                ext = ["SIZE 10240000", "8BITMIME"]
+                if self.pipelining:
+                    ext.append("PIPELINING")
+                if self.tls and tls_version is None:
+                    ext.append("STARTTLS")
+                lines = [self.name] + ext
+                send("".join(f"250{'-' if i < len(lines) - 1 else ' '}{l}\r\n"
+                             for i, l in enumerate(lines)).encode())
+            elif verb == "STARTTLS" and self.tls and tls_version is None:
+                if buf:
+                    with self.lock:
+                        self.violations.append(f"client pipelined after STARTTLS: {bytes(buf)!r}")
+                send(b"220 2.0.0 ready\r\n" + self.inject)
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                ctx.load_cert_chain(self.tls[0], self.tls[1])
+                stream = ctx.wrap_socket(conn, server_side=True)
+                tls_version = stream.version()
+                buf.clear()
+                mail, rcpts = None, []
+            elif verb == "MAIL":
+                mail, rcpts = text[10:].split(">", 1)[0].lstrip("<"), []
+                send(b"250 2.1.0 ok\r\n")
+            elif verb == "RCPT":
+                if mail is None:
+                    send(b"503 5.5.1 MAIL first\r\n")
+                    continue
+                rcpts.append(text[8:].split(">", 1)[0].lstrip("<"))
+                send(b"250 2.1.5 ok\r\n")
+            elif verb == "DATA":
+                if not rcpts:
+                    send(b"554 5.5.1 no valid recipients\r\n")
+                    continue
+                if self.hook and self.hook("data", {"mail": mail, "rcpts": rcpts, "conn": n}) == "drop":
+                    return
+                send(b"354 go ahead\r\n")
+                data = bytearray()
+                while True:
+                    l = readline()
+                    if l == b".":
+                        break
+                    data.extend((l[1:] if l.startswith(b".") else l) + b"\r\n")
+                msg = {"mail": mail, "rcpts": rcpts, "data": bytes(data), "tls": tls_version, "conn": n}
+                if self.hook and self.hook("before_250", msg) == "drop":
+                    return
+                with self.lock:
+                    self.messages.append(msg)
+                send(b"250 2.0.0 ok: queued\r\n")
+                mail, rcpts = None, []
+                if self.hook and self.hook("after_250", msg) == "drop":
+                    return
+            elif verb == "RSET":
+                mail, rcpts = None, []
+                send(b"250 2.0.0 ok\r\n")
+            elif verb == "NOOP":
+                send(b"250 2.0.0 ok\r\n")
+            elif verb == "QUIT":
+                send(b"221 2.0.0 bye\r\n")
+                return
+            else:
+                send(b"502 5.5.2 unknown command\r\n")
+
+    def close(self):
+        self.closed = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -78,8 +78,9 @@ def last_body(address):
     return strip_trace(msgs[-1])
 
 
-def unique_body(tag):
-    return (f"From: t@remote.example\r\nTo: x@example.test\r\nSubject: {tag}\r\n"
+def unique_body(tag, sender="t@remote.example"):
+    # An authenticated client may send only with a From: it owns ([smtp] check_header_from).
+    return (f"From: {sender}\r\nTo: x@example.test\r\nSubject: {tag}\r\n"
             f"Message-ID: <{tag}@remote.example>\r\n\r\nbody {tag}\r\n.leading dot\r\n"
             "line two\r\n").encode()
 
@@ -176,7 +177,7 @@ def test_submission_requires_tls_then_auth_plain_and_relays():
         except smtplib.SMTPAuthenticationError as e:
             assert e.smtp_code == 535
         s.auth("PLAIN", lambda challenge=None: f"\0alice@example.test\0{PW}", initial_response_ok=True)
-        body = unique_body("relay1")
+        body = unique_body("relay1", "alice@example.test")
         s.mail("alice@example.test", ["RET=HDRS", "ENVID=env+2B1"])
         assert s.rcpt("friend@remote.test", ["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;friend@remote.test"])[0] == 250
         assert s.rcpt("bob@example.test")[0] == 250
@@ -207,7 +208,7 @@ def test_submissions_implicit_tls_auth_login():
         assert "starttls" not in s.esmtp_features
         s.user, s.password = "carol@example.test", PW
         assert s.auth("LOGIN", s.auth_login, initial_response_ok=False)[0] == 235
-        body = unique_body("ssl1")
+        body = unique_body("ssl1", "carol@example.test")
         s.sendmail("carol@example.test", ["alice@example.test"], body)
     assert last_body("alice@example.test")[1] == body
 

@@ -397,6 +397,7 @@ Config parse_config(std::string_view text, std::string_view source) {
       sub("smtp",
           {{"listen", set_listen(c.smtp.smtp)},
            {"auth", set_bool(c.smtp.smtp.auth)},
+           {"check_header_from", set_bool(c.smtp.check_header_from)},
            {"trusted_networks",
             [&](const toml::node& n, const Where& w) {
               c.smtp.trusted_networks.clear();
@@ -475,7 +476,13 @@ Config parse_config(std::string_view text, std::string_view source) {
                        " (use \"smtp.example.net:587\")");
             }},
            {"username", set_string(c.relay.username)},
-           {"password_file", set_string(c.relay.password_file)}},
+           {"password_file", set_string(c.relay.password_file)},
+           {"tls",
+            [&](const toml::node& n, const Where& w) {
+              c.relay.tls = get_string(n, w);
+              if (c.relay.tls != "auto" && c.relay.tls != "starttls" && c.relay.tls != "implicit")
+                w.fail("must be \"auto\", \"starttls\" or \"implicit\", not " + qstr(c.relay.tls));
+            }}},
           &relay_line),
       sub("limits",
           {{"message_size",

@@ -87,6 +87,7 @@ std::string dump_config(const Config& c) {
   kv("listen", endpoints(c.smtp.smtp.listen));
   kv("auth", boolean(c.smtp.smtp.auth));
   kv("trusted_networks", list(c.smtp.trusted_networks));
+  kv("check_header_from", boolean(c.smtp.check_header_from));
   table("submission");
   kv("listen", endpoints(c.smtp.submission.listen));
   table("submissions");
@@ -132,6 +133,7 @@ std::string dump_config(const Config& c) {
   kv("host", str(c.relay.host));
   kv("username", str(c.relay.username));
   kv("password_file", str(c.relay.password_file));
+  kv("tls", str(c.relay.tls));
   table("limits");
   kv("message_size", size(c.limits.message_size));
   kv("recipients", std::to_string(c.limits.recipients));

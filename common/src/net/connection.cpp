@@ -1,11 +1,14 @@
 // ConnectionImpl: see connection_impl.hpp and tern/net/connection.hpp.
 #include "connection_impl.hpp"
 
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "tern/net/server.hpp"
 #include "tern/net/tls.hpp"
@@ -17,7 +20,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kReadChunk = 16 * 1024;  // one TLS record's plaintext
+// Output capacity an idle connection may keep after a flush.
+constexpr std::size_t kKeepOutput = 16 * 1024;
 constexpr auto kTlsShutdownWait = std::chrono::seconds(1);
 
 // now + d without overflow for "no timeout" durations.
@@ -72,6 +77,8 @@ ConnectionImpl::ConnectionImpl(Server& server, const std::atomic<bool>& stopping
   // Replies are small and already batched by write()/flush(): don't let Nagle
   // delay them behind the client's delayed ACK.
   sock_.set_option(tcp::no_delay(true), ec);
+  // Reads are readiness waits followed by a non-blocking read (see fill()).
+  sock_.non_blocking(true, ec);
 }
 
 ConnectionImpl::~ConnectionImpl() = default;
@@ -86,14 +93,38 @@ std::string ConnectionImpl::peer_text() const {
   return peer_ip_ + ":" + std::to_string(peer_port_);
 }
 
+void ConnectionImpl::SslFree::operator()(ssl_st* s) const { SSL_free(s); }
+
 TlsInfo ConnectionImpl::tls_info() const {
   TlsInfo info;
-  if (!tls_ || !tls_ok_) return info;
-  SSL* ssl = const_cast<asio::ssl::stream<tcp::socket&>&>(*tls_).native_handle();
+  if (!ssl_ || !tls_ok_) return info;
+  SSL* ssl = ssl_.get();
   info.version = SSL_get_version(ssl);
   if (const char* c = SSL_get_cipher_name(ssl)) info.cipher = c;
   info.bits = SSL_get_cipher_bits(ssl, nullptr);
   return info;
+}
+
+void ConnectionImpl::trim() {
+  framer_.shrink();
+  // A big reply (FETCH of a large body) leaves a big capacity behind: an idle
+  // connection keeps none of it.
+  if (out_.empty() && out_.capacity() > kKeepOutput) std::string().swap(out_);
+}
+
+asio::awaitable<ReadStatus> ConnectionImpl::wait_ready(asio::socket_base::wait_type w,
+                                                       Clock::time_point deadline) {
+  timer_.expires_at(deadline);
+  auto r = co_await (sock_.async_wait(w, asio::as_tuple(asio::use_awaitable)) ||
+                     timer_.async_wait(asio::as_tuple(asio::use_awaitable)));
+  if (r.index() == 1) co_return ReadStatus::Timeout;
+  auto [ec] = std::get<0>(r);
+  if (ec) {
+    if (ec != asio::error::operation_aborted) spdlog::debug("{} wait error: {}", id_, ec.message());
+    co_return ReadStatus::Error;
+  }
+  if (broken_ || !sock_.is_open()) co_return ReadStatus::Error;
+  co_return ReadStatus::Ok;
 }
 
 asio::awaitable<ReadStatus> ConnectionImpl::fill(Clock::time_point deadline) {
@@ -104,23 +135,100 @@ asio::awaitable<ReadStatus> ConnectionImpl::fill(Clock::time_point deadline) {
     bool sent = co_await flush();
     if (!sent) co_return ReadStatus::Error;
   }
-  in_.resize(kReadChunk);
-  auto buf = asio::buffer(in_);
-  timer_.expires_at(deadline);
-  auto read = tls_ ? tls_->async_read_some(buf, asio::as_tuple(asio::use_awaitable))
-                   : sock_.async_read_some(buf, asio::as_tuple(asio::use_awaitable));
-  auto r = co_await (std::move(read) || timer_.async_wait(asio::as_tuple(asio::use_awaitable)));
-  if (r.index() == 1) co_return ReadStatus::Timeout;
-  auto [ec, n] = std::get<0>(r);
-  if (n > 0) framer_.feed(std::string_view(in_.data(), n));
-  if (n > 0) co_return ReadStatus::Ok;
-  if (is_eof(ec)) co_return ReadStatus::Eof;
-  if (ec) {
-    if (ec != asio::error::operation_aborted)
-      spdlog::debug("{} read error: {}", id_, ec.message());
-    co_return ReadStatus::Error;
+  trim();
+  // One read buffer per io thread: it is used only between a readiness wakeup and
+  // framer_.feed(), with no suspension in between.
+  static thread_local char buf[kReadChunk];
+  for (;;) {
+    if (broken_ || !sock_.is_open()) co_return ReadStatus::Error;
+    auto want = asio::socket_base::wait_read;
+    if (ssl_) {
+      std::size_t n = 0;
+      ERR_clear_error();
+      int rc = SSL_read_ex(ssl_.get(), buf, sizeof buf, &n);
+      if (rc == 1 && n > 0) {
+        framer_.feed(std::string_view(buf, n));
+        co_return ReadStatus::Ok;
+      }
+      int e = SSL_get_error(ssl_.get(), rc);
+      if (e == SSL_ERROR_WANT_WRITE) {
+        want = asio::socket_base::wait_write;
+      } else if (e == SSL_ERROR_ZERO_RETURN) {
+        co_return ReadStatus::Eof;  // close_notify (or EOF: SSL_OP_IGNORE_UNEXPECTED_EOF)
+      } else if (e != SSL_ERROR_WANT_READ) {
+        // A peer closing TCP without close_notify (RST) is an ordinary end for mail
+        // protocols; RFC 8446 §6.1 leaves it to the application.
+        int err = errno;
+        broken_ = true;
+        if (e == SSL_ERROR_SYSCALL && (err == 0 || err == ECONNRESET || err == EPIPE))
+          co_return ReadStatus::Eof;
+        spdlog::debug("{} tls read error: {}", id_, ERR_reason_error_string(ERR_peek_last_error())
+                                                         ? ERR_reason_error_string(ERR_peek_last_error())
+                                                         : "syscall");
+        co_return ReadStatus::Error;
+      }
+    } else {
+      boost::system::error_code ec;
+      std::size_t n = sock_.read_some(asio::buffer(buf, sizeof buf), ec);
+      if (n > 0) {
+        framer_.feed(std::string_view(buf, n));
+        co_return ReadStatus::Ok;
+      }
+      if (is_eof(ec)) co_return ReadStatus::Eof;
+      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+        spdlog::debug("{} read error: {}", id_, ec.message());
+        co_return ReadStatus::Error;
+      }
+    }
+    // Nothing there: wait for readiness with no buffer held (cancellation-safe: no
+    // byte is taken from the socket until the wait completes).
+    ReadStatus st = co_await wait_ready(want, deadline);
+    if (st != ReadStatus::Ok) co_return st;
   }
-  co_return ReadStatus::Ok;
+}
+
+asio::awaitable<ReadStatus> ConnectionImpl::tls_run(TlsStep step, Clock::time_point deadline) {
+  std::size_t sent = 0;
+  for (;;) {
+    if (broken_ || !sock_.is_open()) co_return ReadStatus::Error;
+    ERR_clear_error();
+    int rc = 0;
+    std::size_t n = 0;
+    switch (step) {
+      case TlsStep::handshake: rc = SSL_do_handshake(ssl_.get()); break;
+      case TlsStep::write:
+        if (sent == out_.size()) co_return ReadStatus::Ok;
+        rc = SSL_write_ex(ssl_.get(), out_.data() + sent, out_.size() - sent, &n);
+        if (rc == 1) {
+          sent += n;
+          continue;
+        }
+        break;
+      case TlsStep::shutdown:
+        rc = SSL_shutdown(ssl_.get());
+        // 0: our close_notify is sent; we do not wait for the peer's (RFC 8446 §6.1).
+        if (rc >= 0) co_return ReadStatus::Ok;
+        break;
+    }
+    if (rc == 1) co_return ReadStatus::Ok;
+    int e = SSL_get_error(ssl_.get(), rc);
+    asio::socket_base::wait_type want;
+    if (e == SSL_ERROR_WANT_READ) {
+      want = asio::socket_base::wait_read;
+    } else if (e == SSL_ERROR_WANT_WRITE) {
+      want = asio::socket_base::wait_write;
+    } else {
+      int err = errno;
+      broken_ = true;
+      unsigned long code = ERR_peek_last_error();
+      const char* why = code ? ERR_reason_error_string(code) : nullptr;
+      spdlog::debug("{} tls error: {}", id_, why ? why : (err ? std::strerror(err) : "eof"));
+      tls_error_ = why ? why : (err ? std::strerror(err) : "connection closed");
+      co_return ReadStatus::Error;
+    }
+    ReadStatus st = co_await wait_ready(want, deadline);
+    if (st != ReadStatus::Ok) co_return st;
+  }
 }
 
 asio::awaitable<LineRead> ConnectionImpl::read_line(std::size_t max) {
@@ -184,42 +292,65 @@ asio::awaitable<bool> ConnectionImpl::flush() {
   if (out_.empty()) co_return true;
   // Not bounded by the session deadline: the 421 that ends an expired session must
   // still go out (a client that does not read is cut off by the timeout).
-  timer_.expires_at(deadline_after(timeout_));
-  auto buf = asio::buffer(out_);
-  auto w = tls_ ? asio::async_write(*tls_, buf, asio::as_tuple(asio::use_awaitable))
-                : asio::async_write(sock_, buf, asio::as_tuple(asio::use_awaitable));
-  auto r = co_await (std::move(w) || timer_.async_wait(asio::as_tuple(asio::use_awaitable)));
+  const auto deadline = deadline_after(timeout_);
+  ReadStatus st = ReadStatus::Ok;
+  if (ssl_) {
+    st = co_await tls_run(TlsStep::write, deadline);
+  } else {
+    timer_.expires_at(deadline);
+    auto buf = asio::buffer(out_);
+    auto r = co_await (asio::async_write(sock_, buf, asio::as_tuple(asio::use_awaitable)) ||
+                       timer_.async_wait(asio::as_tuple(asio::use_awaitable)));
+    if (r.index() == 1) {
+      st = ReadStatus::Timeout;
+    } else if (auto [ec, n] = std::get<0>(r); ec) {
+      spdlog::debug("{} write error: {}", id_, ec.message());
+      st = ReadStatus::Error;
+    }
+  }
   out_.clear();
-  if (r.index() == 1) {
-    spdlog::info("{} write timeout", id_);
+  if (st == ReadStatus::Timeout) spdlog::info("{} write timeout", id_);
+  if (st != ReadStatus::Ok) {
     broken_ = true;
     co_return false;
   }
-  auto [ec, n] = std::get<0>(r);
-  if (ec) {
-    spdlog::debug("{} write error: {}", id_, ec.message());
-    broken_ = true;
-    co_return false;
-  }
+  if (out_.capacity() > kKeepOutput) std::string().swap(out_);
   co_return true;
 }
 
 asio::awaitable<bool> ConnectionImpl::handshake(Clock::duration timeout) {
-  if (tls_ || broken_ || !sock_.is_open()) co_return false;
+  if (ssl_ || broken_ || !sock_.is_open()) co_return false;
   tls_ctx_ = server_.tls().current();
-  tls_.emplace(sock_, *tls_ctx_);
-  timer_.expires_at(std::min(deadline_after(timeout), session_deadline_));
-  auto r = co_await (
-      tls_->async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable)) ||
-      timer_.async_wait(asio::as_tuple(asio::use_awaitable)));
-  if (r.index() == 1) {
+  SSL* ssl = SSL_new(tls_ctx_->native_handle());
+  if (!ssl) {
+    spdlog::error("{} tls: SSL_new failed", id_);
+    broken_ = true;
+    co_return false;
+  }
+  ssl_.reset(ssl);
+  boost::system::error_code ec;
+  sock_.non_blocking(true, ec);
+  // Record buffers only while a record is in flight (idle connections hold none);
+  // writes may be partial and resumed from a moved buffer (out_ may reallocate).
+  SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                        SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // A TCP close without close_notify reads as an ordinary EOF (mail protocols end with
+  // their own QUIT/LOGOUT; RFC 8446 §6.1).
+  SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (ec || SSL_set_fd(ssl, sock_.native_handle()) != 1) {
+    spdlog::error("{} tls: cannot attach to the socket", id_);
+    broken_ = true;
+    co_return false;
+  }
+  SSL_set_accept_state(ssl);
+  ReadStatus st = co_await tls_run(TlsStep::handshake, std::min(deadline_after(timeout), session_deadline_));
+  if (st == ReadStatus::Timeout) {
     spdlog::info("{} tls handshake timeout", id_);
     broken_ = true;
     co_return false;
   }
-  auto [ec] = std::get<0>(r);
-  if (ec) {
-    spdlog::info("{} tls handshake failed: {}", id_, ec.message());
+  if (st != ReadStatus::Ok) {
+    spdlog::info("{} tls handshake failed: {}", id_, tls_error_);
     broken_ = true;
     co_return false;
   }
@@ -230,7 +361,7 @@ asio::awaitable<bool> ConnectionImpl::handshake(Clock::duration timeout) {
 }
 
 asio::awaitable<bool> ConnectionImpl::start_tls() {
-  if (tls_) co_return false;
+  if (ssl_) co_return false;
   // The "220 Ready to start TLS" reply must go out in plaintext first.
   // (No co_await inside && : GCC 12 miscompiles it — the resumed frame hits ud2.)
   if (!out_.empty()) {
@@ -245,12 +376,9 @@ asio::awaitable<bool> ConnectionImpl::start_tls() {
 
 asio::awaitable<void> ConnectionImpl::close_gracefully() {
   if (!out_.empty()) co_await flush();
-  if (tls_ && tls_ok_ && !broken_ && sock_.is_open()) {
-    // Send close_notify; wait briefly for the peer's (RFC 8446 §6.1 lets us
-    // close without it).
-    timer_.expires_after(kTlsShutdownWait);
-    co_await (tls_->async_shutdown(asio::as_tuple(asio::use_awaitable)) ||
-              timer_.async_wait(asio::as_tuple(asio::use_awaitable)));
+  if (ssl_ && tls_ok_ && !broken_ && sock_.is_open()) {
+    // Send close_notify (bounded); RFC 8446 §6.1 lets us close without the peer's.
+    co_await tls_run(TlsStep::shutdown, deadline_after(kTlsShutdownWait));
   }
   boost::system::error_code ec;
   sock_.shutdown(tcp::socket::shutdown_both, ec);

@@ -167,6 +167,18 @@ struct Server::Impl {
     boost::system::error_code ec;
     for (auto& ls : listeners)
       for (auto& acc : ls->acceptors) acc->close(ec);
+    std::vector<std::function<void()>> copy;
+    {
+      std::lock_guard lock(hooks_mu);
+      copy = shutdown_hooks;
+    }
+    for (auto& h : copy) {
+      try {
+        h();
+      } catch (const std::exception& e) {
+        spdlog::error("- shutdown hook failed: {}", e.what());
+      }
+    }
     asio::co_spawn(*ctxs[0], drain(this), LogException{"shutdown"});
   }
 
@@ -344,6 +356,7 @@ struct Server::Impl {
   std::unique_ptr<TlsContext> tls;
   std::mutex hooks_mu;
   std::vector<std::function<void()>> hooks;
+  std::vector<std::function<void()>> shutdown_hooks;
   std::vector<std::shared_ptr<ListenerState>> listeners;  // changed only before run()
   std::mutex live_mu;
   std::unordered_map<ConnectionImpl*, std::weak_ptr<ConnectionImpl>> live;
@@ -356,6 +369,9 @@ struct Server::Impl {
 
 Server::Server(const config::Config& cfg, unsigned threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  // TLS writes go through OpenSSL's socket BIO (write(2), not send with MSG_NOSIGNAL as
+  // Asio's own sockets): a peer that vanished must give EPIPE, not kill the daemon.
+  std::signal(SIGPIPE, SIG_IGN);
   impl_ = std::make_unique<Impl>(*this, cfg, threads);
   impl_->fd_limit = util::raise_fd_limit();
   impl_->tls = std::make_unique<TlsContext>(impl_->cfg);
@@ -426,6 +442,13 @@ void Server::on_reload(std::function<void()> hook) {
   std::lock_guard lock(impl_->hooks_mu);
   impl_->hooks.push_back(std::move(hook));
 }
+
+void Server::on_shutdown(std::function<void()> hook) {
+  std::lock_guard lock(impl_->hooks_mu);
+  impl_->shutdown_hooks.push_back(std::move(hook));
+}
+
+asio::io_context& Server::main_context() { return *impl_->ctxs[0]; }
 
 void Server::set_shutdown_grace(std::chrono::seconds s) { impl_->grace = s; }
 

@@ -74,6 +74,12 @@ LineResult LineFramer::next() {
   return {status, std::string(content)};
 }
 
+void LineFramer::shrink() {
+  if (pos_ != buf_.size()) return;
+  std::string().swap(buf_);
+  pos_ = 0;
+}
+
 std::string_view LineFramer::buffered() const {
   return std::string_view(buf_).substr(pos_);
 }

@@ -34,6 +34,62 @@ std::string_view partial(std::string_view bytes, const imap::FetchAtt& a) {
                       static_cast<std::size_t>(*a.partial_length));
 }
 
+// <o.n> applied to the message range [b, e): the octets to send.
+std::pair<std::uint64_t, std::uint64_t> partial_range(std::uint64_t b, std::uint64_t e, const imap::FetchAtt& a) {
+  if (!a.partial_offset) return {b, e};
+  std::uint64_t o = *a.partial_offset;
+  if (o >= e - b) return {e, e};
+  std::uint64_t len = std::min<std::uint64_t>(*a.partial_length, e - b - o);
+  return {b + o, b + o + len};
+}
+
+// Ranges up to this size are read into the response line; larger ones are read and
+// sent in pieces of this size (a 50 MiB BODY[] never sits in memory whole).
+constexpr std::uint64_t kPiece = 256 * 1024;
+
+// Appends the literal of the message octets [b, e) (read by range, Store::
+// read_message_range). literal8: "~{n}" (BINARY). false on a write error.
+asio::awaitable<bool> emit_range(Session& s, std::string& out, const MessageContent& mc, std::uint64_t b,
+                                 std::uint64_t e, bool literal8, bool& streamed) {
+  const std::uint64_t n = e - b;
+  imap::append_literal_header(out, n, literal8);
+  if (n <= kPiece) {
+    std::size_t at = out.size();
+    mc.read_range(b, n, out);
+    // The message vanished under us (expunged elsewhere): the octets promised are
+    // still sent, as spaces, so the client stays in step.
+    out.resize(at + static_cast<std::size_t>(n), ' ');
+    co_return true;
+  }
+  s.write(out);
+  out.clear();
+  streamed = true;
+  std::string piece;
+  for (std::uint64_t off = b; off < e; off += kPiece) {
+    const std::uint64_t len = std::min(kPiece, e - off);
+    piece.clear();
+    mc.read_range(off, len, piece);
+    piece.resize(static_cast<std::size_t>(len), ' ');
+    s.write(piece);
+    if (!(co_await s.flush())) co_return false;
+  }
+  co_return true;
+}
+
+// Does any octet of [b, e) hold NUL (BINARY needs literal8 then)? Reads by pieces.
+bool range_has_nul(const MessageContent& mc, std::uint64_t b, std::uint64_t e) {
+  std::string piece;
+  for (std::uint64_t off = b; off < e; off += kPiece) {
+    piece.clear();
+    mc.read_range(off, std::min(kPiece, e - off), piece);
+    if (piece.find('\0') != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Writes the parsed structures the command queued (one commit) once they add up.
+constexpr std::size_t kCacheFlushBytes = 4u << 20;
+
 }  // namespace
 
 asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
@@ -125,7 +181,9 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
     const ViewMsg m = s.mailbox->msgs[i];
     std::optional<MessageContent> mc;
     if (content) {
-      if (!m.expunged) mc = MessageContent::load(s.store(), s.mailbox->info.id, m.uid);
+      // Nothing is read yet: each item below reads what it needs (a range, the header,
+      // the cached structure).
+      if (!m.expunged) mc = MessageContent::load(s.store(), s.mailbox->info.id, m.uid, &s.mime_cache);
       if (!mc) {
         // RFC 2180 §4.1.2: the message went away under this session.
         expunge_issue = true;
@@ -183,33 +241,54 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
           break;
         case K::Rfc822:
           item("RFC822 ");
-          imap::append_literal(out, mc->bytes());
+          if (!(co_await emit_range(s, out, *mc, 0, mc->size(), false, streamed))) {
+            s.close("write error");
+            co_return;
+          }
           break;
-        case K::Rfc822Header: {
-          imap::Section sec;
-          sec.spec = imap::Section::Spec::Header;
-          item("RFC822.HEADER ");
-          imap::append_literal(out, mc->section(sec).value_or(""));
-          break;
-        }
-        case K::Rfc822Text: {
-          imap::Section sec;
-          sec.spec = imap::Section::Spec::Text;
-          item("RFC822.TEXT ");
-          imap::append_literal(out, mc->section(sec).value_or(""));
-          break;
-        }
+        case K::Rfc822Header:
+        case K::Rfc822Text:
         case K::BodySection: {
-          auto bytes = mc->section(a.section);
-          item(imap::fetch_att_name(a) + " ");
-          if (a.section.part.empty() && a.section.spec == imap::Section::Spec::None)
-            imap::append_literal(out, partial(mc->bytes(), a));
-          else
-            imap::append_literal(out, partial(bytes.value_or(""), a));
+          imap::Section sec = a.section;
+          if (a.kind != K::BodySection) {
+            sec = imap::Section{};
+            sec.spec = a.kind == K::Rfc822Header ? imap::Section::Spec::Header : imap::Section::Spec::Text;
+          }
+          item(a.kind == K::Rfc822Header ? "RFC822.HEADER "
+               : a.kind == K::Rfc822Text ? "RFC822.TEXT "
+                                         : imap::fetch_att_name(a) + " ");
+          bool exists = true;
+          if (auto r = mc->section_range(sec, exists)) {
+            // One range of the message: read only the octets sent (BODY[]<0.100> of a
+            // 20 MiB message reads one chunk).
+            auto [b, e] = a.kind == K::BodySection ? partial_range(r->first, r->second, a) : *r;
+            if (!(co_await emit_range(s, out, *mc, b, e, false, streamed))) {
+              s.close("write error");
+              co_return;
+            }
+          } else {
+            auto bytes = exists ? mc->section(sec) : std::nullopt;
+            imap::append_literal(out, a.kind == K::BodySection ? partial(bytes.value_or(""), a)
+                                                               : std::string_view(bytes.value_or("")));
+          }
           break;
         }
         case K::Binary:
         case K::BinarySize: {
+          if (a.section.part.empty()) {
+            // BINARY[] is the message unchanged (RFC 3516 §4.2): by range, like BODY[].
+            item(imap::fetch_att_name(a) + " ");
+            if (a.kind == K::BinarySize) {
+              out += std::to_string(mc->size());
+            } else {
+              auto [b, e] = partial_range(0, mc->size(), a);
+              if (!(co_await emit_range(s, out, *mc, b, e, range_has_nul(*mc, b, e), streamed))) {
+                s.close("write error");
+                co_return;
+              }
+            }
+            break;
+          }
           std::string cte_err;
           auto bytes = mc->binary(a.section.part, cte_err);
           if (!bytes && !cte_err.empty()) {
@@ -265,6 +344,7 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
     if (want_modseq && !has_modseq) item("MODSEQ (" + std::to_string(m.modseq) + ")");
     out += ")\r\n";
     s.write(out);
+    if (s.mime_cache.pending_bytes > kCacheFlushBytes) co_await s.write_mime_cache();
     if (s.pending_output() > kFlushAt) {
       bool ok = co_await s.flush();
       if (!ok) {

@@ -1,5 +1,8 @@
 // IDLE (RFC 2177, RFC 9051 §6.3.13): mailbox changes made by any process (tern-mta
 // deliveries, POP3, other IMAP sessions) are pushed while the client waits for DONE.
+// The session waits for "client input or a store change" on the process's one
+// ChangeNotifier (Session::wait_input_or_change): no polling, no blocked thread, and
+// 10,000 idling sessions share one inotify instance.
 #include "cmd/commands.hpp"
 #include "tern/log/log.hpp"
 
@@ -7,12 +10,8 @@ namespace tern::imapd {
 
 namespace {
 
-// How often the store's commit counter is looked at while idling. The counter is
-// cheap (no transaction), and a change triggers one mailbox sync. 200 ms keeps a
-// new delivery well inside the 1 s the issue asks for.
-// Known gap (see the closing note): a process-wide change watcher (one inotify, common/) replaces this polling.
-constexpr std::chrono::milliseconds kPollInterval{200};
 constexpr std::size_t kMaxDoneLine = 1024;
+constexpr std::chrono::milliseconds kRetryPause{200};
 
 }  // namespace
 
@@ -28,13 +27,13 @@ asio::awaitable<void> cmd_idle(Session& s, imap::Command& c) {
     s.close("write error");
     co_return;
   }
+  // RFC 9051 §5.4: autologout after at least 30 minutes ([imap] idle_timeout).
   const auto deadline = std::chrono::steady_clock::now() + s.cfg().imap.idle_timeout;
-  std::uint64_t seen_commit = s.store().last_commit();
   for (;;) {
-    bool closed = false;
-    bool input = co_await s.wait_input(kPollInterval, closed);
-    if (closed) co_return;
-    if (input) {
+    using W = Session::Wake;
+    W w = co_await s.wait_input_or_change(deadline);
+    if (w == W::closed) co_return;
+    if (w == W::input) {
       auto line = co_await s.read_line(kMaxDoneLine);
       if (!line) co_return;
       std::string l = *line;
@@ -44,27 +43,31 @@ asio::awaitable<void> cmd_idle(Session& s, imap::Command& c) {
       s.bad(c, "Expected DONE");
       co_return;
     }
-    if (s.conn().stopping()) {
+    if (w == W::stopping) {
       s.untagged("BYE Server shutting down");
       s.close("server shutting down");
       co_return;
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      // RFC 9051 §5.4: autologout after at least 30 minutes.
+    if (w == W::timeout) {
       s.untagged("BYE Idle for too long");
       s.close("idle timeout");
       co_return;
     }
-    std::uint64_t now_commit = s.store().last_commit();
-    if (now_commit != seen_commit) {
-      seen_commit = now_commit;
-      s.sync_mailbox(true);
-      if (s.pending_output() > 0) {
-        bool fl = co_await s.flush();
-        if (!fl) {
-          s.close("write error");
-          co_return;
-        }
+    // W::change: send what changed (EXISTS, EXPUNGE, FETCH FLAGS) now.
+    const store::ModSeq before = s.mailbox ? s.mailbox->highestmodseq : 0;
+    s.sync_mailbox(true);
+    if (s.mailbox && s.mailbox->highestmodseq == before) {
+      // The store said "changed" but the view could not catch up (a read error): do not
+      // spin on the notifier; look again after a pause (client input ends it early).
+      bool closed = false;
+      co_await s.wait_input(kRetryPause, closed);
+      if (closed) co_return;
+    }
+    if (s.pending_output() > 0) {
+      bool fl = co_await s.flush();
+      if (!fl) {
+        s.close("write error");
+        co_return;
       }
     }
   }

@@ -46,6 +46,7 @@ asio::awaitable<void> cmd_search(Session& s, imap::Command& c) {
   }
   const MailboxView& v = *s.mailbox;
   SearchContext ctx{s.store(), v};
+  ctx.cache = &s.mime_cache;
   std::vector<std::size_t> hits = run_search(ctx, prog.root);
   std::vector<std::uint32_t> ids;
   store::ModSeq maxmod = 0;

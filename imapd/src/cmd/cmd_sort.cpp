@@ -64,7 +64,7 @@ std::string lower(std::string s) {
 
 // RFC 5256 §3: the addr-mailbox of the first address, lower-cased (for comparison).
 std::string first_mailbox(const MessageContent& mc, std::string_view field, bool display) {
-  auto v = mc.message().root.header(mc.bytes(), field);
+  auto v = mc.message().root.header(mc.header_bytes(), field);
   if (!v) return "";
   auto list = mime::parse_address_list(*v, 16);
   for (const auto& a : list) {
@@ -115,6 +115,7 @@ asio::awaitable<void> cmd_sort(Session& s, imap::Command& c) {
   if (uses_modseq) s.enable_condstore();
   const MailboxView& v = *s.mailbox;
   SearchContext ctx{s.store(), v};
+  ctx.cache = &s.mime_cache;
   std::vector<std::size_t> hits = run_search(ctx, key);
   auto id_of = [&](std::size_t i) {
     return s.cmd_uid ? v.msgs[i].uid : static_cast<std::uint32_t>(i + 1);
@@ -124,9 +125,9 @@ asio::awaitable<void> cmd_sort(Session& s, imap::Command& c) {
     std::vector<mime::ThreadMessage> tm;
     tm.reserve(hits.size());
     for (std::size_t i : hits) {
-      auto mc = MessageContent::load(s.store(), v.info.id, v.msgs[i].uid);
+      auto mc = MessageContent::load(s.store(), v.info.id, v.msgs[i].uid, &s.mime_cache);
       if (!mc) continue;
-      tm.push_back(mime::thread_message(mc->bytes(), mc->message().root, id_of(i), v.msgs[i].internal_date));
+      tm.push_back(mime::thread_message(mc->header_bytes(), mc->message().root, id_of(i), v.msgs[i].internal_date));
     }
     out = "THREAD ";
     out += algorithm == "REFERENCES" ? mime::thread_references(tm) : mime::thread_orderedsubject(tm);
@@ -143,10 +144,10 @@ asio::awaitable<void> cmd_sort(Session& s, imap::Command& c) {
       r.size = v.msgs[i].size;
       r.date = r.arrival;
       if (need_content) {
-        auto mc = MessageContent::load(s.store(), v.info.id, v.msgs[i].uid);
+        auto mc = MessageContent::load(s.store(), v.info.id, v.msgs[i].uid, &s.mime_cache);
         if (mc) {
-          r.date = mime::sent_date(mc->bytes(), mc->message().root, r.arrival);
-          auto subj = mc->message().root.header(mc->bytes(), "Subject");
+          r.date = mime::sent_date(mc->header_bytes(), mc->message().root, r.arrival);
+          auto subj = mc->message().root.header(mc->header_bytes(), "Subject");
           r.subject = subj ? mime::base_subject(*subj) : "";
           r.from = first_mailbox(*mc, "From", false);
           r.to = first_mailbox(*mc, "To", false);

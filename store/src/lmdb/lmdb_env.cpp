@@ -298,7 +298,7 @@ Result<void> LmdbStore::open_env(const std::filesystem::path& data_dir, const St
     db_.blobs = open("blobs");
     db_.blob_hash = open("blob_hash");
     db_.chunks = open("chunks");
-    db_.blob_meta = open("blob_meta");  // added without a schema bump: an older binary ignores it
+    db_.blob_meta = open("blob_meta");  // schema 2
     db_.changes = open("changes");
     db_.queue = open("queue");
     db_.queue_due = open("queue_due");
@@ -314,7 +314,13 @@ Result<void> LmdbStore::open_env(const std::filesystem::path& data_dir, const St
         // and different from a store recreated later (RFC 9051 2.3.1.1).
         t.put(db_.meta, "uidv_base", Writer().u32(static_cast<std::uint32_t>(now_seconds() & 0x3fffffff)).take());
       }
-      // Migrations from older schema versions go here (version < kSchemaVersion).
+      // Migrations from older schema versions (version < kSchemaVersion), in order.
+      if (version == 1) {
+        // 1 -> 2: blob_meta was created above (empty); mailbox records without the
+        // keyword list decode as having none. Only the version changes.
+        t.put(db_.meta, "schema", Writer().u32(2).take());
+        version = 2;
+      }
     }
     t.commit();
   } catch (const MdbError& e) {

@@ -363,6 +363,9 @@ TEST_CASE("config errors name file, line and key", "[config]") {
        "\"smtp.example.net:587\")"},
       {"[relay]\nhost = \"smtp.example.net:587\"\nusername = \"u\"\n",
        "tern.toml:1: [relay] password_file: needed when username is set"},
+      {"[relay]\ntls = \"ssl\"\n",
+       "tern.toml:2: [relay] tls: must be \"auto\", \"starttls\" or \"implicit\", not \"ssl\""},
+      {"[smtp]\ncheck_header_from = 1\n", "tern.toml:2: [smtp] check_header_from: expected true or false"},
       {"[tls]\ncert = \"/c.pem\"\n", "tern.toml:1: [tls] key: cert and key must be given together"},
       {"[log]\nlevel = \"loud\"\n",
        "tern.toml:2: [log] level: bad level \"loud\" (use trace, debug, info, warn, error or off)"},
@@ -438,4 +441,17 @@ TEST_CASE("[imap] limits", "[config]") {
                   tern::config::ConfigError);
   CHECK_THROWS_AS(tern::config::parse_config("[imap]\ncommand_line = \"1K\"\n", "t.toml"),
                   tern::config::ConfigError);
+}
+
+TEST_CASE("[relay] tls and [smtp] check_header_from", "[config]") {
+  Config d = parse_config("", "t.toml");
+  CHECK(d.relay.tls == "auto");
+  CHECK(d.smtp.check_header_from);
+  Config c = parse_config("[smtp]\ncheck_header_from = false\n[relay]\nhost = \"smtp.example.net:465\"\ntls = \"implicit\"\n",
+                          "t.toml");
+  CHECK_FALSE(c.smtp.check_header_from);
+  CHECK(c.relay.tls == "implicit");
+  std::string dump = dump_config(c);
+  CHECK(dump.find("check_header_from = false\n") != std::string::npos);
+  CHECK(dump.find("tls = \"implicit\"\n") != std::string::npos);
 }

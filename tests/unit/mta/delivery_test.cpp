@@ -115,6 +115,35 @@ TEST_CASE("sender ownership for authenticated clients", "[mta][checks]") {
   CHECK(check_sender(s, std::nullopt, path("bob", "example.test")).empty());
 }
 
+TEST_CASE("header From ownership for authenticated clients", "[mta][checks]") {
+  TempStore t;
+  auto& s = *t.store;
+  auto alice = s.get_account("alice@example.test");
+  REQUIRE(alice);
+  AuthIdentity id{alice->id, "alice@example.test", "PLAIN"};
+  auto check = [&](std::string head, bool complete = true) { return check_header_from(s, id, head, complete); };
+  CHECK(check("From: alice@example.test\r\nTo: x@remote.test\r\n\r\nbody\r\n").empty());
+  CHECK(check("From: \"Alice A.\" <Alice+news@Example.TEST>\r\n\r\n").empty());
+  CHECK(check("from:\r\n\tteam@example.test (the team)\r\n\r\n").empty());  // folded, alias incl. alice
+  CHECK(check("Subject: no from\r\n\r\nFrom: bob@example.test\r\n").empty());  // a From in the body is no field
+  CHECK(check("\r\nFrom: bob@example.test\r\n").empty());                        // no header at all
+  CHECK(check("From: alice@example.test\n\nLF only\n").empty());
+  auto r = check("From: Bob <bob@example.test>\r\n\r\n");
+  CHECK(r.summary() == "550 5.7.1 From: address <bob@example.test> is not owned by the authenticated user alice@example.test");
+  CHECK(check("From: alice@example.test, bob@example.test\r\n\r\n").code == 550);
+  CHECK(check("From: alice@remote.test\r\n\r\n").code == 550);
+  CHECK(check("From: alice@example.test\r\nFrom: alice@example.test\r\n\r\n").summary() ==
+        "550 5.7.1 More than one From: field (RFC 5322 3.6)");
+  CHECK(check("From: undisclosed:;\r\n\r\n").summary() == "550 5.7.1 From: field without an address");
+  CHECK(check("From: <>\r\n\r\n").code == 550);
+  // Control characters in the refused address are not echoed.
+  CHECK(check("From: \"x\x01y\"@remote.test\r\n\r\n").summary().find('\x01') == std::string::npos);
+  // A header block that does not end within the head of a longer message: refused.
+  std::string big = "From: alice@example.test\r\nX-Long: " + std::string(70000, 'a');
+  CHECK(check(big, false).summary().rfind("550 5.7.1 Header block too long", 0) == 0);
+  CHECK(check("From: alice@example.test\r\nSubject: s", true).empty());  // whole message, no body
+}
+
 TEST_CASE("delivery: trace headers, one copy per account, archive, events, queue", "[mta][delivery]") {
   TempStore t;
   auto& s = *t.store;

@@ -227,6 +227,17 @@ TEST_CASE("AUTH PLAIN and LOGIN to a smarthost; 535 is permanent", "[smtp_client
     CHECK(s.failure_permanent());
     CHECK(s.failure().summary().find("refused authentication") != std::string::npos);
   }
+  {
+    // A 4xx to AUTH (the provider's backend failing) ends the session temporarily:
+    // the messages are deferred, not bounced.
+    ClientSession s(p);
+    s.on_connected();
+    s.on_reply(R("220 relay\r\n"));
+    s.on_reply(R("250-relay\r\n250 AUTH PLAIN\r\n"));
+    CHECK(s.on_reply(R("454 4.7.0 Temporary authentication failure\r\n")).kind == Action::close);
+    CHECK_FALSE(s.failure_permanent());
+    CHECK(s.failure().code == 454);
+  }
 }
 
 TEST_CASE("421 mid-transaction fails the unfinished recipients", "[smtp_client]") {

@@ -61,6 +61,9 @@ struct SmtpConfig {
   Listener submission;        // 587: STARTTLS, AUTH required before MAIL
   Listener submissions;       // 465: implicit TLS, AUTH required
   std::vector<std::string> trusted_networks;  // [smtp] trusted_networks, CIDRs; empty default
+  // [smtp] check_header_from: an authenticated client's From: header must name only
+  // addresses its user owns (550 5.7.1 otherwise). The envelope sender is always checked.
+  bool check_header_from = true;
 };
 
 struct MailAccessConfig {
@@ -114,6 +117,10 @@ struct RelayConfig {
   std::string host;  // "smtp.example.net:587"; empty = deliver direct to MX
   std::string username;
   std::string password_file;
+  // "starttls" (587), "implicit" (TLS from the first byte, 465), or "auto": implicit
+  // on port 465, else STARTTLS. Either way the certificate is verified (system CAs plus
+  // [outbound] ca_file) against the host name.
+  std::string tls = "auto";
 };
 
 // [web]: tern-web, the admin panel (admin-web/).

@@ -41,6 +41,12 @@ class Server {
   // Binds now (throws std::runtime_error naming the address on failure).
   void add_listener(ListenerOptions opts);
   void on_reload(std::function<void()> hook);
+  // Called on the server's first thread when shutdown begins (SIGTERM), before the
+  // sessions are waited for: wake what sessions wait on (ChangeNotifier::stop).
+  void on_shutdown(std::function<void()> hook);
+  // The first io_context (run() runs it on the calling thread): for one process-wide
+  // loop such as the ChangeNotifier's.
+  asio::io_context& main_context();
   // How long sessions may run on after SIGTERM before they are closed (default 10 s).
   void set_shutdown_grace(std::chrono::seconds s);
 

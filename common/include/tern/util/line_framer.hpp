@@ -32,6 +32,9 @@ class LineFramer {
   // Drop everything buffered (STARTTLS: input pipelined before the upgrade).
   void clear();
   bool empty() const { return buffered().empty(); }
+  // When nothing is buffered, give the buffer's memory back (an idle connection
+  // should hold none).
+  void shrink();
 
  private:
   std::size_t max_;

@@ -12,6 +12,10 @@
 #include "tern/imap/command.hpp"
 #include "tern/store/store.hpp"
 
+namespace tern::net {
+class ChangeNotifier;
+}
+
 namespace tern::imapd {
 
 class ImapService {
@@ -24,11 +28,17 @@ class ImapService {
   imap::ParserLimits parser_limits() const;
   std::size_t sequence_ranges() const { return cfg_.imap.sequence_ranges; }
   std::size_t nesting() const { return cfg_.imap.nesting; }
+  // The process's one change notifier (tern/net/change_notifier.hpp): IDLE waits on it
+  // for "client input or store change". nullptr (tests without one): IDLE then sees
+  // changes only at its fallback recheck.
+  net::ChangeNotifier* notifier() const { return notifier_; }
+  void set_notifier(net::ChangeNotifier* n) { notifier_ = n; }
 
  private:
   config::Config cfg_;
   store::Store& store_;
   auth::Authenticator auth_;
+  net::ChangeNotifier* notifier_ = nullptr;
 };
 
 }  // namespace tern::imapd

@@ -29,7 +29,13 @@
 
 namespace tern::store {
 
-inline constexpr std::uint32_t kSchemaVersion = 1;
+// 1: the first schema. 2: blob_meta (the parsed-structure cache beside each blob,
+// dropped with it) and keywords per mailbox record. A schema-1 binary would expunge
+// without dropping blob_meta entries and rewrite mailbox records without their
+// keywords, so it must refuse a schema-2 store; opening a schema-1 store migrates it
+// (nothing to rewrite: old mailbox records read as having no keywords, and blob_meta
+// starts empty).
+inline constexpr std::uint32_t kSchemaVersion = 2;
 
 struct StoreOptions {
   // LMDB map size: address space reserved, the file grows sparsely. Grown on MAP_FULL.
