@@ -1,10 +1,11 @@
-// tern-mta: config → log → store → authenticator → listeners → run (design §1, §4).
+// tern-mta: config → log → store → authenticator → listeners → run (design §1, §4); the
+// start-up is tern/daemon/entry.hpp's.
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
-#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <memory>
 #include <mutex>
-#include <optional>
 #include <thread>
 
 #include "connection.hpp"
@@ -12,60 +13,37 @@
 #include "queue/worker.hpp"
 #include "tern/auth/authenticator.hpp"
 #include "tern/config/config.hpp"
+#include "tern/daemon/entry.hpp"
 #include "tern/dns/resolver.hpp"
 #include "tern/log/log.hpp"
 #include "tern/net/server.hpp"
 #include "tern/store/login_source.hpp"
+#include "tern/store/open_for_daemon.hpp"
 #include "tern/store/store.hpp"
-#include "tern/util/version.hpp"
 
 namespace {
 
-int usage() {
-  std::fprintf(stderr, "usage: tern-mta [--config FILE]\n");
-  return 64;
-}
+const tern::daemon::Spec kSpec{
+    "tern-mta",
+    "  Receives mail on [smtp], [submission] and [submissions], delivers it to the tern\n"
+    "  store and sends the outbound queue. Without --config the embedded default (dev\n"
+    "  mode) is used.\n",
+    nullptr};
 
 tern::net::ListenerOptions listener(const tern::config::Config& cfg, const char* name,
                                     const tern::config::Listener& l, bool implicit_tls,
                                     tern::mta::MtaContext& ctx, tern::mta::ListenerSetup setup) {
-  tern::net::ListenerOptions o;
-  o.name = name;
-  o.endpoints = l.listen;
-  o.implicit_tls = implicit_tls;
-  o.max_connections = cfg.limits.connections;
-  o.max_per_ip = cfg.limits.connections_per_ip;
-  o.over_limit_reply = "421 4.7.0 " + cfg.hostname + " Too many connections, try again later\r\n";
   // A plain function object (not a coroutine lambda): it returns the named coroutine's
   // awaitable, whose arguments are owned copies (ctx outlives the server).
-  o.session = [&ctx, setup](tern::net::Connection& c) { return tern::mta::serve_smtp(c, ctx, setup); };
-  return o;
+  return tern::daemon::listener(
+      cfg, name, l.listen, implicit_tls, "421 4.7.0 " + cfg.hostname + " Too many connections, try again later\r\n",
+      [&ctx, setup](tern::net::Connection& c) { return tern::mta::serve_smtp(c, ctx, setup); });
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  if (tern::util::print_version_if_asked(argc, argv, "tern-mta")) return 0;
-  std::optional<std::filesystem::path> config_path;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) config_path = argv[++i];
-    else return usage();
-  }
-  tern::config::Config cfg;
-  try {
-    cfg = tern::config::load_config_or_default(config_path);
-  } catch (const tern::config::ConfigError& e) {
-    std::fprintf(stderr, "tern-mta: %s\n", e.what());
-    return 78;  // EX_CONFIG
-  }
-  tern::log::init(cfg, "tern-mta");
-
-  auto opened = tern::store::Store::open(cfg.data_dir);
-  if (!opened) {
-    spdlog::critical("cannot open the store in {}: {}", cfg.data_dir.string(), opened.error().message());
-    return 75;  // EX_TEMPFAIL
-  }
-  tern::store::Store& store = **opened;
+int serve_mta(const tern::config::Config& cfg) {
+  auto opened = tern::store::open_for_daemon(cfg.data_dir);
+  if (!opened) return tern::daemon::kExitTempFail;
+  tern::store::Store& store = *opened;
 
   // Spool files left by a crash belong to messages never acknowledged with 250: the
   // clients will retry them, so the files are garbage.
@@ -100,7 +78,7 @@ int main(int argc, char** argv) {
       resolver = std::make_unique<tern::dns::Resolver>(dns_io.get_executor(), cfg.dns);
     } catch (const std::exception& e) {
       spdlog::critical("tern-mta: DNS resolver: {}", e.what());
-      return 78;  // EX_CONFIG
+      return tern::daemon::kExitConfig;
     }
     dns_thread = std::thread([&dns_io] { dns_io.run(); });
     ctx.resolver = resolver.get();
@@ -119,7 +97,7 @@ int main(int argc, char** argv) {
     }
   } dns_stop{resolver, dns_io, dns_work, dns_thread};
 
-  try {
+  {
     tern::net::Server server(cfg);
     if (cfg.smtp.smtp.enabled())
       server.add_listener(listener(cfg, "smtp", cfg.smtp.smtp, false, ctx,
@@ -149,8 +127,7 @@ int main(int argc, char** argv) {
     tern::mta::queue::QueueWorker outbound(cfg, store, delivery_pool);
     if (cfg.outbound.enabled) outbound.start();
     else spdlog::info("outbound delivery is off ([outbound] enabled = false): mail stays queued");
-    spdlog::info("{} ready: hostname {}, data_dir {}", tern::util::version_line("tern-mta"), cfg.hostname, cfg.data_dir.string());
-    int rc = server.run();
+    int rc = tern::daemon::serve(server, kSpec.name, cfg);
     outbound.stop();
     recorder.stop();  // writes what the last sessions refused
     {
@@ -160,10 +137,10 @@ int main(int argc, char** argv) {
     cv.notify_all();
     pruner.join();
     delivery_pool.join();
-    spdlog::info("tern-mta stopped");
     return rc;
-  } catch (const std::exception& e) {
-    spdlog::critical("tern-mta: {}", e.what());
-    return 1;
   }
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return tern::daemon::run(argc, argv, kSpec, serve_mta); }

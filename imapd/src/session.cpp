@@ -5,6 +5,7 @@
 
 #include "cmd/commands.hpp"
 #include "tern/imap/response.hpp"
+#include "tern/log/assert.hpp"
 #include "tern/net/change_notifier.hpp"
 #include "tern/log/log.hpp"
 
@@ -54,6 +55,12 @@ imap::ParserLimits Session::preauth_limits(imap::ParserLimits l) {
 
 void Session::enter_state(State s) {
   if (s == state_) return;
+  // RFC 9051 §3: not authenticated -> authenticated <-> selected; any state -> logout,
+  // which is final. Anything else is a bug in tern, never a client's doing.
+  TERN_ASSERT(state_ != State::Logout);
+  TERN_ASSERT(s == State::Logout || (state_ == State::NotAuthenticated && s == State::Authenticated) ||
+              (state_ == State::Authenticated && s == State::Selected) ||
+              (state_ == State::Selected && s == State::Authenticated));
   log::debug(c_.id(), "imap state {} -> {}", state_name(state_), state_name(s));
   if (s != State::Selected) mailbox.reset();
   // Between commands (LOGIN/AUTHENTICATE just ended): the next command is read with

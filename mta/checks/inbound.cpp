@@ -35,8 +35,8 @@ DnsAnswer strings_answer(const A& a) {
   return out;
 }
 
-// One question on the shared resolver. (if/else, not a switch: GCC 12 miscompiles a
-// switch whose cases co_return, tern/net/asio.hpp.)
+// One question on the shared resolver (the GCC 12 rules of tern/net/asio.hpp: no ?:
+// in a co_await expression).
 asio::awaitable<DnsAnswer> fetch(dns::Resolver& res, DnsQuestion q) {
   if (q.type == RrType::a) co_return strings_answer(co_await res.a(q.name));
   if (q.type == RrType::aaaa) co_return strings_answer(co_await res.aaaa(q.name));
@@ -51,7 +51,8 @@ asio::awaitable<DnsAnswer> fetch(dns::Resolver& res, DnsQuestion q) {
     co_return out;
   }
   if (q.type == RrType::ptr || q.type == RrType::ns) {
-    auto raw = co_await res.query(q.name, q.type == RrType::ptr ? dns::RrType::ptr : dns::RrType::ns);
+    const dns::RrType type = q.type == RrType::ptr ? dns::RrType::ptr : dns::RrType::ns;  // no ?: in a co_await
+    auto raw = co_await res.query(q.name, type);
     DnsAnswer out;
     out.status = map_status(raw.status);
     for (const auto& rd : raw.rdata) {

@@ -149,7 +149,8 @@ class Driver {
     // The whole-session limit: every read and write below ends by then.
     conn_.set_session_deadline(std::chrono::steady_clock::now() + lim.session_timeout);
     session_.greet();
-    if (!co_await send_all()) co_return;
+    bool greeted = co_await send_all();  // (a named local: rule 3 of tern/net/asio.hpp)
+    if (!greeted) co_return;
     while (session_.state() != State::Closed) {
       if (conn_.stopping() && !in_.has_buffered()) {
         session_.on_shutdown();
@@ -196,12 +197,14 @@ class Driver {
           set_summary();
           co_return;
       }
-      if (!co_await perform(a)) break;
+      bool go_on = co_await perform(a);
+      if (!go_on) break;
       if (session_.state() != State::Bdat) drop_bdat();
       // PIPELINING: answer when the client is waiting, i.e. nothing more is buffered,
       // or when the command ends a pipeline group (the client must wait for it).
       if (!in_.has_buffered() || session_.must_flush() || session_.state() == State::Closed) {
-        if (!co_await send_all()) break;
+        bool sent = co_await send_all();
+        if (!sent) break;
       }
     }
     co_await send_all();
@@ -273,9 +276,11 @@ class Driver {
         case Action::Kind::CheckSender: a = co_await check_sender_action(); break;
         case Action::Kind::CheckRecipient: a = co_await check_recipient_action(); break;
         case Action::Kind::StartTls: {
-          if (!co_await send_all()) co_return false;
+          bool sent = co_await send_all();
+          if (!sent) co_return false;
           in_.clear();  // RFC 3207 §4.2 / design §6: input pipelined after STARTTLS is discarded
-          if (!co_await conn_.start_tls()) {
+          bool tls = co_await conn_.start_tls();
+          if (!tls) {
             log::info(conn_.id(), "TLS handshake failed");
             co_return false;
           }
@@ -490,7 +495,8 @@ class Driver {
   };
 
   asio::awaitable<Action> data_action() {
-    if (!co_await send_all()) co_return Action{Action::Kind::Close};  // the 354
+    bool sent = co_await send_all();  // the 354
+    if (!sent) co_return Action{Action::Kind::Close};
     const auto& lim = ctx_.cfg.limits;
     smtp::DataReader reader(smtp::DataMode::Dot, lim.message_size, lim.text_line);
     Spool spool(spool_dir(), kSpoolMemory);

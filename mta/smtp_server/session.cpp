@@ -9,6 +9,8 @@
 
 #include <array>
 
+#include "tern/log/assert.hpp"
+
 namespace tern::mta {
 
 using smtp::Reply;
@@ -117,8 +119,28 @@ std::string SmtpSession::take_output() {
   return o;
 }
 
+namespace {
+// The states each state may be entered from (RFC 5321 §4.1.4 command order, RFC 3030
+// BDAT, RFC 3207 §4.2: STARTTLS from a greeted state goes back to Connected). Closed is
+// final. A transition outside this table is a bug in tern (the command table's states
+// and the driver's callbacks decide what happens when), never a peer's doing.
+constexpr unsigned entered_from(State s) {
+  switch (s) {
+    case State::Connected: return kGreeted;
+    case State::Ready: return kAny | in(State::Data);
+    case State::Mail: return in(State::Ready);
+    case State::Rcpt: return in(State::Mail) | in(State::Rcpt);
+    case State::Data: return in(State::Rcpt);
+    case State::Bdat: return in(State::Rcpt) | in(State::Bdat);
+    case State::Closed: return kAny | in(State::Data);
+  }
+  return 0;
+}
+}  // namespace
+
 void SmtpSession::enter_state(State s) {
   if (s == state_) return;
+  TERN_ASSERT(entered_from(s) & in(state_));
   spdlog::debug("{}: state {} -> {}", opts_.id, state_name(state_), state_name(s));
   state_ = s;
 }
@@ -256,6 +278,7 @@ Action SmtpSession::cmd_mail(const SmtpCommand& c) {
 }
 
 Action SmtpSession::sender_checked(const Reply& rejection) {
+  TERN_ASSERT(state_ == State::Ready);  // after MAIL (valid only in Ready), before any other command
   if (!rejection.empty()) {
     tx_ = SmtpTransaction{};
     return rejection.temporary() ? (send(rejection), Action{}) : fail(rejection);
@@ -280,6 +303,7 @@ Action SmtpSession::cmd_rcpt(const SmtpCommand& c) {
 }
 
 Action SmtpSession::recipient_checked(const Reply& rejection, RecipientRoute route) {
+  TERN_ASSERT(state_ == State::Mail || state_ == State::Rcpt);  // after RCPT
   if (!rejection.empty()) {
     pending_rcpt_ = Recipient{};
     if (rejection.temporary()) {
@@ -303,6 +327,7 @@ Action SmtpSession::cmd_data(const SmtpCommand&) {
 }
 
 void SmtpSession::message_done(const Reply& reply) {
+  TERN_ASSERT(state_ == State::Data || state_ == State::Bdat);  // the end of a message's data
   send(reply);
   if (reply.code / 100 == 2) junk_ = 0;  // progress: the junk count starts again
   reset_transaction();
@@ -327,6 +352,7 @@ Action SmtpSession::cmd_bdat(const SmtpCommand& c) {
 }
 
 void SmtpSession::bdat_chunk_done(std::uint64_t octets) {
+  TERN_ASSERT(state_ == State::Bdat);
   tx_.bdat_bytes += octets;
   send(Reply(250, esc::ok, std::to_string(octets) + " octets received"));
 }
@@ -374,6 +400,7 @@ Action SmtpSession::cmd_starttls(const SmtpCommand&) {
 void SmtpSession::tls_started() {
   // RFC 3207 §4.2: after the handshake the server discards all knowledge obtained from
   // the client (HELO argument, transaction); the client must EHLO again.
+  TERN_ASSERT(!tls_);  // STARTTLS is refused (503) once TLS is on
   tls_ = true;
   reset_transaction();
   helo_.clear();
@@ -394,6 +421,7 @@ Action SmtpSession::cmd_auth(const SmtpCommand& c) {
 }
 
 Action SmtpSession::auth_done(const std::optional<AuthIdentity>& identity, const Reply& reply) {
+  TERN_ASSERT(state_ == State::Ready && !identity_);  // AUTH: Ready only, refused once logged in
   if (identity) {
     identity_ = identity;
     send(reply);

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "tern/log/assert.hpp"
 #include "tern/log/log.hpp"
 #include "tern/pop3/message_encoder.hpp"
 #include "tern/pop3/response.hpp"
@@ -120,8 +121,8 @@ asio::awaitable<void> Driver::run() {
                              end_reason_));
 }
 
-// XXX: g++ 12 miscompiles a coroutine whose switch cases end in co_return (the
-// resumed frame hit a trap, SIGILL); the coroutines here use if-chains instead.
+// (The SIGILL once seen here came from `!co_await a || !co_await b` inside a switch:
+// rule 1 of tern/net/asio.hpp; the switch itself is not a problem, tests/coro/.)
 asio::awaitable<void> Driver::perform(Action& a, std::string& out) {
   if (a.kind == Kind::None) {
     // nothing to do: `out` holds the reply
@@ -226,6 +227,7 @@ asio::awaitable<void> Driver::do_retrieve(const Action& a, std::string& out) {
   // `out` holds the "+OK" line; the body follows in segments of ~kRetrSegment so a
   // large message is never held whole. A message expunged (over IMAP) after the
   // snapshot is detected before anything is sent for it.
+  TERN_ASSERT(md_.has_value());  // RETR/TOP are TRANSACTION commands: after a login
   pop3::MessageEncoder enc(a.top_lines);
   std::string buf = std::move(out);
   out.clear();
@@ -256,7 +258,8 @@ asio::awaitable<void> Driver::do_retrieve(const Action& a, std::string& out) {
     c_.write(buf);
     buf.clear();
     first = false;
-    if (!co_await c_.flush()) {
+    bool sent = co_await c_.flush();
+    if (!sent) {
       close_ = true;
       end_reason_ = "write error";
       co_return;
@@ -269,6 +272,7 @@ asio::awaitable<void> Driver::do_update(const Action& a, std::string& out) {
   // transaction; a connection that drops before QUIT never gets here.
   bool ok = true;
   if (!a.deletions.empty()) {
+    TERN_ASSERT(md_.has_value());  // deletions come from a TRANSACTION maildrop
     Pop3Service* svc = svc_.get();
     store::MailboxId inbox = md_->inbox;
     const std::vector<store::Uid>* dels = &a.deletions;

@@ -54,6 +54,16 @@ def wait_port(port, timeout=20.0, proc=None, host="127.0.0.1"):
     raise TimeoutError(f"port {port} did not open within {timeout}s")
 
 
+def wait_until(cond, timeout, what):
+    """Polls cond() every 50 ms; AssertionError naming `what` after `timeout` seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
 def client_tls_context():
     """A client context that accepts tern's self-signed test certificate."""
     ctx = ssl.create_default_context()

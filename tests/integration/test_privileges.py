@@ -15,19 +15,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import BIN, TernEnv, run_tests, wait_port  # noqa: E402
+from ternlib import BIN, TernEnv, run_tests, wait_port, wait_until  # noqa: E402
 
 TERN = os.path.join(BIN, "tern")
 HAVE_POP3D = os.access(os.path.join(BIN, "tern-pop3d"), os.X_OK)
-
-
-def wait_until(cond, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def greets(port, banner=b"+OK", timeout=10.0):

@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import BIN, TernEnv, client_tls_context, run_tests, wait_port  # noqa: E402
+from ternlib import BIN, TernEnv, client_tls_context, run_tests, wait_port, wait_until  # noqa: E402
 
 TERN = os.path.join(BIN, "tern")
 # daemon binary -> the listeners the test gives it
@@ -43,15 +43,6 @@ def alive(pid):
             return f.read().split(") ")[1][0] != "Z"  # a zombie is dead
     except FileNotFoundError:
         return False
-
-
-def wait_until(cond, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 GREETING = {"tern-pop3d": b"+OK", "tern-mta": b"220"}

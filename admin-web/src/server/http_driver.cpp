@@ -131,7 +131,8 @@ asio::awaitable<void> serve_http(net::Connection& conn, App& app, auth::Authenti
             break;
           }
           conn.write("HTTP/1.1 100 Continue\r\n\r\n");
-          if (!co_await conn.flush()) co_return;
+          bool sent = co_await conn.flush();
+          if (!sent) co_return;
         }
         sent_continue = true;
       }
@@ -176,7 +177,8 @@ asio::awaitable<void> serve_http(net::Connection& conn, App& app, auth::Authenti
     auto job = [appp, reqp, vp, lp] { return appp->handle(*reqp, vp, lp); };
     Response res = co_await conn.run_blocking(std::move(job));
     conn.write(serialize(res, keep, req.method == "HEAD"));
-    if (!co_await conn.flush()) co_return;
+    bool sent = co_await conn.flush();
+    if (!sent) co_return;
     if (!keep) co_return;
   }
 }

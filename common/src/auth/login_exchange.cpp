@@ -1,9 +1,9 @@
 // The shared login driver (see the header for the order of steps). Compiled into
 // tern_net (it uses Asio), not tern_common.
 //
-// GCC 12 rules of tern/net/asio.hpp apply: if-chains instead of switch with co_return,
-// no co_await inside && / || / ?:, and the lambdas given to run_blocking are named
-// locals capturing only pointers to this frame's locals.
+// GCC 12 rules of tern/net/asio.hpp apply: no co_await inside && / || / ?: or an if
+// condition, and the lambdas given to run_blocking are named locals capturing only
+// pointers to this frame's locals.
 #include "tern/auth/login_exchange.hpp"
 
 #include <cctype>

@@ -24,6 +24,7 @@
 
 #include "connection_impl.hpp"
 #include "tern/net/listen_fds.hpp"
+#include "tern/log/assert.hpp"
 #include "tern/net/tls.hpp"
 #include "tern/util/ip_prefix.hpp"
 
@@ -76,6 +77,18 @@ struct ListenerState {
   }
 };
 
+// Bugs abort, loudly (issue 18): an exception that can only come from a bug in tern
+// (log::is_internal_error: a std::logic_error such as a broken precondition or an index
+// out of range, a bad_optional_access ...; or something that is not a std::exception at
+// all) ends the process with the message on stderr, as a failed
+// TERN_ASSERT does, and the supervisor restarts the daemon. Peer and I/O errors never
+// arrive here as exceptions (Connection reports them as ReadStatus / false), and the
+// environment's (std::system_error, std::bad_alloc, a store runtime_error) end only the
+// session, logged.
+[[noreturn]] void internal_error(const char* where) {
+  log::internal_error(where, "an exception that is not a std::exception");
+}
+
 // co_spawn completion: never `detached`, which would swallow the exception.
 struct LogException {
   const char* what;
@@ -84,9 +97,10 @@ struct LogException {
     try {
       std::rethrow_exception(ep);
     } catch (const std::exception& e) {
+      if (log::is_internal_error(e)) log::internal_error(what, e.what());
       spdlog::error("- {}: uncaught exception: {}", what, e.what());
     } catch (...) {
-      spdlog::error("- {}: uncaught non-standard exception", what);
+      internal_error(what);
     }
   }
 };
@@ -266,8 +280,14 @@ struct Server::Impl {
     if (ok && ls.opts.session) {
       try {
         co_await ls.opts.session(*conn);
+      } catch (const boost::system::system_error& e) {
+        // An Asio operation awaited without as_tuple: I/O, not a bug; the session ends.
+        spdlog::info("{} session ended by an i/o error: {}", conn->id(), e.what());
       } catch (const std::exception& e) {
+        if (log::is_internal_error(e)) log::internal_error("session", e.what());
         spdlog::error("{} session error: {}", conn->id(), e.what());
+      } catch (...) {
+        internal_error("session");
       }
     }
     co_await conn->close_gracefully();
@@ -444,6 +464,7 @@ int Server::run() {
           c->run();
           return;
         } catch (const std::exception& e) {
+          if (log::is_internal_error(e)) log::internal_error("an io thread", e.what());
           // A handler threw (not a session: those are caught in serve()); log
           // and keep this thread serving its other sessions.
           spdlog::error("- io thread: {}", e.what());
@@ -456,6 +477,7 @@ int Server::run() {
       ctxs[0]->run();
       break;
     } catch (const std::exception& e) {
+      if (log::is_internal_error(e)) log::internal_error("the main io thread", e.what());
       spdlog::error("- io thread: {}", e.what());
     }
   }

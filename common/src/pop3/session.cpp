@@ -3,6 +3,8 @@
 #include <string>
 #include <utility>
 
+#include "tern/log/assert.hpp"
+
 namespace tern::pop3 {
 
 std::string_view state_name(State s) {
@@ -101,7 +103,16 @@ const Session::CommandSpec* Session::find(Verb v) {
   return nullptr;
 }
 
-void Session::enter_state(State s) { state_ = s; }
+// RFC 1939 §3: AUTHORIZATION -> TRANSACTION (login) -> UPDATE (QUIT) -> closed; any
+// state may close (QUIT in AUTHORIZATION, error limit, timeout, shutdown). Anything else
+// (back to AUTHORIZATION, out of CLOSED) is a bug in tern, never a client's doing.
+void Session::enter_state(State s) {
+  const bool legal = s == state_ || s == State::Closed ||
+                     (state_ == State::Authorization && s == State::Transaction) ||
+                     (state_ == State::Transaction && s == State::Update);
+  TERN_ASSERT(legal);
+  state_ = s;
+}
 
 Action Session::cmd_capa(const Command&, std::string& out) {
   out += capabilities();
@@ -197,6 +208,7 @@ std::optional<std::size_t> Session::message(std::uint64_t msg, std::string& out,
     return std::nullopt;
   }
   std::size_t i = static_cast<std::size_t>(msg - 1);
+  TERN_ASSERT(deleted_.size() == maildrop_.size());  // one mark per message, set at login
   if (deleted_[i]) {
     fail_action = fail(out, RespCode::None, "message " + std::to_string(msg) + " already deleted");
     return std::nullopt;
@@ -242,6 +254,7 @@ Action Session::cmd_list(const Command& cmd, std::string& out) {
 }
 
 Action Session::cmd_retr(const Command& cmd, std::string& out) {
+  TERN_ASSERT(cmd.msg.has_value());  // the parser requires RETR/TOP's message number
   Action a;
   auto i = message(*cmd.msg, out, a);
   if (!i) return a;
@@ -282,12 +295,14 @@ Action Session::cmd_rset(const Command&, std::string& out) {
 }
 
 void Session::on_tls_started() {
+  TERN_ASSERT(state_ == State::Authorization && !opts_.tls_active);  // STLS: once, before login
   opts_.tls_active = true;
   pending_user_.reset();
 }
 
 void Session::on_login_ok(std::string user, std::vector<MaildropMessage> maildrop,
                           std::string& out) {
+  TERN_ASSERT(state_ == State::Authorization);  // after PASS/AUTH, once
   user_ = std::move(user);
   maildrop_ = std::move(maildrop);
   deleted_.assign(maildrop_.size(), false);
@@ -304,6 +319,7 @@ Action Session::on_login_failed(RespCode code, std::string_view text, std::strin
 }
 
 void Session::on_update_done(bool ok_, std::string& out) {
+  TERN_ASSERT(state_ == State::Update);  // after QUIT in TRANSACTION, once
   if (ok_) {
     append_ok(out, sanitise_text(opts_.hostname) + " POP3 server signing off (" +
                        std::to_string(deleted_count()) + " messages deleted)");

@@ -3,6 +3,8 @@
 // CRLF" (RFC 5321 §2.3.8: lines end with CRLF; bare CR and LF are not line endings).
 #include "tern/smtp/data_reader.hpp"
 
+#include "tern/log/assert.hpp"
+
 namespace tern::smtp {
 
 void DataReader::emit(char c, std::string& out) {
@@ -21,6 +23,8 @@ void DataReader::end_line() {
 }
 
 std::size_t DataReader::feed(std::string_view in, std::string& out) {
+  // The driver stops feeding at the terminator (what follows is the next command).
+  TERN_ASSERT(!done_);
   std::size_t i = 0;
   const bool dot = mode_ == DataMode::Dot;
   while (i < in.size() && !done_) {
@@ -47,6 +51,7 @@ std::size_t DataReader::feed(std::string_view in, std::string& out) {
         st_ = St::InLine;
         break;
       case St::DotCr:
+        TERN_ASSERT(dot);  // Raw (BDAT) bodies have no terminator
         if (c == '\n') { done_ = true; break; }
         // ".<CR>x": a bare CR inside a stuffed line.
         bare_ = true;
@@ -71,10 +76,12 @@ std::size_t DataReader::feed(std::string_view in, std::string& out) {
         break;
     }
   }
+  TERN_ASSERT(i <= in.size());
   return i;
 }
 
 void DataReader::finish() {
+  TERN_ASSERT(mode_ == DataMode::Raw);  // a DATA body ends at its terminator, not here
   if (st_ == St::Cr || st_ == St::DotCr) bare_ = true;
   if (line_len_ + 2 > line_max_) long_line_ = true;
 }

@@ -12,6 +12,8 @@
 // the client has finished sending the line, then goes on.
 #include "tern/util/line_framer.hpp"
 
+#include "tern/log/assert.hpp"
+
 namespace tern::util {
 
 namespace {
@@ -30,6 +32,7 @@ void LineFramer::feed(std::string_view bytes) {
 }
 
 LineResult LineFramer::next() {
+  TERN_ASSERT(pos_ <= buf_.size());
   std::string_view unread(buf_);
   unread.remove_prefix(pos_);
   const std::size_t lf = unread.find('\n');
@@ -53,6 +56,8 @@ LineResult LineFramer::next() {
       buf_.clear();
       pos_ = 0;
     }
+    // The memory bound of the header: an unterminated line keeps at most max + 1 octets.
+    TERN_ASSERT(buf_.size() - pos_ <= max_ + 1);
     return {LineStatus::NeedMore, {}};
   }
 

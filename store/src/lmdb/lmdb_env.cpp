@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "lmdb_store.hpp"
+#include "tern/log/assert.hpp"
 
 namespace tern::store {
 
@@ -45,33 +46,41 @@ Errc map_rc(int rc) {
 }
 
 // ---------------------------------------------------------------- Txn / Cursor
-Txn::Txn(MDB_env* env, bool write, MDB_txn* parent) {
+Txn::Txn(MDB_env* env, bool write, MDB_txn* parent) : write_(write), owner_(std::this_thread::get_id()) {
   check_rc(mdb_txn_begin(env, parent, write ? 0 : MDB_RDONLY, &t_));
 }
 Txn::~Txn() { abort(); }
+MDB_txn* Txn::get() const {
+  TERN_ASSERT(t_ != nullptr);  // used after commit() or abort()
+  TERN_ASSERT(!write_ || owner_ == std::this_thread::get_id());
+  return t_;
+}
 void Txn::commit() {
-  MDB_txn* t = t_;
+  MDB_txn* t = get();
   t_ = nullptr;
   check_rc(mdb_txn_commit(t));  // frees the txn on error too
 }
 void Txn::abort() {
-  if (t_) mdb_txn_abort(t_);
+  if (t_) {
+    TERN_ASSERT(!write_ || owner_ == std::this_thread::get_id());
+    mdb_txn_abort(t_);
+  }
   t_ = nullptr;
 }
 std::optional<std::string_view> Txn::get(MDB_dbi dbi, std::string_view key) {
   MDB_val k = to_val(key), v{};
-  int rc = mdb_get(t_, dbi, &k, &v);
+  int rc = mdb_get(get(), dbi, &k, &v);
   if (rc == MDB_NOTFOUND) return std::nullopt;
   check_rc(rc);
   return from_val(v);
 }
 void Txn::put(MDB_dbi dbi, std::string_view key, std::string_view val, unsigned flags) {
   MDB_val k = to_val(key), v = to_val(val);
-  check_rc(mdb_put(t_, dbi, &k, &v, flags));
+  check_rc(mdb_put(get(), dbi, &k, &v, flags));
 }
 bool Txn::del(MDB_dbi dbi, std::string_view key) {
   MDB_val k = to_val(key);
-  int rc = mdb_del(t_, dbi, &k, nullptr);
+  int rc = mdb_del(get(), dbi, &k, nullptr);
   if (rc == MDB_NOTFOUND) return false;
   check_rc(rc);
   return true;

@@ -34,6 +34,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "codec.hpp"
@@ -88,7 +89,10 @@ class Txn {
   Txn& operator=(const Txn&) = delete;
   void commit();
   void abort();
-  MDB_txn* get() const { return t_; }
+  // The live handle; TERN_ASSERTs the transaction is live (not committed or aborted)
+  // and, for a write transaction, used on the thread that began it (LMDB write txns are
+  // thread-bound: the never-hold-a-txn-across-co_await rule, design §1).
+  MDB_txn* get() const;
 
   std::optional<std::string_view> get(MDB_dbi dbi, std::string_view key);
   void put(MDB_dbi dbi, std::string_view key, std::string_view val, unsigned flags = 0);
@@ -97,6 +101,8 @@ class Txn {
 
  private:
   MDB_txn* t_ = nullptr;
+  bool write_ = false;
+  std::thread::id owner_;
 };
 
 class Cursor {

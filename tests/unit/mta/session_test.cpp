@@ -1,6 +1,7 @@
 // SmtpSession state machine: command sequences in, replies and actions out (no sockets).
 #include <catch2/catch.hpp>
 
+#include "../expect_abort.hpp"
 #include "session.hpp"
 
 using namespace tern::mta;
@@ -355,4 +356,57 @@ TEST_CASE("the command table: allowed states, pipeline groups, BDAT payload", "[
   a = t.on_line("BDAT 2");
   CHECK(a.bdat_discard);
   CHECK(t.take_output() == "503 5.5.1 BDAT needs EHLO\r\n");
+}
+
+// The driver's callbacks out of order (a bug injected on purpose) abort with
+// TERN_ASSERT's file:line instead of corrupting the transaction.
+namespace {
+bool names_assert(const std::string& err, const char* expr) {
+  return tern::test::assert_message(err, expr, "mta/smtp_server/session.cpp");
+}
+}  // namespace
+
+TEST_CASE("SMTP session: callbacks out of order abort", "[smtp][session][assert]") {
+  // The end of a message that never had DATA.
+  CHECK(names_assert(tern::test::expect_abort([] {
+                SmtpSession s(mx());
+                s.on_line("EHLO c");
+                s.message_done(Reply(250, "2.0.0", "Ok"));
+              }),
+              "state_ == State::Data || state_ == State::Bdat"));
+  // A sender check result before any MAIL (and before EHLO).
+  CHECK(names_assert(tern::test::expect_abort([] {
+                SmtpSession s(mx());
+                s.sender_checked({});
+              }),
+              "state_ == State::Ready"));
+  // A recipient check result without MAIL.
+  CHECK(names_assert(tern::test::expect_abort([] {
+                SmtpSession s(mx());
+                s.on_line("EHLO c");
+                s.recipient_checked({}, {});
+              }),
+              "state_ == State::Mail || state_ == State::Rcpt"));
+  // TLS started twice.
+  CHECK(names_assert(tern::test::expect_abort([] {
+                SmtpSession s(mx());
+                s.on_line("EHLO c");
+                s.tls_started();
+                s.on_line("EHLO c");
+                s.tls_started();
+              }),
+              "!tls_"));
+  // The legal order does not abort.
+  CHECK(tern::test::expect_abort([] {
+          SmtpSession s(mx());
+          s.on_line("EHLO c");
+          s.on_line("MAIL FROM:<a@b.example>");
+          s.sender_checked({});
+          s.on_line("RCPT TO:<c@d.example>");
+          RecipientRoute r;
+          s.recipient_checked({}, r);
+          s.on_line("DATA");
+          s.message_done(Reply(250, "2.0.0", "Ok"));
+          s.on_line("QUIT");
+        }) == "");
 }

@@ -69,6 +69,14 @@ namespace tern::net {
 template <class F>
 auto Connection::run_blocking(F f) -> asio::awaitable<decltype(f())> {
   using R = decltype(f());
+  // The GCC 12 rules of tern/net/asio.hpp the compiler can check here:
+  static_assert(!std::is_reference_v<R>,
+                "run_blocking: the callable must return by value (a reference would dangle "
+                "once the pool thread is done)");
+  static_assert(std::is_trivially_destructible_v<F>,
+                "run_blocking: capture only pointers, references and plain values (rule 2 of "
+                "tern/net/asio.hpp: GCC 12 destroys a callable with a std::string/vector/... "
+                "capture twice when it is a prvalue in a co_await expression)");
   // executor()/blocking_pool() are read before the first suspension, on our thread.
   co_return co_await detail::run_on_pool<R>(blocking_pool(), executor(), std::move(f));
 }
