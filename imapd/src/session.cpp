@@ -108,14 +108,17 @@ void Session::push_output(bool tagged_end) {
 
 asio::awaitable<void> Session::write_mime_cache() {
   if (mime_cache.pending.empty()) co_return;
-  auto entries = std::make_shared<std::vector<std::pair<store::BlobId, std::string>>>(std::move(mime_cache.pending));
+  // The entries live in this coroutine frame until the job is done; the job captures
+  // only pointers (run_blocking's rule 2 check).
+  std::vector<std::pair<store::BlobId, std::string>> entries = std::move(mime_cache.pending);
   mime_cache.pending.clear();
   mime_cache.pending_bytes = 0;
   store::Store* st = &store();
-  auto job = [st, entries]() { return st->put_blob_meta(*entries); };
+  const auto* ents = &entries;
+  auto job = [st, ents]() { return st->put_blob_meta(*ents); };
   auto r = co_await c_.run_blocking(std::move(job));
   if (r) {
-    mime_cache.cached += static_cast<unsigned>(entries->size());
+    mime_cache.cached += static_cast<unsigned>(entries.size());
   } else {
     // Only a cache: the next command parses again.
     log::info(c_.id(), "imap structure cache not written: {}", r.error().message());
