@@ -120,18 +120,18 @@ Result<void> LmdbStore::update_queue(const std::vector<QueueChange>& changes,
 
 Result<std::size_t> LmdbStore::flush_queue(QueueId id) {
   return run_write([&](Txn& t) {
-    std::vector<QueueEntry> todo;
+    std::vector<QueueEntry> to_flush;
     if (id) {
       auto v = t.get(db_.queue, key_u64(id));
       if (!v) fail(Errc::not_found);
-      todo.push_back(decode_queue(id, *v));
+      to_flush.push_back(decode_queue(id, *v));
     } else {
       Cursor c(t, db_.queue);
-      for (bool ok = c.first(); ok; ok = c.next()) todo.push_back(decode_queue(get_u64(c.key()), c.val()));
+      for (bool ok = c.first(); ok; ok = c.next()) to_flush.push_back(decode_queue(get_u64(c.key()), c.val()));
     }
     UnixTime now = now_seconds();
     std::size_t n = 0;
-    for (auto& q : todo) {
+    for (auto& q : to_flush) {
       if (q.next_attempt <= now) continue;
       t.del(db_.queue_due, due_key(q.next_attempt, q.id));
       q.next_attempt = now;
