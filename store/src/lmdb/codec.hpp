@@ -72,6 +72,9 @@ class Reader {
 inline std::string key_u64(std::uint64_t a) { return Writer().u64(a).take(); }
 inline std::string key_u64_u32(std::uint64_t a, std::uint32_t b) { return Writer().u64(a).u32(b).take(); }
 inline std::string key_u64_u64(std::uint64_t a, std::uint64_t b) { return Writer().u64(a).u64(b).take(); }
+inline std::string key_u64_u64_u32(std::uint64_t a, std::uint64_t b, std::uint32_t c) {
+  return Writer().u64(a).u64(b).u32(c).take();
+}
 inline std::string key_u64_str(std::uint64_t a, std::string_view b) { return Writer().u64(a).raw(b).take(); }
 
 inline std::uint64_t get_u64(std::string_view s, std::size_t off = 0) {

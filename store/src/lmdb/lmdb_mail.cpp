@@ -434,6 +434,21 @@ MailboxInfo LmdbStore::mailbox_info(Txn& t, MailboxRec&& m) {
   return std::move(m.m);
 }
 
+void LmdbStore::index_modseq(Txn& t, MailboxId mailbox, Uid uid, ModSeq old_modseq, ModSeq new_modseq) {
+  if (old_modseq == new_modseq) return;
+  if (old_modseq) t.del(db_.by_modseq, key_u64_u64_u32(mailbox, old_modseq, uid));
+  t.put(db_.by_modseq, key_u64_u64_u32(mailbox, new_modseq, uid), std::string_view{});
+}
+
+void LmdbStore::build_modseq_index(Txn& t) {
+  Cursor c(t, db_.messages);
+  for (bool ok = c.first(); ok; ok = c.next()) {
+    if (c.key().size() != 12) throw CorruptRecord();
+    MessageMeta m = MsgRec::view(get_u32(c.key(), 8), c.val());
+    t.put(db_.by_modseq, key_u64_u64_u32(get_u64(c.key()), m.modseq, m.uid), std::string_view{});
+  }
+}
+
 void LmdbStore::migrate_subscriptions(Txn& t) {
   // Schema 1 kept a subscription flag in each mailbox record; move the flags to "subs"
   // and rewrite the records (flag byte 0, first_recent_uid = uidnext).
@@ -683,6 +698,7 @@ Uid LmdbStore::append_message(Txn& t, MailboxRec& m, AccountRec& a, BlobId blob,
   rec.keywords = std::string(keywords);
   if (!keywords.empty()) register_keywords(m, split_keywords(keywords), false);
   t.put(db_.messages, key_u64_u32(m.m.id, uid), rec.encode());
+  index_modseq(t, m.m.id, uid, 0, rec.modseq);
   m.m.messages += 1;
   m.m.size += size;
   if (!(flags & kSeen)) m.m.unseen += 1;
@@ -693,6 +709,7 @@ Uid LmdbStore::append_message(Txn& t, MailboxRec& m, AccountRec& a, BlobId blob,
 
 void LmdbStore::remove_message(Txn& t, MailboxRec& m, AccountRec& a, Uid uid, const MsgRec& rec) {
   t.del(db_.messages, key_u64_u32(m.m.id, uid));
+  t.del(db_.by_modseq, key_u64_u64_u32(m.m.id, rec.modseq, uid));
   blob_unref(t, rec.blob);
   m.m.messages -= std::min<std::uint32_t>(m.m.messages, 1);
   m.m.size -= std::min(m.m.size, rec.size);
@@ -811,6 +828,7 @@ Result<FlagResult> LmdbStore::set_flags(MailboxId mailbox, const UidSet& uids, c
     MailboxRec m = load_mailbox(t, mailbox);
     FlagResult out;
     std::vector<std::pair<Uid, MsgRec>> changes;
+    std::vector<ModSeq> old_modseqs;  // of changes[i], for the MODSEQ index
     ModSeq modseq = m.m.highestmodseq + 1;
     {
       Cursor c(t, db_.messages);
@@ -856,6 +874,7 @@ Result<FlagResult> LmdbStore::set_flags(MailboxId mailbox, const UidSet& uids, c
           }
           rec.flags = nf;
           rec.keywords = nk;
+          old_modseqs.push_back(rec.modseq);
           rec.modseq = modseq;
           changes.emplace_back(uid, std::move(rec));
         }
@@ -863,8 +882,10 @@ Result<FlagResult> LmdbStore::set_flags(MailboxId mailbox, const UidSet& uids, c
     }
     if (!changes.empty()) {
       if (up.op != FlagUpdate::Op::remove && !register_keywords(m, up.keywords, true)) fail(Errc::not_permitted);
-      for (auto& [uid, rec] : changes) {
+      for (std::size_t i = 0; i < changes.size(); ++i) {
+        auto& [uid, rec] = changes[i];
         t.put(db_.messages, key_u64_u32(mailbox, uid), rec.encode());
+        index_modseq(t, mailbox, uid, old_modseqs[i], rec.modseq);
         out.changed.push_back(to_record(uid, rec));
       }
       m.m.highestmodseq = modseq;
@@ -907,19 +928,73 @@ Result<std::vector<Uid>> LmdbStore::expunge(MailboxId mailbox, const std::option
   });
 }
 
+namespace {
+// UIDs expunged from `mailbox` with a MODSEQ > since, ascending, unique.
+std::vector<Uid> vanished_in(Txn& t, MDB_dbi changes, MailboxId mailbox, ModSeq since) {
+  std::vector<Uid> out;
+  if (since == ~ModSeq{0}) return out;
+  Cursor c(t, changes);
+  std::string prefix = key_u64(mailbox);
+  for (bool ok = c.seek(key_u64_u64(mailbox, since + 1)); ok && c.key().starts_with(prefix); ok = c.next()) {
+    std::string_view v = c.val();
+    for (std::size_t off = 0; off + 4 <= v.size(); off += 4) out.push_back(get_u32(v, off));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+}  // namespace
+
 Result<std::vector<Uid>> LmdbStore::vanished_since(MailboxId mailbox, ModSeq since) {
   return run_read([&](Txn& t) {
     if (!t.get(db_.mailboxes, key_u64(mailbox))) fail(Errc::no_such_mailbox);
-    std::vector<Uid> out;
-    Cursor c(t, db_.changes);
-    std::string prefix = key_u64(mailbox);
-    for (bool ok = c.seek(key_u64_u64(mailbox, since + 1)); ok && c.key().starts_with(prefix); ok = c.next()) {
-      std::string_view v = c.val();
-      for (std::size_t off = 0; off + 4 <= v.size(); off += 4) out.push_back(get_u32(v, off));
+    return vanished_in(t, db_.changes, mailbox, since);
+  });
+}
+
+Result<Store::MailboxChanges> LmdbStore::changes_since(MailboxId mailbox, ModSeq since) {
+  return run_read([&](Txn& t) {
+    MailboxChanges out;
+    out.info = mailbox_info(t, load_mailbox(t, mailbox));
+    if (since < out.info.highestmodseq) {
+      if (have_modseq_index_) {
+        Cursor c(t, db_.by_modseq);
+        std::string prefix = key_u64(mailbox);
+        for (bool ok = c.seek(key_u64_u64(mailbox, since + 1)); ok && c.key().starts_with(prefix); ok = c.next()) {
+          if (c.key().size() != 20) throw CorruptRecord();
+          Uid uid = get_u32(c.key(), 16);
+          auto v = t.get(db_.messages, key_u64_u32(mailbox, uid));
+          if (!v) throw CorruptRecord();  // an index entry without its message (check() repairs it)
+          out.changed.push_back(to_record(uid, MsgRec::decode(*v)));
+        }
+        std::sort(out.changed.begin(), out.changed.end(),
+                  [](const MessageRecord& a, const MessageRecord& b) { return a.uid < b.uid; });
+      } else {
+        Cursor c(t, db_.messages);
+        std::string prefix = key_u64(mailbox);
+        for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
+          MsgRec rec = MsgRec::decode(c.val());
+          if (rec.modseq > since) out.changed.push_back(to_record(get_u32(c.key(), 8), rec));
+        }
+      }
+      out.vanished = vanished_in(t, db_.changes, mailbox, since);
     }
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
+  });
+}
+
+Result<MailboxInfo> LmdbStore::read_mailbox(MailboxId mailbox, UidRange range,
+                                            const std::function<bool(const MessageMeta&)>& fn) {
+  return run_read([&](Txn& t) {
+    MailboxInfo info = mailbox_info(t, load_mailbox(t, mailbox));
+    Cursor c(t, db_.messages);
+    std::string prefix = key_u64(mailbox);
+    for (bool ok = c.seek(key_u64_u32(mailbox, range.first)); ok && c.key().starts_with(prefix); ok = c.next()) {
+      Uid uid = get_u32(c.key(), 8);
+      if (uid > range.last) break;
+      if (!fn(MsgRec::view(uid, c.val()))) break;
+    }
+    return info;
   });
 }
 

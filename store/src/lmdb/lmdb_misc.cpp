@@ -464,6 +464,7 @@ std::vector<CheckIssue> LmdbStore::check_txn(Txn& t, bool repair) {
     }
   }
   // Messages.
+  std::vector<std::string> missing_index;  // MODSEQ index entries to add (repair)
   {
     Cursor c(t, db_.messages);
     for (bool ok = c.first(); ok; ok = c.next()) {
@@ -487,7 +488,34 @@ std::vector<CheckIssue> LmdbStore::check_txn(Txn& t, bool repair) {
       b.max_modseq = std::max(b.max_modseq, rec.modseq);
       usage[mrecs[mb].m.account].bytes += rec.size;
       usage[mrecs[mb].m.account].messages += 1;
+      if (have_modseq_index_ && !t.get(db_.by_modseq, key_u64_u64_u32(mb, rec.modseq, uid))) {
+        issue("message " + std::to_string(mb) + "/" + std::to_string(uid) + " missing from the MODSEQ index", true);
+        if (repair) missing_index.push_back(key_u64_u64_u32(mb, rec.modseq, uid));
+      }
     }
+  }
+  // The MODSEQ index: one entry per message, with the message's current MODSEQ.
+  if (have_modseq_index_) {
+    std::vector<std::string> stale;
+    Cursor c(t, db_.by_modseq);
+    for (bool ok = c.first(); ok; ok = c.next()) {
+      if (c.key().size() != 20) {
+        stale.emplace_back(c.key());
+        continue;
+      }
+      MailboxId mb = get_u64(c.key());
+      ModSeq ms = get_u64(c.key(), 8);
+      Uid uid = get_u32(c.key(), 16);
+      auto v = t.get(db_.messages, key_u64_u32(mb, uid));
+      if (!v || MsgRec::view(uid, *v).modseq != ms) stale.emplace_back(c.key());
+    }
+    for (auto& k : stale) {
+      issue("stale MODSEQ index entry " + std::to_string(get_u64(k)) + "/" +
+                (k.size() == 20 ? std::to_string(get_u32(k, 16)) : std::string("?")),
+            true);
+      if (repair) t.del(db_.by_modseq, k);
+    }
+    for (auto& k : missing_index) t.put(db_.by_modseq, k, std::string_view{});
   }
   {
     Cursor c(t, db_.changes);

@@ -14,6 +14,8 @@
 //               overflow pages, so no search for long free runs; design §3)
 //   blob_meta   (blob, n) → chunks of the cached parsed structure (put_blob_meta)
 //   changes     (mailbox, modseq) → expunged uids (QRESYNC)
+//   by_modseq   (mailbox, modseq, uid) → ""  one entry per message, moved when its
+//               MODSEQ changes (schema 4): changes_since() seeks (mailbox, since + 1)
 //   queue       id → QueueRec                queue_due  (next_attempt, id) → ""
 //   autoreply   account id → AutoReply       ar_log     (account, sender) → time
 //   forward     account id → Forwarding (keep_copy u8, targets)
@@ -75,7 +77,7 @@ inline std::string_view from_val(const MDB_val& v) {
 struct Dbis {
   MDB_dbi meta, domains, accounts, acct_addr, aliases, admins, mailboxes, mbox_names, messages,
       blobs, blob_hash, chunks, blob_meta, changes, queue, queue_due, autoreply, ar_log, dkim, sessions, events, forward,
-      subs;
+      subs, by_modseq;
 };
 
 class Cursor;
@@ -226,6 +228,9 @@ class LmdbStore final : public Store {
 
   Result<void> for_each_message(MailboxId mailbox, UidRange range,
                                 const std::function<bool(const MessageMeta&)>& fn) override;
+  Result<MailboxInfo> read_mailbox(MailboxId mailbox, UidRange range,
+                                   const std::function<bool(const MessageMeta&)>& fn) override;
+  Result<MailboxChanges> changes_since(MailboxId mailbox, ModSeq since) override;
   Result<MessageRecord> get_message(MailboxId mailbox, Uid uid) override;
   Result<void> read_message(MailboxId mailbox, Uid uid,
                             const std::function<bool(std::string_view)>& fn) override;
@@ -306,6 +311,10 @@ class LmdbStore final : public Store {
   MailboxInfo mailbox_info(Txn& t, MailboxRec&& m);
   bool is_subscribed(Txn& t, AccountId account, std::string_view canon_name);
   void migrate_subscriptions(Txn& t);  // schema 1 → 2
+  void build_modseq_index(Txn& t);     // schema 3 → 4
+  // The by_modseq entry of a message: put when it is written with a new MODSEQ, the old
+  // one dropped (0: none).
+  void index_modseq(Txn& t, MailboxId mailbox, Uid uid, ModSeq old_modseq, ModSeq new_modseq);
   std::vector<std::pair<Uid, MsgRec>> messages_in(Txn& t, MailboxId mailbox, const UidSet& uids);
   void save_mailbox(Txn& t, const MailboxRec& m);
   MailboxId create_mailbox_txn(Txn& t, AccountId account, std::string_view canon_name, SpecialUse use,
@@ -349,6 +358,7 @@ class LmdbStore final : public Store {
   MDB_env* env_ = nullptr;
   Dbis db_{};
   bool have_subs_ = false;  // false only for a read-only open of a schema-1 store
+  bool have_modseq_index_ = false;  // false only for a read-only open of a schema-3 store
   StoreOptions options_;
   std::filesystem::path dir_;
   std::mutex write_mu_;           // one writer per process (LMDB's lock is per env)

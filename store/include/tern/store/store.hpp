@@ -35,8 +35,11 @@ namespace tern::store {
 // keywords, so it must refuse a schema-2 store; opening a schema-1 store migrates it
 // (nothing to rewrite: old mailbox records read as having no keywords, and blob_meta
 // starts empty). 3: subscriptions kept apart from mailboxes (the "subs" table, moved
-// there from the per-mailbox flag of versions 1 and 2 on open).
-inline constexpr std::uint32_t kSchemaVersion = 3;
+// there from the per-mailbox flag of versions 1 and 2 on open). 4: the MODSEQ index
+// ("by_modseq": (mailbox, modseq, uid) for every message), so changes_since() reads
+// only what changed; built from the messages on open. A schema-3 binary would change
+// flags without moving the index entries, so it must refuse a schema-4 store.
+inline constexpr std::uint32_t kSchemaVersion = 4;
 
 struct StoreOptions {
   // LMDB map size: address space reserved, the file grows sparsely. Grown on MAP_FULL.
@@ -184,6 +187,22 @@ class Store {
   // only during the call. Do not call other Store functions from fn.
   virtual Result<void> for_each_message(MailboxId mailbox, UidRange range,
                                         const std::function<bool(const MessageMeta&)>& fn) = 0;
+  // for_each_message, and the mailbox as of the SAME read txn: its HIGHESTMODSEQ and
+  // UIDNEXT describe exactly the messages fn saw, so changes_since(highestmodseq) later
+  // misses nothing (IMAP SELECT builds its view with this). no_such_mailbox.
+  virtual Result<MailboxInfo> read_mailbox(MailboxId mailbox, UidRange range,
+                                           const std::function<bool(const MessageMeta&)>& fn) = 0;
+  // What changed in a mailbox since MODSEQ `since` (a session's view of it), read in ONE
+  // read txn through the MODSEQ index: O(changes), not O(messages). `changed` holds
+  // every message whose MODSEQ > since (new ones and flag changes; appends get a new
+  // MODSEQ too), ascending by UID; `vanished` the UIDs expunged with a MODSEQ > since,
+  // ascending (those that never reached the view included). no_such_mailbox.
+  struct MailboxChanges {
+    MailboxInfo info;
+    std::vector<MessageRecord> changed;
+    std::vector<Uid> vanished;
+  };
+  virtual Result<MailboxChanges> changes_since(MailboxId mailbox, ModSeq since) = 0;
   virtual Result<MessageRecord> get_message(MailboxId mailbox, Uid uid) = 0;  // not_found
   // Streams the stored message (prefix+body) in chunks, in order, inside one read txn;
   // chunk views point into the map (zero-copy) and are valid only during the call.
