@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 namespace tern::imapd {
 
@@ -15,25 +16,20 @@ bool ieq(std::string_view a, std::string_view b) {
   return true;
 }
 
-ViewMsg from_meta(const store::MessageMeta& m) {
-  ViewMsg v;
-  v.uid = m.uid;
-  v.modseq = m.modseq;
-  v.flags = m.flags;
-  v.keywords.assign(m.keywords);
-  v.size = m.size;
-  v.internal_date = m.internal_date;
-  v.blob = m.blob;
-  return v;
-}
-
 }  // namespace
 
-std::string flag_list(std::uint32_t flags, std::string_view keywords, bool recent) {
-  std::string r = "(";
+void append_number(std::string& out, std::uint64_t n) {
+  char buf[20];
+  auto r = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, r.ptr);
+}
+
+void append_flag_list(std::string& out, std::uint32_t flags, std::string_view keywords, bool recent) {
+  out += '(';
+  const std::size_t start = out.size();
   auto add = [&](std::string_view f) {
-    if (r.size() > 1) r += ' ';
-    r += f;
+    if (out.size() > start) out += ' ';
+    out += f;
   };
   if (flags & store::kSeen) add("\\Seen");
   if (flags & store::kAnswered) add("\\Answered");
@@ -42,8 +38,36 @@ std::string flag_list(std::uint32_t flags, std::string_view keywords, bool recen
   if (flags & store::kDraft) add("\\Draft");
   if (recent) add("\\Recent");
   if (!keywords.empty()) add(keywords);
-  r += ')';
+  out += ')';
+}
+
+std::string flag_list(std::uint32_t flags, std::string_view keywords, bool recent) {
+  std::string r;
+  append_flag_list(r, flags, keywords, recent);
   return r;
+}
+
+std::uint32_t MailboxView::intern(std::string_view list, bool& fresh) {
+  if (list.empty()) return 0;
+  auto it = kwindex_.find(std::string(list));
+  if (it != kwindex_.end()) return it->second;
+  if (learn_keywords(list)) fresh = true;
+  auto id = static_cast<std::uint32_t>(kwlists_.size());
+  kwlists_.emplace_back(list);
+  kwindex_.emplace(std::string(list), id);
+  return id;
+}
+
+ViewMsg MailboxView::from_meta(const store::MessageMeta& m, bool& fresh) {
+  ViewMsg v;
+  v.uid = m.uid;
+  v.modseq = m.modseq;
+  v.flags = m.flags;
+  v.kw = intern(m.keywords, fresh);
+  v.size = m.size;
+  v.internal_date = m.internal_date;
+  v.blob = m.blob;
+  return v;
 }
 
 bool MailboxView::learn_keywords(std::string_view kws) {
@@ -115,112 +139,126 @@ std::uint32_t MailboxView::recent_count() const {
 }
 
 store::Result<void> MailboxView::load(store::Store& s, const store::MailboxInfo& mb) {
-  info = mb;
   msgs.clear();
   keywords.clear();
-  auto r = s.for_each_message(mb.id, {}, [&](const store::MessageMeta& m) {
-    msgs.push_back(from_meta(m));
-    msgs.back().recent = starts_recent(m.uid, mb.first_recent_uid);
-    if (!m.keywords.empty()) learn_keywords(m.keywords);
+  kwlists_.assign(1, std::string());
+  kwindex_.clear();
+  pending_expunged_ = 0;
+  msgs.reserve(static_cast<std::size_t>(mb.messages) + 64);
+  bool fresh = false;
+  // The messages and the mailbox's counters from ONE read txn: highestmodseq then
+  // covers exactly what is in msgs, and sync() asks only for what changed after it.
+  auto now = s.read_mailbox(mb.id, {}, [&](const store::MessageMeta& m) {
+    msgs.push_back(from_meta(m, fresh));
     return true;
   });
-  if (!r) return r;
-  // Read the counters after the messages: a delivery in between then shows up at
-  // the next sync instead of being missed.
-  auto again = s.get_mailbox(mb.id);
-  if (!again) return tern::store::Result<void>(again.error());
-  highestmodseq = std::max(mb.highestmodseq, again->highestmodseq);
-  uidnext = std::max(mb.uidnext, max_uid() + 1);
-  for (const auto& m : msgs) highestmodseq = std::max(highestmodseq, m.modseq);
+  if (!now) return tern::store::Result<void>(now.error());
+  info = std::move(*now);
+  if (track_recent)
+    for (auto& m : msgs) m.recent = starts_recent(m.uid, info.first_recent_uid);
+  highestmodseq = info.highestmodseq;
+  uidnext = std::max(info.uidnext, max_uid() + 1);
   return {};
 }
 
+void MailboxView::mark_expunged(store::Uid uid) {
+  std::uint32_t seq = seq_of_uid(uid);
+  if (seq == 0 || msgs[seq - 1].expunged) return;
+  msgs[seq - 1].expunged = true;
+  ++pending_expunged_;
+}
+
 void MailboxView::report_expunged(std::string& out, bool qresync) {
-  if (std::none_of(msgs.begin(), msgs.end(), [](const ViewMsg& m) { return m.expunged; })) return;
+  if (pending_expunged_ == 0) return;
   if (qresync) {
     std::string set;
     for (const auto& m : msgs) {
       if (!m.expunged) continue;
       if (!set.empty()) set += ',';
-      set += std::to_string(m.uid);
+      append_number(set, m.uid);
     }
     out += "* VANISHED " + set + "\r\n";
   } else {
     // Highest first: each number stays valid for the client as the lower ones shift.
     for (std::size_t i = msgs.size(); i-- > 0;)
-      if (msgs[i].expunged) out += "* " + std::to_string(i + 1) + " EXPUNGE\r\n";
+      if (msgs[i].expunged) {
+        out += "* ";
+        append_number(out, i + 1);
+        out += " EXPUNGE\r\n";
+      }
   }
   msgs.erase(std::remove_if(msgs.begin(), msgs.end(), [](const ViewMsg& m) { return m.expunged; }),
              msgs.end());
+  pending_expunged_ = 0;
 }
 
 store::Result<void> MailboxView::sync(store::Store& s, std::string& out, const SyncOptions& o) {
-  auto mb = s.get_mailbox(info.id);
-  if (!mb) return tern::store::Result<void>(mb.error());
-  std::size_t live = 0;
-  for (const auto& m : msgs) live += m.expunged ? 0 : 1;
-  const bool changed =
-      mb->highestmodseq != highestmodseq || mb->uidnext != uidnext || mb->messages != live;
-  if (changed) {
-    std::vector<ViewMsg> now;
-    now.reserve(mb->messages + 16);
-    auto r = s.for_each_message(info.id, {}, [&](const store::MessageMeta& m) {
-      now.push_back(from_meta(m));
-      return true;
-    });
-    if (!r) return r;
-    // Merge by UID (both ascending).
-    std::size_t j = 0;
-    std::vector<std::size_t> flag_changes;
-    bool new_keywords = false;
-    for (std::size_t i = 0; i < msgs.size(); ++i) {
-      ViewMsg& v = msgs[i];
-      while (j < now.size() && now[j].uid < v.uid) ++j;  // cannot happen: new UIDs are larger
-      if (j < now.size() && now[j].uid == v.uid) {
-        if (now[j].modseq != v.modseq) {
-          if (now[j].flags != v.flags || now[j].keywords != v.keywords) flag_changes.push_back(i);
-          v.flags = now[j].flags;
-          v.keywords = now[j].keywords;
-          v.modseq = now[j].modseq;
-          if (!v.keywords.empty() && learn_keywords(v.keywords)) new_keywords = true;
-        }
-        ++j;
-      } else {
-        v.expunged = true;
-      }
+  // Only what changed since the view's HIGHESTMODSEQ (the store's MODSEQ index): a NOOP
+  // or an IDLE wakeup costs O(changes), not O(messages).
+  auto ch = s.changes_since(info.id, highestmodseq);
+  if (!ch) return tern::store::Result<void>(ch.error());
+  bool new_keywords = false;
+  std::vector<std::size_t> flag_changes;
+  const std::size_t before = msgs.size();
+  const store::Uid max = max_uid();
+  for (const auto& rec : ch->changed) {  // ascending UID: the new ones come last
+    if (rec.uid > max) {
+      ViewMsg v;
+      v.uid = rec.uid;
+      v.modseq = rec.modseq;
+      v.flags = rec.flags;
+      v.kw = intern(rec.keywords, new_keywords);
+      v.size = rec.size;
+      v.internal_date = rec.internal_date;
+      v.blob = rec.blob;
+      v.recent = starts_recent(rec.uid, ch->info.first_recent_uid);
+      msgs.push_back(v);
+      continue;
     }
-    store::Uid max = max_uid();
-    std::size_t before = msgs.size();
-    for (const auto& n : now) {
-      if (n.uid > max) {
-        msgs.push_back(n);
-        msgs.back().recent = starts_recent(n.uid, mb->first_recent_uid);
-        if (!n.keywords.empty() && learn_keywords(n.keywords)) new_keywords = true;
-      }
+    std::uint32_t seq = seq_of_uid(rec.uid);
+    if (seq == 0) continue;
+    ViewMsg& v = msgs[seq - 1];
+    if (v.expunged || v.modseq == rec.modseq) continue;  // applied already (this session's STORE)
+    std::uint32_t kw = intern(rec.keywords, new_keywords);
+    if (rec.flags != v.flags || kw != v.kw) flag_changes.push_back(seq - 1);
+    v.flags = rec.flags;
+    v.kw = kw;
+    v.modseq = rec.modseq;
+  }
+  for (store::Uid u : ch->vanished) mark_expunged(u);
+  if (new_keywords) out += flags_responses();
+  for (std::size_t i : flag_changes) {
+    const ViewMsg& v = msgs[i];
+    if (v.expunged) continue;
+    // RFC 9051 §7.5.2: an unsolicited FETCH carries UID for IMAP4rev2 clients too;
+    // we always add it (harmless for IMAP4rev1, required by QRESYNC §3.2.4).
+    out += "* ";
+    append_number(out, i + 1);
+    out += " FETCH (UID ";
+    append_number(out, v.uid);
+    out += " FLAGS ";
+    append_flag_list(out, v.flags, keywords_of(v), v.recent);
+    if (o.condstore) {
+      out += " MODSEQ (";
+      append_number(out, v.modseq);
+      out += ')';
     }
-    if (new_keywords) out += flags_responses();
-    for (std::size_t i : flag_changes) {
-      const ViewMsg& v = msgs[i];
-      if (v.expunged) continue;
-      out += "* " + std::to_string(i + 1) + " FETCH (";
-      // RFC 9051 §7.5.2: an unsolicited FETCH carries UID for IMAP4rev2 clients too;
-      // we always add it (harmless for IMAP4rev1, required by QRESYNC §3.2.4).
-      out += "UID " + std::to_string(v.uid) + " ";
-      out += "FLAGS " + flag_list(v.flags, v.keywords, v.recent);
-      if (o.condstore) out += " MODSEQ (" + std::to_string(v.modseq) + ")";
-      out += ")\r\n";
+    out += ")\r\n";
+  }
+  highestmodseq = std::max(highestmodseq, ch->info.highestmodseq);
+  uidnext = std::max(ch->info.uidnext, max_uid() + 1);
+  const bool added = msgs.size() > before;
+  if (o.allow_expunge) report_expunged(out, o.qresync);
+  if (added) {
+    out += "* ";
+    append_number(out, msgs.size());
+    out += " EXISTS\r\n";
+    // RFC 3501 §7.3.2: RECENT goes with a changed mailbox size.
+    if (track_recent) {
+      out += "* ";
+      append_number(out, recent_count());
+      out += " RECENT\r\n";
     }
-    highestmodseq = std::max(highestmodseq, mb->highestmodseq);
-    uidnext = std::max(mb->uidnext, max_uid() + 1);
-    const bool added = msgs.size() > before;
-    if (o.allow_expunge) report_expunged(out, o.qresync);
-    if (added) {
-      out += "* " + std::to_string(msgs.size()) + " EXISTS\r\n";
-      // RFC 3501 §7.3.2: RECENT goes with a changed mailbox size.
-      if (track_recent) out += "* " + std::to_string(recent_count()) + " RECENT\r\n";
-    }
-  } else if (o.allow_expunge) {
-    report_expunged(out, o.qresync);
   }
   return {};
 }
@@ -260,10 +298,10 @@ void MailboxView::apply(const store::MessageRecord& rec) {
   std::uint32_t seq = seq_of_uid(rec.uid);
   if (seq == 0) return;
   ViewMsg& v = msgs[seq - 1];
+  bool fresh = false;
   v.flags = rec.flags;
-  v.keywords = rec.keywords;
+  v.kw = intern(rec.keywords, fresh);
   v.modseq = rec.modseq;
-  learn_keywords(rec.keywords);
 }
 
 }  // namespace tern::imapd

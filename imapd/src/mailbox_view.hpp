@@ -6,6 +6,8 @@
 // a read txn never blocks and is never held across a co_await).
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "tern/imap/args.hpp"
@@ -13,14 +15,18 @@
 
 namespace tern::imapd {
 
+// One message as the client knows it. Kept small and trivially copyable (a 100,000-
+// message view is one flat array, built at SELECT without an allocation per message):
+// the keyword list is an index into the view's table of distinct keyword lists
+// (MailboxView::keywords_of).
 struct ViewMsg {
   store::Uid uid = 0;
-  store::ModSeq modseq = 0;
   std::uint32_t flags = 0;
-  std::string keywords;  // space-separated
+  store::ModSeq modseq = 0;
   std::uint64_t size = 0;
   store::UnixTime internal_date = 0;
   store::BlobId blob = 0;
+  std::uint32_t kw = 0;   // MailboxView::kwlists index; 0 = no keywords
   bool expunged = false;  // gone from the store, not yet reported (RFC 9051 §7.5.1)
   bool recent = false;    // \Recent in this session (RFC 3501 §2.3.2)
 };
@@ -40,6 +46,9 @@ class MailboxView {
   store::Uid uidnext = 1;
   std::vector<std::string> keywords;  // keywords seen in this mailbox (FLAGS)
 
+  // The space-separated keyword list of a message ("" for none).
+  std::string_view keywords_of(const ViewMsg& m) const { return kwlists_[m.kw]; }
+
   // \Recent (RFC 3501 §2.3.2). A read-write view shows as \Recent the UIDs this
   // session claimed (Store::claim_recent, before load() and at command starts); a
   // read-only (EXAMINE) view claims nothing and shows what nobody has claimed yet
@@ -52,11 +61,16 @@ class MailboxView {
   std::size_t add_claim(store::Uid first, store::Uid end);
   std::uint32_t recent_count() const;
 
-  // Loads every message of `mailbox` (SELECT/EXAMINE).
+  // Loads every message of `mailbox` (SELECT/EXAMINE) and the mailbox's counters, in one
+  // read txn; `info` becomes the mailbox as read then.
   store::Result<void> load(store::Store& s, const store::MailboxInfo& mb);
   // Brings the view up to date with the store, appending untagged responses to out.
-  // Returns no_such_mailbox if the mailbox was deleted.
+  // Reads only what changed since highestmodseq (Store::changes_since). Returns
+  // no_such_mailbox if the mailbox was deleted.
   store::Result<void> sync(store::Store& s, std::string& out, const SyncOptions& o);
+  // Marks a message gone from the store (this session's EXPUNGE/MOVE, or another's):
+  // it keeps its sequence number until report_expunged().
+  void mark_expunged(store::Uid uid);
   // Drops messages marked expunged, reporting them (EXPUNGE or VANISHED) into out.
   void report_expunged(std::string& out, bool qresync);
 
@@ -76,9 +90,24 @@ class MailboxView {
  private:
   // Whether a message first seen now is \Recent here (see claimed).
   bool starts_recent(store::Uid uid, store::Uid first_unclaimed) const;
+  // The index of a keyword list in kwlists_ (added if new; "" is 0). Sets `fresh`
+  // when a keyword not in `keywords` appeared (FLAGS is then due again).
+  std::uint32_t intern(std::string_view list, bool& fresh);
+  ViewMsg from_meta(const store::MessageMeta& m, bool& fresh);
+
+  // Distinct keyword lists of the messages; [0] = "". Few in practice (most messages
+  // have none or the same one or two), so one copy each instead of one per message.
+  std::vector<std::string> kwlists_{std::string()};
+  std::unordered_map<std::string, std::uint32_t> kwindex_;
+  std::size_t pending_expunged_ = 0;  // messages marked expunged, not yet reported
 };
 
 // "(\Seen \Answered $Work)" of a message; \Recent added when `recent`.
 std::string flag_list(std::uint32_t flags, std::string_view keywords, bool recent = false);
+// The same, appended to out (no allocation once out has room: FETCH FLAGS of a
+// whole mailbox).
+void append_flag_list(std::string& out, std::uint32_t flags, std::string_view keywords, bool recent = false);
+// Decimal digits of n appended to out.
+void append_number(std::string& out, std::uint64_t n);
 
 }  // namespace tern::imapd

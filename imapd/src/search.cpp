@@ -75,7 +75,7 @@ class Evaluator {
   }
 
   bool has_keyword(const std::string& kw) const {
-    std::string_view ks = m_.keywords;
+    std::string_view ks = ctx_.view.keywords_of(m_);
     while (!ks.empty()) {
       std::size_t sp = ks.find(' ');
       std::string_view k = ks.substr(0, sp);

@@ -86,7 +86,7 @@ asio::awaitable<void> cmd_copy(Session& s, imap::Command& c) {
     // RFC 6851 §3.3: COPYUID comes in an untagged OK before the expunges.
     if (!code.empty()) s.untagged("OK " + code + "Moved");
     for (store::Uid u : from)
-      if (auto seq = s.mailbox->seq_of_uid(u)) s.mailbox->msgs[seq - 1].expunged = true;
+      s.mailbox->mark_expunged(u);
     std::string out;
     s.mailbox->report_expunged(out, s.qresync);
     s.write(out);

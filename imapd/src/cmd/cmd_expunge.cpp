@@ -40,7 +40,7 @@ asio::awaitable<void> cmd_expunge(Session& s, imap::Command& c) {
   }
   if (!s.mailbox) co_return;
   for (store::Uid u : *r)
-    if (auto seq = s.mailbox->seq_of_uid(u)) s.mailbox->msgs[seq - 1].expunged = true;
+    s.mailbox->mark_expunged(u);
   std::string out;
   s.mailbox->report_expunged(out, s.qresync);
   s.write(out);

@@ -176,9 +176,13 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
   }
 
   bool expunge_issue = false;
+  // Reused for every message (FETCH 1:* FLAGS of a 100,000-message mailbox makes no
+  // allocation per message).
+  std::string out, kws;
   for (std::size_t i : idx) {
     if (!s.mailbox) break;
     const ViewMsg m = s.mailbox->msgs[i];
+    kws.assign(s.mailbox->keywords_of(m));
     std::optional<MessageContent> mc;
     if (content) {
       // Nothing is read yet: each item below reads what it needs (a range, the header,
@@ -190,7 +194,10 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
         continue;
       }
     }
-    std::string out = "* " + std::to_string(i + 1) + " FETCH (";
+    out.clear();
+    out += "* ";
+    append_number(out, i + 1);
+    out += " FETCH (";
     bool first = true;
     auto item = [&](std::string_view name) {
       if (!first) out += ' ';
@@ -206,23 +213,27 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
           if (has_flags) break;
           has_flags = true;
           item("FLAGS ");
-          out += flag_list(m.flags, m.keywords, m.recent);
+          append_flag_list(out, m.flags, kws, m.recent);
           break;
         case K::Uid:
           if (has_uid) break;
           has_uid = true;
-          item("UID " + std::to_string(m.uid));
+          item("UID ");
+          append_number(out, m.uid);
           break;
         case K::InternalDate:
           item("INTERNALDATE " + imap::format_date_time(m.internal_date));
           break;
         case K::Rfc822Size:
-          item("RFC822.SIZE " + std::to_string(m.size));
+          item("RFC822.SIZE ");
+          append_number(out, m.size);
           break;
         case K::ModSeq:
           if (has_modseq) break;
           has_modseq = true;
-          item("MODSEQ (" + std::to_string(m.modseq) + ")");
+          item("MODSEQ (");
+          append_number(out, m.modseq);
+          out += ')';
           break;
         case K::SaveDate:
           item("SAVEDATE " + imap::format_date_time(m.internal_date));
@@ -336,12 +347,19 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
     }
     // RFC 9051 §6.4.8: UID FETCH answers carry UID; a \Seen change carries FLAGS
     // (§6.4.5); CHANGEDSINCE answers carry MODSEQ (RFC 7162 §3.1.4.1).
-    if (s.cmd_uid && !has_uid) item("UID " + std::to_string(m.uid));
+    if (s.cmd_uid && !has_uid) {
+      item("UID ");
+      append_number(out, m.uid);
+    }
     if (flag_changed[i] && !has_flags) {
       item("FLAGS ");
-      out += flag_list(m.flags, m.keywords, m.recent);
+      append_flag_list(out, m.flags, kws, m.recent);
     }
-    if (want_modseq && !has_modseq) item("MODSEQ (" + std::to_string(m.modseq) + ")");
+    if (want_modseq && !has_modseq) {
+      item("MODSEQ (");
+      append_number(out, m.modseq);
+      out += ')';
+    }
     out += ")\r\n";
     s.write(out);
     if (s.mime_cache.pending_bytes > kCacheFlushBytes) co_await s.write_mime_cache();

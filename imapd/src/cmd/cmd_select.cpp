@@ -137,7 +137,7 @@ asio::awaitable<void> cmd_select(Session& s, imap::Command& c) {
       const ViewMsg& m = v.msgs[i];
       if (m.modseq <= qr->modseq) continue;
       out += "* " + std::to_string(i + 1) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS " +
-             flag_list(m.flags, m.keywords, m.recent) + " MODSEQ (" + std::to_string(m.modseq) + "))\r\n";
+             flag_list(m.flags, v.keywords_of(m), m.recent) + " MODSEQ (" + std::to_string(m.modseq) + "))\r\n";
     }
   }
   s.write(out);

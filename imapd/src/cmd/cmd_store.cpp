@@ -112,7 +112,7 @@ asio::awaitable<void> cmd_store(Session& s, imap::Command& c) {
       if (silent && !(s.condstore && changed[k])) continue;
       out += "* " + std::to_string(k + 1) + " FETCH (";
       std::string items;
-      if (!silent) items += "FLAGS " + flag_list(m.flags, m.keywords, m.recent);
+      if (!silent) items += "FLAGS " + flag_list(m.flags, s.mailbox->keywords_of(m), m.recent);
       if (s.cmd_uid) items += std::string(items.empty() ? "" : " ") + "UID " + std::to_string(m.uid);
       if (s.condstore)
         items += std::string(items.empty() ? "" : " ") + "MODSEQ (" + std::to_string(m.modseq) + ")";
