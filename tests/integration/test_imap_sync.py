@@ -180,8 +180,91 @@ def test_move_and_uid_expunge_seen_by_another_session():
         assert sorted(env.mailbox(USER, "INBOX").values()) == sorted([MSGS[0], MSGS[3]])
 
 
+def raw_noop(m, tag):
+    """Sends NOOP on an imaplib session and returns its untagged lines in the order the
+    server sent them (imaplib's untagged_responses loses the order)."""
+    m.send(tag.encode() + b" NOOP\r\n")
+    lines = []
+    while True:
+        line = m.readline()
+        assert line, "connection closed"
+        if line.startswith(tag.encode() + b" "):
+            assert line.startswith(tag.encode() + b" OK"), line
+            return lines
+        lines.append(line.rstrip(b"\r\n"))
+
+
+def flags_of(text):
+    return sorted(f for f in text.split() if f != b"\\Recent")
+
+
+def test_many_changes_between_two_noops():
+    """The incremental view update (only what changed since the view's MODSEQ): between
+    two NOOPs of b, a changes flags, appends, expunges old and new messages (one appended
+    and expunged before b ever saw it), flags a message then expunges it; b's untagged
+    responses, applied in order, give exactly the mailbox a sees, with correct numbers."""
+    with ImapEnv() as env:
+        env.setup(messages=MSGS)
+        a = env.login()
+        b = env.login()
+        ok(a.select("INBOX"))
+        ok(b.select("INBOX"))
+        view = [[u, []] for u in range(1, 7)]  # b's view: [uid, flags], by sequence number
+        n = 0
+        for rnd in range(3):
+            ok(a.uid("STORE", "1:*", "+FLAGS", "(\\Seen)")) if rnd == 1 else None
+            ok(a.uid("STORE", "2,4", "+FLAGS", "(\\Flagged $Round%d)" % rnd))
+            for i in range(3):
+                ok(a.append("INBOX", None, None, b"Subject: r%d-%d\r\n\r\nnew\r\n" % (rnd, i)))
+            top = int(ok(a.uid("SEARCH", "ALL"))[0].split()[-1])
+            # the newest one goes again, unseen by b; one old one flagged then expunged
+            old = int(ok(a.uid("SEARCH", "ALL"))[0].split()[0])
+            ok(a.uid("STORE", "%d,%d" % (old, top), "+FLAGS", "(\\Deleted)"))
+            ok(a.expunge())
+            ok(a.uid("STORE", str(top - 1), "+FLAGS", "(\\Answered)"))
+            ok(a.append("INBOX", "(\\Draft)", None, b"Subject: r%d-last\r\n\r\nnew\r\n" % rnd))
+            n += 1
+            exists = None
+            for line in raw_noop(b, "n%d" % n):
+                m = re.match(rb"\* (\d+) EXPUNGE$", line)
+                if m:
+                    del view[int(m.group(1)) - 1]
+                    continue
+                m = re.match(rb"\* (\d+) FETCH \(UID (\d+) FLAGS \(([^)]*)\)", line)
+                if m:
+                    seq, uid = int(m.group(1)), int(m.group(2))
+                    assert view[seq - 1][0] == uid, (line, view)
+                    view[seq - 1][1] = flags_of(m.group(3))
+                    continue
+                m = re.match(rb"\* (\d+) EXISTS$", line)
+                if m:
+                    exists = int(m.group(1))
+                    while len(view) < exists:
+                        view.append([None, None])  # new: b learns its UID and flags by FETCH
+            assert exists is not None, "no EXISTS after appends"
+            truth = ok(a.fetch("1:*", "(UID FLAGS)"))
+            got = ok(b.fetch("1:*", "(UID FLAGS)"))
+            assert len(got) == len(truth) == len(view), (len(got), len(truth), len(view))
+            for i, (t, g) in enumerate(zip(truth, got)):
+                mt = re.match(rb"(\d+) \(UID (\d+) FLAGS \(([^)]*)\)\)", t)
+                mg = re.match(rb"(\d+) \(UID (\d+) FLAGS \(([^)]*)\)\)", g)
+                assert mt and mg and mt.group(1) == mg.group(1) == b"%d" % (i + 1), (t, g)
+                assert mt.group(2) == mg.group(2), (t, g)
+                assert flags_of(mt.group(3)) == flags_of(mg.group(3)), (t, g)
+                if view[i][0] is not None:  # known before: what the NOOP said matches
+                    assert view[i][0] == int(mg.group(2)), (i, view[i], g)
+                    if view[i][1]:
+                        assert view[i][1] == flags_of(mg.group(3)), (i, view[i], g)
+                view[i] = [int(mg.group(2)), flags_of(mg.group(3))]
+            # Nothing more is due: another NOOP says nothing.
+            assert raw_noop(b, "q%d" % n) == []
+        a.logout()
+        b.logout()
+
+
 if __name__ == "__main__":
     run_tests([
+        test_many_changes_between_two_noops,
         test_condstore_between_sessions,
         test_qresync_vanished_live_and_in_idle,
         test_move_and_uid_expunge_seen_by_another_session,
