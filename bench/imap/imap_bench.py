@@ -76,28 +76,49 @@ class Imap:
         return f"t{self.n}"
 
     def cmd(self, text):
-        """Sends one command, returns the reply (untagged lines + the tagged one)."""
+        """Sends one command, returns the reply (untagged lines + the tagged one).
+
+        Reads in bulk: the reply is searched for the tagged line with bytes.find (C
+        speed), not split into lines in Python, so a 100,000-line FETCH costs the client
+        a few ms and the figure is the server's. Literals in the reply ({n}) are skipped
+        over by their length, so their octets cannot fake a tagged line."""
         t = self.tag()
         self.s.sendall(f"{t} {text}\r\n".encode())
-        out = b""
+        tag = f"{t} ".encode()
+        data = bytearray(self.buf)
+        self.buf = b""
+        p = 0  # data[:p] is parsed (outside literals)
         while True:
-            line = self.read_until(b"\r\n")
-            out += line
-            m = re.search(rb"\{(\d+)\+?\}\r\n$", line)
-            if m:  # a literal inside the response: take its octets as they are
-                n = int(m.group(1))
-                while len(self.buf) < n:
+            start = -1
+            if p == 0 and data.startswith(tag):
+                start = 0
+            else:
+                i = data.find(b"\r\n" + tag, max(p - 2, 0))
+                if i >= 0:
+                    start = i + 2
+            j = data.find(b"}\r\n", p)
+            if j >= 0 and (start < 0 or j < start):
+                m = re.search(rb"\{(\d+)\+?$", bytes(data[max(p, j - 24):j]))
+                p = j + 3 + (int(m.group(1)) if m else 0)
+                while len(data) < p:
                     d = self.s.recv(1 << 20)
                     if not d:
                         raise EOFError("server closed inside a literal")
-                    self.buf += d
-                out += self.buf[:n]
-                self.buf = self.buf[n:]
+                    data += d
                 continue
-            if line.startswith(f"{t} ".encode()):
-                if not line.startswith(f"{t} OK".encode()):
-                    raise RuntimeError(f"{text.split()[0]}: {line!r}")
-                return out
+            if start >= 0:
+                e = data.find(b"\r\n", start)
+                if e >= 0:
+                    line = bytes(data[start:e + 2])
+                    out = bytes(data[:e + 2])
+                    self.buf = bytes(data[e + 2:])
+                    if not line.startswith(f"{t} OK".encode()):
+                        raise RuntimeError(f"{text.split()[0]}: {line!r}")
+                    return out
+            d = self.s.recv(1 << 20)
+            if not d:
+                raise EOFError(f"server closed; last: {bytes(data[-200:])!r}")
+            data += d
 
     def login(self, user=USER, password=PASSWORD):
         return self.cmd(f'LOGIN {user} "{password}"')
