@@ -168,6 +168,8 @@ int run(const Options& opt, const char* argv0) {
         // start in data_dir (opened here as root) and name it by /proc/self/cwd.
         launch.chdir_fd = dirs.data.get();
         launch.env.push_back("TERN_DATA_DIR=/proc/self/cwd");
+        // For their log lines only: the directory the admin configured.
+        launch.env.push_back("TERN_DATA_DIR_NAME=" + cfg.data_dir.string());
         spdlog::info("user {} cannot reach {} by its path ({}); the daemons run inside it", run_as->name,
                      cfg.data_dir.string(), std::strerror(errs[0]));
       }

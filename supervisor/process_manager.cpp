@@ -126,7 +126,7 @@ void ProcessManager::start(Child& c) {
   std::vector<std::string> env_s;
   auto ours_var = [](const char* e) {
     // systemd's notify/watchdog variables are tern's alone (NotifyAccess=main).
-    for (const char* n : {"TERN_LISTEN_FDS=", "TERN_TLS_FD=", "TERN_DATA_DIR=", "NOTIFY_SOCKET=", "WATCHDOG_USEC=",
+    for (const char* n : {"TERN_LISTEN_FDS=", "TERN_TLS_FD=", "TERN_DATA_DIR=", "TERN_DATA_DIR_NAME=", "NOTIFY_SOCKET=", "WATCHDOG_USEC=",
                           "WATCHDOG_PID="})
       if (std::strncmp(e, n, std::strlen(n)) == 0) return true;
     return false;

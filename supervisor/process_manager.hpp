@@ -36,7 +36,7 @@ struct DaemonSpec {
 // How the daemons are launched, the same for every daemon.
 struct Launch {
   int chdir_fd = -1;                       // >= 0: the child fchdir()s here (data_dir) first
-  std::vector<std::string> env;            // extra "NAME=value" (TERN_DATA_DIR)
+  std::vector<std::string> env;            // extra "NAME=value" (TERN_DATA_DIR, TERN_DATA_DIR_NAME)
   std::optional<std::string> config_text;  // set: handed over as a memfd
   tls::Credentials tls;                    // sent on TERN_TLS_FD at start
 };
