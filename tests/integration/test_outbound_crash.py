@@ -144,7 +144,7 @@ def test_kill_at_exact_points_against_a_scripted_peer():
             dups = {s: c for s, c in got.items() if c > 1}
             print(f"scripted peer: {n} messages, kills at {[(k, p) for k, p, _ in state['kills']]}, "
                   f"{len(peer.messages)} deliveries, {len(got)} distinct, duplicates {dups}, "
-                  f"after_250 victims {state['victims']}")
+                  f"victims (after_250, and before a data kill) {state['victims']}")
             assert len(state["kills"]) == len(plan), state["kills"]
             assert sorted(got) == sorted(f"crash-{i}" for i in range(n)), sorted(got)
             for s, c in dups.items():
