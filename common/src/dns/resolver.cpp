@@ -127,6 +127,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
 
   asio::strand<asio::any_io_executor> strand;
   Options opt;
+  std::chrono::milliseconds timeout;  // per query (Options, else [dns] timeout)
   std::mutex mu;
   ub_ctx* ctx = nullptr;
   asio::posix::stream_descriptor sd;
@@ -136,8 +137,11 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::uint64_t, std::unique_ptr<Pending>> pending;
   std::atomic<std::uint64_t> started{0};
 
-  Impl(asio::any_io_executor ex, Options o)
-      : strand(asio::make_strand(ex)), opt(std::move(o)), sd(strand) {}
+  Impl(asio::any_io_executor ex, Options o, std::chrono::milliseconds default_timeout)
+      : strand(asio::make_strand(ex)),
+        opt(std::move(o)),
+        timeout(opt.timeout.value_or(default_timeout)),
+        sd(strand) {}
 
   ~Impl() {
     if (ctx) ub_ctx_delete(ctx);
@@ -242,7 +246,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
       p->op->complete(std::move(a));
       return;
     }
-    p->timer = std::make_unique<asio::steady_timer>(strand, opt.timeout);
+    p->timer = std::make_unique<asio::steady_timer>(strand, timeout);
     p->timer->async_wait([self = shared_from_this(), seq = p->seq](boost::system::error_code ec) {
       if (ec) return;
       std::lock_guard lk(self->mu);
@@ -283,7 +287,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
 };
 
 Resolver::Resolver(asio::any_io_executor ex, const config::DnsConfig& cfg, Options opt)
-    : impl_(std::make_shared<Impl>(std::move(ex), std::move(opt))) {
+    : impl_(std::make_shared<Impl>(std::move(ex), std::move(opt), cfg.timeout)) {
   impl_->configure(cfg);
 }
 
