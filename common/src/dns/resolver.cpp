@@ -89,6 +89,7 @@ RawAnswer from_ub(int err, ub_result* r) {
     return a;
   }
   a.secure = r->secure != 0;
+  if (!r->bogus && (r->rcode == 0 || r->rcode == 3)) a.ttl = static_cast<std::uint32_t>(r->ttl);
   if (r->bogus) {
     a.status = Status::temp_fail;
     a.error = std::string("bogus: ") + (r->why_bogus ? r->why_bogus : "DNSSEC failure");
@@ -101,7 +102,6 @@ RawAnswer from_ub(int err, ub_result* r) {
     a.status = Status::no_data;
   } else {
     a.status = Status::ok;
-    a.ttl = static_cast<std::uint32_t>(r->ttl);
     for (int i = 0; r->data[i]; ++i) a.rdata.emplace_back(r->data[i], r->len[i]);
   }
   if (r->answer_packet && r->answer_len > 0)
