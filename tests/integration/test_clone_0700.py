@@ -97,6 +97,12 @@ def test_scripts_run_from_a_clone_under_a_0700_dir():
         assert uid == pwd.getpwnam("tern").pw_uid, uid
         assert os.stat(os.path.join(clone, "var", "store")).st_uid == uid
         assert "by its path (Permission denied); the daemons run inside it" in text(), text()
+        # the daemons run in data_dir by /proc/self/cwd, but log the directory configured
+        var = os.path.join(clone, "var")
+        for d in ("tern-mta", "tern-pop3d", "tern-imapd", "tern-web"):
+            serving = re.escape(d) + r" \S+ .* serving .*data_dir=" + re.escape(var) + r"$"
+            wait_for(lambda: re.search(serving, text(), re.M), 20, d + " naming data_dir " + var)
+        assert "data_dir=/proc/self/cwd" not in text(), text()
         for bad in (" error: ", " critical: ", "cannot exec", "cannot switch", "cannot enter"):
             assert bad not in text(), (bad, text())
         # ternctl from the clone sees the same ./var

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <optional>
@@ -92,8 +93,15 @@ void add_listener_pair(net::Server& server, const config::Config& cfg, std::stri
   if (tls.enabled()) server.add_listener(listener(cfg, std::move(tls_name), tls.listen, true, over_limit_reply, session));
 }
 
+std::string data_dir_name(const config::Config& cfg) {
+  // tern sets TERN_DATA_DIR=/proc/self/cwd when the run user cannot reach data_dir by
+  // its path, and TERN_DATA_DIR_NAME to the path the admin configured, for the log.
+  if (const char* shown = std::getenv("TERN_DATA_DIR_NAME"); shown && shown[0] == '/') return shown;
+  return cfg.data_dir.string();
+}
+
 int serve(net::Server& server, std::string_view name, const config::Config& cfg) {
-  spdlog::info("{} serving hostname={} data_dir={}", util::version_line(name), cfg.hostname, cfg.data_dir.string());
+  spdlog::info("{} serving hostname={} data_dir={}", util::version_line(name), cfg.hostname, data_dir_name(cfg));
   int rc = server.run();
   spdlog::info("{} stopped", name);
   return rc;

@@ -59,7 +59,7 @@ bool header_contains(std::string_view msg, const Part& entity, std::string_view 
 }
 
 std::string decoded_text(std::string_view msg, const Part& p) {
-  std::string_view body = msg.substr(p.body_begin, p.body_end - p.body_begin);
+  std::string_view body = slice(msg, p.body_begin, p.body_end - p.body_begin);
   std::string bytes = decode_transfer(body, p.encoding.value_or("7bit")).value_or(std::string(body));
   if (p.type != "text") return bytes;
   const std::string* cs = p.param("charset");

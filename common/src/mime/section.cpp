@@ -157,7 +157,7 @@ const Part* find_part(const Message& m, const std::vector<std::uint32_t>& path) 
 std::optional<std::string> extract_section(std::string_view msg, const Message& m, const Section& s) {
   const Part* p = find_part(m, s.part);
   if (!p) return std::nullopt;
-  auto range = [&](std::size_t b, std::size_t e) { return std::string(msg.substr(b, e - b)); };
+  auto range = [&](std::size_t b, std::size_t e) { return std::string(slice(msg, b, e - b)); };
   if (s.text == Section::Text::none) {
     if (s.part.empty()) return std::string(msg);  // BODY[]: the whole message
     return range(p->body_begin, p->body_end);
@@ -209,7 +209,7 @@ BinaryResult extract_binary(std::string_view msg, const Message& m, const std::v
     r.error = BinaryError::no_such_part;
     return r;
   }
-  std::string_view body = msg.substr(p->body_begin, p->body_end - p->body_begin);
+  std::string_view body = slice(msg, p->body_begin, p->body_end - p->body_begin);
   if (p->kind != PartKind::leaf) {
     r.data.assign(body);
     return r;

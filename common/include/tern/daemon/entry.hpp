@@ -59,7 +59,11 @@ void add_listener_pair(net::Server& server, const config::Config& cfg, std::stri
                        const config::Listener& plain, std::string tls_name, const config::Listener& tls,
                        const std::string& over_limit_reply, const net::SessionFn& session);
 
-// Logs "<version line> serving data_dir=...", runs the server until SIGTERM/SIGINT, logs
+// The data_dir to name in log lines: TERN_DATA_DIR_NAME (set by tern with
+// TERN_DATA_DIR=/proc/self/cwd) when present, else cfg.data_dir.
+std::string data_dir_name(const config::Config& cfg);
+
+// Logs "<version line> serving data_dir=..." (data_dir_name), runs the server until SIGTERM/SIGINT, logs
 // "<name> stopped"; returns the server's exit code.
 int serve(net::Server& server, std::string_view name, const config::Config& cfg);
 

@@ -36,6 +36,13 @@ struct Limits {
   std::size_t max_header_fields = 10000;  // per header block; further fields are not indexed
 };
 
+// The octets [b, b + n) of msg, clipped to it. A structure's offsets may describe more
+// than the bytes in hand (a cached structure whose message was expunged by another
+// session between two reads gets ""): reading past the end yields less, never throws.
+inline std::string_view slice(std::string_view msg, std::size_t b, std::size_t n) {
+  return b < msg.size() ? msg.substr(b, n) : std::string_view();
+}
+
 // One header field, as offsets into the message.
 struct HeaderField {
   std::size_t begin = 0;        // first octet of the field name
@@ -44,13 +51,13 @@ struct HeaderField {
   std::size_t value_end = 0;    // end of the value: before the final line break
   std::size_t end = 0;          // after the final line break (CRLF or LF)
 
-  std::string_view name(std::string_view msg) const { return msg.substr(begin, name_len); }
+  std::string_view name(std::string_view msg) const { return slice(msg, begin, name_len); }
   // Raw value: after the colon, folding line breaks kept, leading WSP kept.
   std::string_view raw_value(std::string_view msg) const {
-    return msg.substr(value_begin, value_end - value_begin);
+    return slice(msg, value_begin, value_end - value_begin);
   }
   // The whole field including its final line break (for HEADER.FIELDS).
-  std::string_view whole(std::string_view msg) const { return msg.substr(begin, end - begin); }
+  std::string_view whole(std::string_view msg) const { return slice(msg, begin, end - begin); }
 };
 
 // A MIME parameter (Content-Type, Content-Disposition). name as written, value with
