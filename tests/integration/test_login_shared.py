@@ -38,6 +38,14 @@ def make_env():
     return e
 
 
+def quietly(close):
+    """Ends a client session, ignoring a server that already hung up."""
+    try:
+        close()
+    except (OSError, smtplib.SMTPException, poplib.error_proto, imaplib.IMAP4.error):
+        pass
+
+
 def smtp_login(env, user, pw):
     """(code, text) of one AUTH PLAIN on submission after STARTTLS."""
     s = smtplib.SMTP("127.0.0.1", env.port("submission"), timeout=30)
@@ -52,10 +60,7 @@ def smtp_login(env, user, pw):
             code, text = e.smtp_code, e.smtp_error
         return code, text.decode(errors="replace") if isinstance(text, bytes) else text
     finally:
-        try:
-            s.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
+        quietly(s.quit)
 
 
 def pop3_login(env, user, pw):
@@ -68,10 +73,7 @@ def pop3_login(env, user, pw):
         except poplib.error_proto as e:
             return e.args[0].decode()
     finally:
-        try:
-            p.quit()
-        except (poplib.error_proto, OSError):
-            pass
+        quietly(p.quit)
 
 
 def imap_login(env, user, pw):
@@ -84,10 +86,7 @@ def imap_login(env, user, pw):
         except imaplib.IMAP4.error as e:
             return "NO", str(e)
     finally:
-        try:
-            m.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
+        quietly(m.logout)
 
 
 def web_login(env, user, pw):
@@ -157,6 +156,8 @@ def test_failures_over_four_protocols_share_one_limit():
         assert m[("tern_auth_refused_total", service)] >= 1, (service, m)
     log = env.log("tern")
     assert "one failed-login table for all daemons" in log, log
+    for d in ("tern-mta", "tern-pop3d", "tern-imapd", "tern-web"):
+        assert re.search(re.escape(d) + r"\[\d+\] info: auth: failed logins counted in tern's table", log), (d, log)
 
 
 def test_kill_9_of_one_daemon_wedges_no_other():

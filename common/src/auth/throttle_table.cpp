@@ -225,6 +225,7 @@ std::shared_ptr<ThrottleTable> ThrottleTable::inherited() {
     }
     try {
       table = map_fd(static_cast<int>(fd));
+      spdlog::info("auth: failed logins counted in tern's table shared by all daemons");
     } catch (const std::exception& e) {
       spdlog::error("{}: {}; failed logins are counted by this daemon alone", kThrottleFdEnv, e.what());
     }
