@@ -127,7 +127,7 @@ DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, co
   DeliveryOutcome out;
   store::DeliveryRequest req;
   // RFC 8601 §4.1: Authentication-Results goes above the trace fields we add.
-  req.prefix = return_path_header(m) + m.auth_results + received_header(m);
+  req.prefix = return_path_header(m) + m.auth_results + received_header(m) + m.added_fields;
   if (m.body_override) req.body = *m.body_override;
   else if (body.in_file()) req.body_file = body.path();
   else req.body = body.memory();
@@ -228,7 +228,7 @@ DeliveryOutcome deliver_message(store::Store& store, const MessageContext& m, co
   // relayed/forwarded is queued without it. XXX: a message with both local and remote
   // recipients shares one body (one transaction), so its queued copy starts with our
   // Return-Path line; the outbound client must drop that first line before sending.
-  if (req.targets.empty()) req.prefix = m.auth_results + received_header(m);
+  if (req.targets.empty()) req.prefix = m.auth_results + received_header(m) + m.added_fields;
   auto res = store.deliver(req);
   if (!res) {
     auto ec = res.error();

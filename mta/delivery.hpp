@@ -42,6 +42,9 @@ struct MessageContext {
   std::string auth_results;                   // Authentication-Results field to prepend, or ""
   std::vector<std::string> junk_domains;      // RCPT domains whose local copies go to Junk
   std::optional<std::string> body_override;   // stored instead of the spool (forged A-R removed)
+  // Submission (authenticated) only: the Date / Message-ID fields the message lacks
+  // (smtp_server/submission_fields.hpp), added below our trace fields.
+  std::string added_fields;
 };
 
 // "Wed, 25 Nov 2026 01:24:04 +0000" (RFC 5322 §3.3), UTC.

@@ -54,7 +54,7 @@ int serve_mta(const tern::config::Config& cfg) {
   }
 
   tern::auth::Authenticator authenticator(tern::store::account_lookup(store),
-                                          tern::store::authenticator_options(cfg, store));
+                                          tern::store::authenticator_options(cfg, store, tern::auth::AuthService::Smtp));
   // Deliveries wait on fsync (group commit), not CPU: 16 threads let up to 16 sessions
   // share one commit. Password hashing stays on the server's (CPU-sized) blocking pool.
   asio::thread_pool delivery_pool(16);

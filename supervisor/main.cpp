@@ -8,6 +8,7 @@
 #include "config_diff.hpp"
 #include "safe_fs.hpp"
 #include "tls_files.hpp"
+#include "tern/auth/authenticator.hpp"
 #include "tern/config/config.hpp"
 #include "tern/log/log.hpp"
 #include "tern/util/fd_limit.hpp"
@@ -153,6 +154,17 @@ int run(const Options& opt, const char* argv0) {
     launch.tls = tls_pair.creds;
     spdlog::info("tls: {}{}: {}", tls_pair.self_signed ? "self-signed certificate " : "certificate ",
                  tls_pair.cert.string(), tls::describe(tls_pair.creds));
+    // One failed-login table for every daemon: SMTP AUTH, POP3, IMAP and the web login
+    // count against the same limits (kept across daemon restarts).
+    {
+      auto geo = auth::ThrottleTable::Geometry{};
+      const auth::ThrottleConfig tc;  // the daemons' table size and window
+      geo.entries = tc.max_tracked;
+      geo.window = tc.window;
+      launch.throttle = Fd(auth::ThrottleTable::create_memfd(geo));
+      spdlog::info("auth: one failed-login table for all daemons ({} keys per table, {} KiB)",
+                   geo.entries, auth::ThrottleTable::bytes_for(geo) / 1024);
+    }
     if (tls_pair.self_signed) {
       std::printf("tern: TLS clients find the self-signed certificate to trust in %s\n", tls_pair.cert.c_str());
       std::fflush(stdout);

@@ -1,6 +1,7 @@
 #include "process_manager.hpp"
 
 #include "notify.hpp"
+#include "tern/auth/throttle_table.hpp"
 #include "tern/tls/handoff.hpp"
 
 #include <fcntl.h>
@@ -94,7 +95,8 @@ void ProcessManager::start(Child& c) {
   if (auto err = tls::send_credentials(ours.get(), launch_.tls); !err.empty())
     return retry_later("cannot pass the TLS certificate: " + err);
 
-  // Inherited fds, in order from 3: listeners, the TLS socket, the config memfd.
+  // Inherited fds, in order from 3: listeners, the TLS socket, the config memfd, the
+  // throttle table.
   std::vector<int> inherit;
   for (auto& s : c.spec.sockets) inherit.push_back(s.fd);
   const int nsock = static_cast<int>(inherit.size());
@@ -104,6 +106,11 @@ void ProcessManager::start(Child& c) {
   if (config_memfd_) {
     config_fd = 3 + static_cast<int>(inherit.size());
     inherit.push_back(config_memfd_.get());
+  }
+  int throttle_fd = -1;
+  if (launch_.throttle) {
+    throttle_fd = 3 + static_cast<int>(inherit.size());
+    inherit.push_back(launch_.throttle.get());
   }
   const int ninherit = static_cast<int>(inherit.size());
   const int exe_slot = 3 + ninherit;  // close-on-exec: fexecve needs it, the daemon not
@@ -126,7 +133,7 @@ void ProcessManager::start(Child& c) {
   std::vector<std::string> env_s;
   auto ours_var = [](const char* e) {
     // systemd's notify/watchdog variables are tern's alone (NotifyAccess=main).
-    for (const char* n : {"TERN_LISTEN_FDS=", "TERN_TLS_FD=", "TERN_DATA_DIR=", "TERN_DATA_DIR_NAME=", "NOTIFY_SOCKET=", "WATCHDOG_USEC=",
+    for (const char* n : {"TERN_LISTEN_FDS=", "TERN_TLS_FD=", "TERN_DATA_DIR=", "TERN_DATA_DIR_NAME=", "TERN_THROTTLE_FD=", "NOTIFY_SOCKET=", "WATCHDOG_USEC=",
                           "WATCHDOG_PID="})
       if (std::strncmp(e, n, std::strlen(n)) == 0) return true;
     return false;
@@ -142,6 +149,7 @@ void ProcessManager::start(Child& c) {
     env_s.push_back(std::move(v));
   }
   env_s.push_back(std::string(tls::kTlsFdEnv) + "=" + std::to_string(tls_fd));
+  if (throttle_fd >= 0) env_s.push_back(std::string(auth::kThrottleFdEnv) + "=" + std::to_string(throttle_fd));
   for (auto& e : launch_.env) env_s.push_back(e);
   std::vector<char*> envp;
   for (auto& e : env_s) envp.push_back(e.data());

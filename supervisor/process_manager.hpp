@@ -8,7 +8,8 @@
 // the run user needs no path to it (a clone under /root works); the daemon inherits
 // its listening sockets (TERN_LISTEN_FDS), one end of a TLS handoff socket
 // (TERN_TLS_FD, tern/tls/handoff.hpp) and, when its user cannot read the config file,
-// a sealed memfd copy of it (--config /proc/self/fd/N).
+// a sealed memfd copy of it (--config /proc/self/fd/N), and the failed-login table all
+// daemons count in (TERN_THROTTLE_FD, tern/auth/throttle_table.hpp).
 #include "backoff.hpp"
 #include "listeners.hpp"
 #include "privileges.hpp"
@@ -39,6 +40,7 @@ struct Launch {
   std::vector<std::string> env;            // extra "NAME=value" (TERN_DATA_DIR, TERN_DATA_DIR_NAME)
   std::optional<std::string> config_text;  // set: handed over as a memfd
   tls::Credentials tls;                    // sent on TERN_TLS_FD at start
+  Fd throttle;                             // set: the shared failed-login table (TERN_THROTTLE_FD)
 };
 
 // What a SIGHUP does: `error` set = the config is bad, nothing is forwarded; else the

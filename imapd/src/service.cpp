@@ -7,7 +7,7 @@ namespace tern::imapd {
 ImapService::ImapService(const config::Config& cfg, store::Store& store)
     : cfg_(cfg),
       store_(store),
-      auth_(store::account_lookup(store), store::authenticator_options(cfg, store)) {}
+      auth_(store::account_lookup(store), store::authenticator_options(cfg, store, auth::AuthService::Imap)) {}
 
 imap::ParserLimits ImapService::parser_limits() const {
   imap::ParserLimits l;

@@ -184,45 +184,64 @@ struct QueueWorker::Impl {
   }
 
   // ------------------------------------------------------------ messages
+  struct DomainKeys {
+    std::string domain;
+    std::vector<store::DkimKey> keys;
+  };
+
+  // The queued body and, unless forwarded, the DKIM keys of its From domain: one trip
+  // to the pool. BLOCKING.
+  struct Loaded {
+    bool ok = false;
+    std::string body;  // Return-Path line dropped
+    DomainKeys dk;
+  };
+  static Loaded load_message(store::Store& st, store::BlobId blob, bool forwarded) {
+    Loaded out;
+    auto r = st.read_blob(blob, [&](std::string_view c) {
+      out.body.append(c);
+      return true;
+    });
+    if (!r) return out;
+    out.ok = true;
+    out.body = strip_return_path(std::move(out.body));
+    if (!forwarded) out.dk = signing_domain_keys(st, std::string(header_block(out.body)));
+    return out;
+  }
+
   // Loads the body, signs it (DKIM) and fills the envelope. BLOCKING parts on the pool.
   asio::awaitable<bool> prepare(Batch& b) {
-    const store::QueueEntry first = b.entries.front();
+    const store::QueueEntry& first = b.entries.front();
     store::Store* st = &store;
-    auto job = [st, first]() -> std::optional<std::string> {
-      std::string body;
-      auto r = st->read_blob(first.blob, [&](std::string_view c) {
-        body.append(c);
-        return true;
-      });
-      if (!r) return std::nullopt;
-      return body;
-    };
-    auto body = co_await blocking(std::move(job));
-    if (!body) co_return false;
-    b.original = strip_return_path(std::move(*body));
-    std::string signed_body = b.original;
-    if (!(first.flags & store::kQueueForwarded)) {
-      std::string head(header_block(b.original));
-      auto keys_job = [st, head]() { return signing_domain_keys(*st, head); };
-      auto dk = co_await blocking(std::move(keys_job));
-      if (!dk.keys.empty()) {
-        // Key rotation (dkim_keys.hpp): where a domain has several keys of one
-        // algorithm, DNS says which one is published.
-        std::map<std::string, Published> states;
-        for (const auto& k : dk.keys) {
-          if (!needs_dns(dk.keys, k)) continue;
-          Published p = co_await published_state(k);
-          states[k.selector] = p;
-        }
-        auto chosen = choose_signing_keys(dk.keys, [&states](const store::DkimKey& k) {
-          auto it = states.find(k.selector);
-          return it == states.end() ? Published::unknown : it->second;
-        });
-        std::string dom = dk.domain;
-        std::string original = b.original;
-        auto sign_job = [original, dom, chosen]() { return dkim_sign(original, dom, chosen); };
-        signed_body = co_await blocking(std::move(sign_job));
+    store::BlobId blob = first.blob;
+    bool forwarded = (first.flags & store::kQueueForwarded) != 0;
+    auto job = [st, blob, forwarded] { return load_message(*st, blob, forwarded); };
+    Loaded loaded = co_await blocking(std::move(job));
+    if (!loaded.ok) co_return false;
+    b.original = std::move(loaded.body);
+    std::string signed_body;
+    DomainKeys dk = std::move(loaded.dk);
+    if (dk.keys.empty()) {
+      signed_body = b.original;
+    } else {
+      // Key rotation (dkim_keys.hpp): where a domain has several keys of one
+      // algorithm, DNS says which one is published.
+      std::map<std::string, Published> states;
+      for (const auto& k : dk.keys) {
+        if (!needs_dns(dk.keys, k)) continue;
+        Published p = co_await published_state(k);
+        states[k.selector] = p;
       }
+      auto chosen = choose_signing_keys(dk.keys, [&states](const store::DkimKey& k) {
+        auto it = states.find(k.selector);
+        return it == states.end() ? Published::unknown : it->second;
+      });
+      std::string dom = dk.domain;
+      const std::string* original = &b.original;
+      const std::vector<store::DkimKey>* keys = &chosen;
+      const std::string* domp = &dom;
+      auto sign_job = [original, domp, keys]() { return dkim_sign(*original, *domp, *keys); };
+      signed_body = co_await blocking(std::move(sign_job));
     }
     b.msg.body = std::move(signed_body);
     auto& env = b.msg.env;
@@ -264,11 +283,6 @@ struct QueueWorker::Impl {
     if (it->second.status == dns::Status::temp_fail) co_return Published::unknown;
     co_return key_published(k, it->second.records);
   }
-
-  struct DomainKeys {
-    std::string domain;
-    std::vector<store::DkimKey> keys;
-  };
 
   // The local From domain of a message (its header block) and its DKIM keys (none: not
   // ours, or no keys). BLOCKING (store reads).

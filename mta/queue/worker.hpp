@@ -19,7 +19,9 @@
 //     publishes it (queue/dkim_keys.hpp). Forwarded mail is not signed.
 //   - Results: the peer's 250 is followed by ONE commit that removes the entry and
 //     records the event (the crash window that can send a message twice); the
-//     connection starts its next message only after that commit. 4xx and
+//     connection may start its next transaction meanwhile, but sends that message's
+//     end only after the commit (driver.hpp), so a peer holds at most one accepted,
+//     uncommitted message per connection. 4xx and
 //     network errors reschedule (outcome.hpp); 5xx bounce.
 //   - Restart / kill -9 safe: nothing is removed before the peer accepted it, and
 //     nothing in memory is needed to resume (entries in flight are simply due again).

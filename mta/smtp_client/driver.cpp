@@ -29,7 +29,15 @@ class Wire {
     auto r = co_await (stream_.next_layer().async_connect(tcp::endpoint(addr, port), asio::as_tuple(asio::use_awaitable)) ||
                        timer_.async_wait(asio::as_tuple(asio::use_awaitable)));
     if (r.index() == 1) co_return asio::error::timed_out;
-    co_return std::get<0>(std::get<0>(r));
+    auto cec = std::get<0>(std::get<0>(r));
+    if (!cec) {
+      // The end of a message goes out as a small write of its own (the held tail, see
+      // run_client_connection): Nagle would keep it back until the peer acknowledges
+      // the body, i.e. for the peer's delayed ACK.
+      boost::system::error_code ignored;
+      stream_.next_layer().set_option(tcp::no_delay(true), ignored);
+    }
+    co_return cec;
   }
 
   // Next whole reply, or nullopt with error_ set.
@@ -142,16 +150,51 @@ class Wire {
   std::string error_;
 };
 
+// The commit of a finished message (MessageSource::done), running while the connection
+// goes on with the next one; the next message's end waits for it.
+struct PendingDone {
+  explicit PendingDone(const asio::any_io_executor& ex) : timer(ex, Clock::time_point::max()) {}
+  bool finished = false;
+  asio::steady_timer timer;  // cancelled when finished
+};
+
+asio::awaitable<void> run_done(MessageSource* source, OutMessage* m, std::shared_ptr<PendingDone> p) {
+  try {
+    co_await source->done(m);
+  } catch (const std::exception& e) {
+    spdlog::error("outbound: recording a result failed: {}", e.what());
+  }
+  p->finished = true;
+  p->timer.cancel();
+}
+
+// Waits for the pending commit, if any (single-threaded executor: no race between the
+// check and the wait).
+asio::awaitable<void> await_done(std::shared_ptr<PendingDone>& p) {
+  if (!p) co_return;
+  while (!p->finished) {
+    auto r = co_await p->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)r;
+  }
+  p.reset();
+}
+
 }  // namespace
 
 std::string dot_stuff(std::string_view body) {
   std::string out;
   out.reserve(body.size() + body.size() / 64 + 8);
-  bool bol = true;
-  for (char c : body) {
-    if (bol && c == '.') out += '.';
-    out += c;
-    bol = c == '\n';
+  std::size_t pos = 0;
+  if (!body.empty() && body.front() == '.') out += '.';
+  for (;;) {
+    auto nl = body.find("\n.", pos);
+    if (nl == std::string_view::npos) {
+      out.append(body.substr(pos));
+      break;
+    }
+    out.append(body.substr(pos, nl + 1 - pos));
+    out += '.';
+    pos = nl + 1;
   }
   if (!out.empty() && !out.ends_with("\r\n")) out += "\r\n";
   out += ".\r\n";
@@ -196,6 +239,13 @@ asio::awaitable<ConnectionReport> run_client_connection(std::string ip, std::uin
   ClientSession s(std::move(policy));
   Action a = s.on_connected();
   OutMessage* cur = nullptr;
+  // The previous message's commit (source.done) runs while this connection starts the
+  // next transaction; only the next message's last bytes (the final ".\r\n", or the last
+  // octet of BDAT ... LAST) wait for it. So the peer can accept message N+1 only after
+  // N's result is committed: at most one accepted, uncommitted message per connection
+  // (the crash window of driver.hpp), and the commit's latency overlaps the next
+  // message's envelope round trip and body transfer instead of adding to it.
+  std::shared_ptr<PendingDone> pending;
   for (;;) {
     if (a.kind == Action::close) break;
     if (a.kind == Action::ready) {
@@ -216,7 +266,9 @@ asio::awaitable<ConnectionReport> run_client_connection(std::string ip, std::uin
         OutMessage* finished = cur;
         finished->tls = wire.tls_version();
         cur = nullptr;
-        co_await source.done(finished);
+        co_await await_done(pending);  // normally done already (this message's end waited)
+        pending = std::make_shared<PendingDone>(ex);
+        asio::co_spawn(ex, run_done(&source, finished, pending), asio::detached);
       }
       a = Action{Action::ready, {}, false};
       continue;
@@ -231,12 +283,29 @@ asio::awaitable<ConnectionReport> run_client_connection(std::string ip, std::uin
     if (a.kind == Action::send || a.kind == Action::send_body) {
       bool ok = true;
       if (a.kind == Action::send_body) {
+        // Everything but the tail now; the tail once the previous commit is done.
+        std::string framed;
+        std::string_view head, tail;
         if (a.bdat) {
           ok = co_await wire.write(a.bytes, std::chrono::minutes(3));
-          if (ok && cur) ok = co_await wire.write_blocks(cur->body);
+          if (cur) head = cur->body;
+          std::size_t keep = head.empty() ? 0 : 1;
+          tail = head.substr(head.size() - keep);
+          head = head.substr(0, head.size() - keep);
         } else if (cur) {
-          std::string framed = dot_stuff(cur->body);
-          ok = co_await wire.write_blocks(framed);
+          framed = dot_stuff(cur->body);
+          head = std::string_view(framed).substr(0, framed.size() - 3);
+          tail = std::string_view(framed).substr(framed.size() - 3);
+        }
+        if (pending && pending->finished) pending.reset();
+        if (ok && !pending) {
+          head = std::string_view(head.data(), head.size() + tail.size());  // contiguous
+          tail = {};
+        }
+        if (ok && !head.empty()) ok = co_await wire.write_blocks(head);
+        if (ok && !tail.empty()) {
+          co_await await_done(pending);
+          ok = co_await wire.write(tail, std::chrono::minutes(3));
         }
       } else {
         ok = co_await wire.write(a.bytes, std::chrono::minutes(5));
@@ -254,6 +323,7 @@ asio::awaitable<ConnectionReport> run_client_connection(std::string ip, std::uin
     }
     a = s.on_reply(*r);
   }
+  co_await await_done(pending);
   // A message cut off mid-transaction gets the failure as its result.
   if (cur) {
     cur->result = s.message_result();

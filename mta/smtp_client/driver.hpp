@@ -47,11 +47,15 @@ struct ConnectionReport {
 };
 
 // Where a connection gets its messages: next() is awaited each time the session is
-// ready (nullptr = none left: QUIT); done() is awaited as soon as a message has its
-// results (the peer's final reply): the caller commits them, and the connection starts
-// no other message before that commit is done, so a crash can send again only the one
-// message whose 250 came in and whose commit did not finish (one commit, not a queue of
-// them behind a fast peer).
+// ready (nullptr = none left: QUIT); done() is started as soon as a message has its
+// results (the peer's final reply): the caller commits them. Meanwhile the connection
+// may fetch the next message and send its envelope and body, but it holds back the
+// body's last bytes (the final ".\r\n", or the last octet of BDAT ... LAST) until that
+// done() has returned: the peer cannot accept the next message before the previous
+// commit, so a crash can send again only the one message whose 250 came in and whose
+// commit did not finish (one commit, not a queue of them behind a fast peer), while
+// the commit overlaps the next transaction's round trips. done() calls of one
+// connection never overlap, and every one has returned when run_client_connection does.
 class MessageSource {
  public:
   virtual ~MessageSource() = default;

@@ -13,6 +13,7 @@
 #include "data_deadline.hpp"
 #include "data_sink.hpp"
 #include "return_path_filter.hpp"
+#include "submission_fields.hpp"
 #include "delivery.hpp"
 #include "event_recorder.hpp"
 #include "tern/authres/authres.hpp"
@@ -633,6 +634,12 @@ class Driver {
         reply = Reply(451, esc::system_temp, "Temporary lookup failure, try again later");
       }
       if (!reply.empty()) detail = "header From not owned";
+    }
+    if (reply.empty() && m.identity) {
+      // RFC 6409 §8.2/§8.3: a submission without Date or Message-ID gets them here,
+      // before the queued copy is DKIM-signed.
+      m.added_fields = missing_origination_fields(spool.head(), spool.size() <= spool.head().size(), m.now,
+                                                  m.message_id, m.hostname);
     }
     if (reply.empty()) {
       DeliveryOutcome res;

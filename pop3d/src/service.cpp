@@ -30,7 +30,7 @@ std::optional<auth::AccountRecord> Pop3Service::lookup_account(store::Store& s,
 Pop3Service::Pop3Service(const config::Config& cfg, store::Store& store)
     : cfg_(cfg),
       store_(store),
-      auth_(store::account_lookup(store), store::authenticator_options(cfg, store)),
+      auth_(store::account_lookup(store), store::authenticator_options(cfg, store, auth::AuthService::Pop3)),
       lock_dir_(cfg.data_dir / "run" / "pop3-locks") {
   for (auto m : sasl::mechanism_names(true)) mechs_.emplace_back(m);
 }

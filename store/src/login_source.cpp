@@ -32,8 +32,9 @@ auth::AccountLookup account_lookup(Store& s) {
   };
 }
 
-auth::AuthenticatorOptions authenticator_options(const config::Config& cfg, Store& s) {
+auth::AuthenticatorOptions authenticator_options(const config::Config& cfg, Store& s, auth::AuthService service) {
   auto o = auth::AuthenticatorOptions::from_config(cfg);
+  o.service = service;
   o.canonical = [](std::string_view login) {
     auto n = normalize_address(login);
     return n ? *n : auth::canonical_login(login);

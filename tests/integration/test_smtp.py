@@ -80,7 +80,9 @@ def last_body(address):
 
 def unique_body(tag, sender="t@remote.example"):
     # An authenticated client may send only with a From: it owns ([smtp] check_header_from).
+    # With Date and Message-ID: a submission lacking them gets them added (RFC 6409 §8).
     return (f"From: {sender}\r\nTo: x@example.test\r\nSubject: {tag}\r\n"
+            f"Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
             f"Message-ID: <{tag}@remote.example>\r\n\r\nbody {tag}\r\n.leading dot\r\n"
             "line two\r\n").encode()
 
@@ -464,7 +466,12 @@ def test_swaks_tls_auth_pipelining_8bitmime():
     assert p.returncode == 0, p.stdout + p.stderr
     assert "250 2.0.0 Ok: queued as" in p.stdout
     received, stored = last_body("alice@example.test")
-    assert stored == body.encode(), stored
+    # The body has neither Date nor Message-ID: submission adds both (RFC 6409 §8.2/8.3)
+    # below the Received line and changes nothing else.
+    added = re.match(rb"Date: [A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}\r\n"
+                     rb"Message-ID: <[0-9A-Za-z.]+@mx\.example\.test>\r\n", stored)
+    assert added, stored
+    assert stored[added.end():] == body.encode(), stored
     assert b"from swaks.local" in received and b"ESMTPSA" in received
     # swaks 20201014 has no BODY= option: declare 8BITMIME with smtplib.
     with smtp() as s:

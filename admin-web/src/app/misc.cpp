@@ -131,6 +131,25 @@ Response metrics(Impl& app, Ctx&) {
   counter("tern_web_requests_total", "HTTP requests served by tern-web.", app.metrics.requests.load());
   counter("tern_web_auth_failures_total", "Failed or refused (throttled) logins at tern-web since it started.",
           app.metrics.auth_failures.load());
+  // Every daemon's failed logins, from the failed-login table tern shares between them
+  // (counted since tern started; a tern-web started alone sees only its own).
+  {
+    auth::ThrottleTable& t = app.auth.throttle().table();
+    const auth::AuthService services[] = {auth::AuthService::Smtp, auth::AuthService::Pop3, auth::AuthService::Imap,
+                                          auth::AuthService::Web};
+    o += "# HELP tern_auth_failures_total Failed logins (unknown user, wrong password, disabled account), "
+         "per service.\n# TYPE tern_auth_failures_total counter\n";
+    for (auto s : services)
+      o += "tern_auth_failures_total{service=\"" + std::string(auth::service_name(s)) + "\"} " +
+           std::to_string(t.failures(s)) + "\n";
+    o += "# HELP tern_auth_refused_total Logins refused unverified by the throttle, per service.\n"
+         "# TYPE tern_auth_refused_total counter\n";
+    for (auto s : services)
+      o += "tern_auth_refused_total{service=\"" + std::string(auth::service_name(s)) + "\"} " +
+           std::to_string(t.refusals(s)) + "\n";
+    gauge("tern_auth_throttle_shared", "1 when the failed-login counts are shared with the other daemons.", "",
+          t.shared() ? 1.0 : 0.0);
+  }
   counter("tern_web_csrf_rejected_total", "State changes refused for a missing CSRF token or foreign Origin.",
           app.metrics.csrf_rejected.load());
   counter("tern_web_too_large_total", "Requests refused for size (413/431).", app.metrics.too_large.load());

@@ -11,6 +11,7 @@
 //  - Idle expiry [web] session_idle, absolute expiry [web] session_lifetime.
 #include "app_impl.hpp"
 #include "tern/log/log.hpp"
+#include "tern/store/login_source.hpp"
 #include "tern/util/digest.hpp"
 #include "tern/web/cookie.hpp"
 
@@ -257,7 +258,7 @@ std::unique_ptr<auth::Authenticator> make_web_authenticator(const config::Config
     r.enabled = a->enabled;
     return r;
   };
-  return std::make_unique<auth::Authenticator>(lookup, auth::AuthenticatorOptions::from_config(cfg));
+  return std::make_unique<auth::Authenticator>(lookup, store::authenticator_options(cfg, store, auth::AuthService::Web));
 }
 
 }  // namespace tern::web

@@ -138,8 +138,19 @@ std::string canonical_login(std::string_view login) {
 }
 
 // ============================================================== Throttle
-Throttle::Throttle(ThrottleConfig cfg, Clock clock) : cfg_(cfg), clock_(std::move(clock)) {
-  if (cfg_.max_tracked == 0) cfg_.max_tracked = 1;
+namespace {
+ThrottleTable::Geometry geometry_for(const ThrottleConfig& cfg) {
+  ThrottleTable::Geometry g;
+  g.entries = std::max<std::size_t>(cfg.max_tracked, 1);
+  g.window = cfg.window;
+  return g;
+}
+}  // namespace
+
+Throttle::Throttle(ThrottleConfig cfg, Clock clock, std::shared_ptr<ThrottleTable> table)
+    : cfg_(cfg), clock_(std::move(clock)), table_(std::move(table)) {
+  if (!table_) table_ = ThrottleTable::make_local(geometry_for(cfg_));
+  cfg_.window = std::chrono::duration_cast<std::chrono::seconds>(table_->window());
 }
 
 TimePoint Throttle::now() const { return clock_ ? clock_() : std::chrono::steady_clock::now(); }
@@ -148,127 +159,50 @@ std::string Throttle::ip_key(std::string_view ip) const {
   return util::ip_limit_key(ip.substr(0, 64), cfg_.ipv6_prefix);
 }
 
-void Throttle::prune(Counter& c, TimePoint now) const {
-  auto first_live = std::find_if(c.failures.begin(), c.failures.end(),
-                                 [&](TimePoint t) { return t + cfg_.window > now; });
-  c.failures.erase(c.failures.begin(), first_live);
-}
-
-Throttle::Counter* Throttle::Table::find(std::string_view key) {
-  auto it = index.find(key);
-  return it == index.end() ? nullptr : &*it->second;
-}
-
-Throttle::Counter& Throttle::Table::touch(std::string key, std::size_t max_tracked) {
-  if (auto it = index.find(key); it != index.end()) {
-    lru.splice(lru.begin(), lru, it->second);
-    return lru.front();
-  }
-  // Full: the key that failed least recently goes (its failures are the oldest, so the
-  // least likely to still count).
-  while (index.size() >= max_tracked && !lru.empty()) {
-    index.erase(lru.back().key);
-    lru.pop_back();
-  }
-  lru.push_front(Counter{std::move(key), {}});
-  index.emplace(lru.front().key, lru.begin());
-  return lru.front();
-}
-
-void Throttle::Table::erase(std::string_view key) {
-  auto it = index.find(key);
-  if (it == index.end()) return;
-  auto node = it->second;
-  index.erase(it);
-  lru.erase(node);
-}
-
 AuthDecision Throttle::check(std::string_view ip, std::string_view login) {
-  std::lock_guard lock(mu_);
-  TimePoint n = now();
-  std::size_t ip_n = 0, acct_n = 0;
+  const TimePoint n = now();
   AuthDecision d;
-  auto refuse_until = [&](const Counter& c, unsigned limit) {
-    // Refused until the oldest failure that counts leaves the window.
-    TimePoint frees = c.failures[c.failures.size() - limit] + cfg_.window;
+  auto refuse_until = [&](const ThrottleTable::Count& c) {
+    // Refused until the oldest failures that count leave the window.
     d.refuse = true;
-    d.retry_after = std::chrono::ceil<std::chrono::seconds>(frees - n);
+    d.retry_after = std::max(std::chrono::ceil<std::chrono::seconds>(c.frees - n), std::chrono::seconds(1));
+    return d;
   };
-  if (Counter* c = by_ip_.find(ip_key(ip))) {
-    prune(*c, n);
-    ip_n = c->failures.size();
-    if (cfg_.ip_failures > 0 && ip_n >= cfg_.ip_failures) {
-      refuse_until(*c, cfg_.ip_failures);
-      return d;
-    }
-  }
+  const auto ipc = table_->count(ThrottleKind::Ip, ip_key(ip), n, cfg_.ip_failures);
+  if (cfg_.ip_failures > 0 && ipc.count >= cfg_.ip_failures) return refuse_until(ipc);
+  ThrottleTable::Count acct;
   if (!login.empty()) {
-    if (Counter* c = by_account_.find(canonical_login(login))) {
-      prune(*c, n);
-      acct_n = c->failures.size();
-      if (cfg_.account_failures > 0 && acct_n >= cfg_.account_failures) {
-        refuse_until(*c, cfg_.account_failures);
-        return d;
-      }
-    }
+    acct = table_->count(ThrottleKind::Account, canonical_login(login), n, cfg_.account_failures);
+    if (cfg_.account_failures > 0 && acct.count >= cfg_.account_failures) return refuse_until(acct);
   }
-  std::size_t f = std::max(ip_n, acct_n);
+  const unsigned f = std::max(ipc.count, acct.count);
   if (f > 0 && cfg_.base_delay.count() > 0) {
     auto delay = cfg_.base_delay;
-    for (std::size_t i = 1; i < f && delay < cfg_.max_delay; ++i) delay *= 2;
+    for (unsigned i = 1; i < f && delay < cfg_.max_delay; ++i) delay *= 2;
     d.delay = std::min(delay, cfg_.max_delay);
   }
   return d;
 }
 
 void Throttle::record_failure(std::string_view ip, std::string_view login) {
-  std::lock_guard lock(mu_);
-  TimePoint n = now();
-  // Bound one key's memory: older failures beyond what any rule looks at are dropped
-  // (the delay stops growing at 8 failures: 2^(8-1) s is beyond any max_delay we use).
-  const std::size_t keep = std::max<std::size_t>({cfg_.ip_failures, cfg_.account_failures, 8});
-  auto add = [&](Table& t, std::string key) {
-    Counter& c = t.touch(std::move(key), cfg_.max_tracked);
-    prune(c, n);
-    c.failures.push_back(n);
-    if (c.failures.size() > keep)
-      c.failures.erase(c.failures.begin(),
-                       c.failures.end() - static_cast<std::ptrdiff_t>(keep));
-  };
-  add(by_ip_, ip_key(ip));
-  if (std::string k = canonical_login(login); !k.empty()) add(by_account_, std::move(k));
+  const TimePoint n = now();
+  table_->add_failure(ThrottleKind::Ip, ip_key(ip), n);
+  if (std::string k = canonical_login(login); !k.empty()) table_->add_failure(ThrottleKind::Account, k, n);
 }
 
 void Throttle::record_success(std::string_view /*ip*/, std::string_view login) {
-  std::lock_guard lock(mu_);
-  by_account_.erase(canonical_login(login));
+  table_->clear(ThrottleKind::Account, canonical_login(login));
 }
 
-unsigned Throttle::ip_failures(std::string_view ip) {
-  std::lock_guard lock(mu_);
-  Counter* c = by_ip_.find(ip_key(ip));
-  if (!c) return 0;
-  prune(*c, now());
-  return static_cast<unsigned>(c->failures.size());
-}
+unsigned Throttle::ip_failures(std::string_view ip) { return table_->count(ThrottleKind::Ip, ip_key(ip), now()).count; }
 
 unsigned Throttle::account_failures(std::string_view login) {
-  std::lock_guard lock(mu_);
-  Counter* c = by_account_.find(canonical_login(login));
-  if (!c) return 0;
-  prune(*c, now());
-  return static_cast<unsigned>(c->failures.size());
+  return table_->count(ThrottleKind::Account, canonical_login(login), now()).count;
 }
 
-std::size_t Throttle::tracked_ips() {
-  std::lock_guard lock(mu_);
-  return by_ip_.index.size();
-}
+std::size_t Throttle::tracked_ips() { return table_->tracked(ThrottleKind::Ip, now()); }
 
-std::size_t Throttle::tracked_accounts() {
-  std::lock_guard lock(mu_);
-  return by_account_.index.size();
-}
+std::size_t Throttle::tracked_accounts() { return table_->tracked(ThrottleKind::Account, now()); }
 
 // ============================================================== Authenticator
 std::string_view status_name(AuthStatus s) {
@@ -290,14 +224,16 @@ AuthenticatorOptions AuthenticatorOptions::from_config(const tern::config::Confi
   o.throttle.ipv6_prefix = c.limits.ipv6_prefix;
   o.throttle.account_failures = c.auth.account_failures;
   o.throttle.base_delay = c.auth.failure_delay;
+  o.shared_table = ThrottleTable::inherited();
   return o;
 }
 
 Authenticator::Authenticator(AccountLookup lookup, AuthenticatorOptions opts, Clock clock)
     : lookup_(std::move(lookup)),
       cache_(opts.cache_ttl, opts.cache_size, clock),
-      throttle_(opts.throttle, clock),
+      throttle_(opts.throttle, clock, std::move(opts.shared_table)),
       canonical_(std::move(opts.canonical)),
+      service_(opts.service),
       failure_time_(opts.failure_time),
       fake_salt_secret_(std::move(opts.fake_salt_secret)) {}
 
@@ -324,7 +260,9 @@ std::chrono::nanoseconds Authenticator::failure_time() {
 }
 
 AuthDecision Authenticator::check_allowed(std::string_view ip, std::string_view login) {
-  return throttle_.check(ip, login.empty() ? std::string() : canonical(login));
+  AuthDecision d = throttle_.check(ip, login.empty() ? std::string() : canonical(login));
+  if (d.refuse) throttle_.table().count_refusal(service_);
+  return d;
 }
 
 void Authenticator::record_success(std::string_view ip, std::string_view login) {
@@ -334,6 +272,7 @@ void Authenticator::record_success(std::string_view ip, std::string_view login) 
 void Authenticator::record_failure(std::string_view ip, std::string_view login,
                                    std::string_view reason, std::string_view session) {
   throttle_.record_failure(ip, login.empty() ? std::string() : canonical(login));
+  throttle_.table().count_failure(service_);
   spdlog::warn("{}: auth failed: login=<{}> ip={} reason={}", session.empty() ? "-" : session,
                printable(login), printable(ip), reason);
 }
@@ -344,6 +283,7 @@ AuthResult Authenticator::verify(std::string_view ip, std::string_view login,
   const std::string key = canonical(login);
   AuthDecision d = throttle_.check(ip, key);
   if (d.refuse) {
+    throttle_.table().count_refusal(service_);
     r.status = AuthStatus::Refused;
     r.detail = "throttled";
     spdlog::warn("{}: auth refused: login=<{}> ip={} reason=throttled retry_after={}s",

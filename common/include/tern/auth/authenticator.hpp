@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "tern/auth/password.hpp"
+#include "tern/auth/throttle_table.hpp"
 #include "tern/config/config.hpp"
 
 namespace tern::auth {
@@ -103,9 +104,12 @@ std::string canonical_login(std::string_view login);
 //   until the oldest of those failures leaves the window.
 // - Success resets the account's counter (not the IP's: a host guessing many
 //   accounts stays throttled). Failures older than `window` are forgotten.
-// Memory is bounded: keys are at most kMaxLoginKey octets, each table holds at most
-// max_tracked keys (the least recently failed one is evicted, O(1)), each key keeps at
-// most max(ip_failures, account_failures, 8) timestamps.
+// The counts live in a ThrottleTable (tern/auth/throttle_table.hpp): the one tern
+// shares between its daemons when given (so every protocol counts against one limit),
+// else a process-local one. Failure times are kept at window/60 (1 s) resolution.
+// Memory is bounded: the table is fixed-size (max_tracked slots per table, rounded up to
+// a multiple of 8; a full set drops its least recently failed key, O(1)), a slot holds a
+// keyed hash of its key, not the key, and the same 60 counters whatever the limits.
 struct ThrottleConfig {
   unsigned ip_failures = 5;        // [limits] auth_failures
   unsigned account_failures = 10;  // [auth] account_failures
@@ -124,7 +128,9 @@ struct AuthDecision {
 
 class Throttle {
  public:
-  explicit Throttle(ThrottleConfig cfg = {}, Clock clock = {});
+  // `table` empty = a process-local table sized from cfg (max_tracked, window); else
+  // the given (shared) table, whose window wins over cfg.window.
+  explicit Throttle(ThrottleConfig cfg = {}, Clock clock = {}, std::shared_ptr<ThrottleTable> table = {});
   // `login` may be empty (IP only). Both are keyed here (ip_limit_key, canonical_login).
   AuthDecision check(std::string_view ip, std::string_view login);
   void record_failure(std::string_view ip, std::string_view login);
@@ -135,28 +141,14 @@ class Throttle {
   // Keys held (tests: the bound).
   std::size_t tracked_ips();
   std::size_t tracked_accounts();
+  ThrottleTable& table() { return *table_; }
 
  private:
-  struct Counter {
-    std::string key;
-    std::vector<TimePoint> failures;  // inside the window, oldest first
-  };
-  // Keys with recent failures, most recently failed first (eviction from the back).
-  struct Table {
-    std::list<Counter> lru;
-    std::unordered_map<std::string_view, std::list<Counter>::iterator> index;  // views into lru keys
-    Counter* find(std::string_view key);
-    Counter& touch(std::string key, std::size_t max_tracked);  // find or insert, move to front
-    void erase(std::string_view key);
-  };
-  void prune(Counter& c, TimePoint now) const;
   std::string ip_key(std::string_view ip) const;
   TimePoint now() const;
   ThrottleConfig cfg_;
   Clock clock_;
-  std::mutex mu_;
-  Table by_ip_;
-  Table by_account_;
+  std::shared_ptr<ThrottleTable> table_;
 };
 
 // ---------------------------------------------------------------------------------
@@ -199,8 +191,13 @@ struct AuthenticatorOptions {
   // twice the measured time of one yescrypt verification (the slowest scheme we make).
   std::chrono::milliseconds failure_time{0};
   std::string fake_salt_secret;  // sasl::Options::fake_salt_secret (per install)
+  // The failed-login table tern shares between its daemons (ThrottleTable::inherited());
+  // empty = a process-local one.
+  std::shared_ptr<ThrottleTable> shared_table;
+  // Whose failures these are, for the counters in the table (/metrics).
+  AuthService service = AuthService::Other;
   // From the config: [auth] cache_ttl/cache_size/account_failures/failure_delay and
-  // [limits] auth_failures/ipv6_prefix.
+  // [limits] auth_failures/ipv6_prefix; shared_table = ThrottleTable::inherited().
   static AuthenticatorOptions from_config(const tern::config::Config& c);
 };
 
@@ -242,6 +239,7 @@ class Authenticator {
   AuthCache cache_;
   Throttle throttle_;
   Canonicaliser canonical_;
+  AuthService service_;
   std::chrono::nanoseconds failure_time_{0};
   std::once_flag failure_time_once_;
   std::string fake_salt_secret_;

@@ -16,7 +16,9 @@ auth::AccountLookup account_lookup(Store& s);
 
 // AuthenticatorOptions::from_config plus canonical = normalize_address (falling back to
 // auth::canonical_login for a malformed login) and the "scram-fake-salt" secret (an
-// empty secret, i.e. per process, if the store cannot give one; logged).
-auth::AuthenticatorOptions authenticator_options(const config::Config& cfg, Store& s);
+// empty secret, i.e. per process, if the store cannot give one; logged); `service` names
+// the daemon in the failed-login counters (/metrics).
+auth::AuthenticatorOptions authenticator_options(const config::Config& cfg, Store& s,
+                                                 auth::AuthService service = auth::AuthService::Other);
 
 }  // namespace tern::store
