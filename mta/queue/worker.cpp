@@ -363,16 +363,82 @@ struct QueueWorker::Impl {
                    b->info.tls.empty() ? "none" : b->info.tls, status, a.reply.summary());
     }
     OutcomePlan plan = decide_outcome(cfg, rcpts, b->info, now);
-    store::Store* st = &store;
-    const config::Config* c = &cfg;
-    const std::string* original = &b->original;
-    auto job = [st, c, p = std::move(plan), original, now]() mutable {
-      return commit_outcome(*st, *c, std::move(p), *original, now);
-    };
-    auto res = co_await blocking(std::move(job));
+    store::Result<void> res;
+    if (plan.dsns.empty()) {
+      res = co_await commit_grouped(std::move(plan));
+    } else {
+      store::Store* st = &store;
+      const config::Config* c = &cfg;
+      const std::string* original = &b->original;
+      auto job = [st, c, p = std::move(plan), original, now]() mutable {
+        return commit_outcome(*st, *c, std::move(p), *original, now);
+      };
+      res = co_await blocking(std::move(job));
+    }
     if (!res)
       spdlog::error("outbound: recording the attempt failed ({}); the entries stay queued", res.error().message());
     for (const auto& e : b->entries) in_flight.erase(e.id);
+  }
+
+  // ------------------------------------------------------------ commits
+  // Outcomes without a DSN (the common case: a 250, or a retry) of all connections
+  // are committed together: whatever finished while the previous commit was running
+  // goes into the next one, as ONE update_queue (one txn, one fsync, one trip to the
+  // pool instead of one per message). Each connection still has at most one message
+  // waiting here (driver.hpp), so the crash window stays one commit.
+  struct CommitWait {
+    explicit CommitWait(asio::io_context& io) : timer(io, std::chrono::steady_clock::time_point::max()) {}
+    OutcomePlan plan;
+    bool done = false;
+    store::Result<void> res;
+    asio::steady_timer timer;  // cancelled when done
+  };
+  std::vector<CommitWait*> commit_queue;
+  bool committing = false;
+
+  asio::awaitable<store::Result<void>> commit_grouped(OutcomePlan plan) {
+    CommitWait w(io);
+    w.plan = std::move(plan);
+    commit_queue.push_back(&w);
+    if (!committing) {
+      committing = true;
+      asio::co_spawn(io, commit_runner(), log_exception);
+    }
+    while (!w.done) {
+      auto r = co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      (void)r;
+    }
+    co_return w.res;
+  }
+
+  asio::awaitable<void> commit_runner() {
+    while (!commit_queue.empty()) {
+      std::vector<CommitWait*> group;
+      group.swap(commit_queue);
+      std::vector<store::QueueChange> changes;
+      std::vector<store::DeliveryEvent> events;
+      for (auto* w : group) {
+        for (auto& c : w->plan.changes) changes.push_back(std::move(c));
+        for (auto& e : w->plan.events) events.push_back(std::move(e));
+      }
+      store::Store* st = &store;
+      const auto* cp = &changes;
+      const auto* ep = &events;
+      auto job = [st, cp, ep] { return st->update_queue(*cp, *ep); };
+      store::Result<void> r;
+      try {
+        r = co_await blocking(std::move(job));
+      } catch (const std::exception& e) {
+        spdlog::error("outbound: committing {} results failed: {}", group.size(), e.what());
+        r = store::Errc::io_error;
+      }
+      for (auto* w : group) {
+        w->res = r;
+        w->done = true;
+        w->timer.cancel();
+      }
+    }
+    committing = false;
   }
 
   // ------------------------------------------------------------ connections

@@ -21,7 +21,9 @@
 //     records the event (the crash window that can send a message twice); the
 //     connection may start its next transaction meanwhile, but sends that message's
 //     end only after the commit (driver.hpp), so a peer holds at most one accepted,
-//     uncommitted message per connection. 4xx and
+//     uncommitted message per connection. The results (without DSNs) that finish
+//     while a commit runs go together into the next one: one txn and one pool trip
+//     for a group. 4xx and
 //     network errors reschedule (outcome.hpp); 5xx bounce.
 //   - Restart / kill -9 safe: nothing is removed before the peer accepted it, and
 //     nothing in memory is needed to resume (entries in flight are simply due again).

@@ -19,8 +19,11 @@ bool valid_dkim_selector(std::string_view s) {
   return s.front() != '-' && s.back() != '-';
 }
 
-Result<NewDkimKey> generate_dkim_key(Store& store, std::string_view domain, std::string selector, dkim::KeyType type,
-                                     unsigned rsa_bits, std::time_t now, std::string* error) {
+namespace {
+
+// A new key, checked and made, not yet stored.
+Result<NewDkimKey> make_dkim_key(Store& store, std::string_view domain, std::string selector, dkim::KeyType type,
+                                 unsigned rsa_bits, std::time_t now, std::string* error) {
   auto say = [&](std::string m) {
     if (error) *error = std::move(m);
   };
@@ -57,8 +60,25 @@ Result<NewDkimKey> generate_dkim_key(Store& store, std::string_view domain, std:
   out.key.created = static_cast<UnixTime>(now);
   out.txt = key->dns_txt();
   out.bits = key->bits();
-  if (auto r = store.put_dkim_key(out.key); !r) return r.error();
   return out;
+}
+
+void say_taken(Result<void>& r, const std::vector<NewDkimKey>& keys, std::string* error) {
+  if (!r && r.error() == Errc::exists && error && !keys.empty())
+    *error = "selector " + keys.front().key.selector + " exists for " + keys.front().key.domain;
+}
+
+}  // namespace
+
+Result<NewDkimKey> generate_dkim_key(Store& store, std::string_view domain, std::string selector, dkim::KeyType type,
+                                     unsigned rsa_bits, std::time_t now, std::string* error) {
+  auto k = make_dkim_key(store, domain, std::move(selector), type, rsa_bits, now, error);
+  if (!k) return k.error();
+  // add, not put: a key made meanwhile under the same selector is never replaced.
+  auto r = store.add_dkim_keys({k->key});
+  say_taken(r, {*k}, error);
+  if (!r) return r.error();
+  return std::move(*k);
 }
 
 Result<std::vector<NewDkimKey>> rotate_dkim_keys(Store& store, std::string_view domain, std::time_t now,
@@ -83,10 +103,17 @@ Result<std::vector<NewDkimKey>> rotate_dkim_keys(Store& store, std::string_view 
       return std::any_of(keys->begin(), keys->end(), [&](const DkimKey& k) { return k.selector == s; });
     };
     for (int n = 2; taken(sel); ++n) sel = base + std::to_string(n);
-    auto k = generate_dkim_key(store, *d, sel, t, 2048, now, error);
+    auto k = make_dkim_key(store, *d, sel, t, 2048, now, error);
     if (!k) return k.error();
     made.push_back(std::move(*k));
   }
+  // Every algorithm's new key in one commit: never an RSA key rotated and the
+  // ed25519 one not.
+  std::vector<DkimKey> all;
+  for (const auto& k : made) all.push_back(k.key);
+  auto r = store.add_dkim_keys(all);
+  if (!r && r.error() == Errc::exists && error) *error = "a key was added to " + *d + " meanwhile: rotate again";
+  if (!r) return r.error();
   return made;
 }
 

@@ -249,6 +249,21 @@ Result<void> LmdbStore::put_dkim_key(const DkimKey& key) {
   });
 }
 
+Result<void> LmdbStore::add_dkim_keys(const std::vector<DkimKey>& keys) {
+  return run_write([&](Txn& t) {
+    for (const auto& key : keys) {
+      auto d = normalize_domain(key.domain);
+      if (!d || key.selector.empty() || key.selector.find('\0') != std::string::npos) fail(Errc::invalid_argument);
+      if (!t.get(db_.domains, *d)) fail(Errc::unknown_domain);
+      // Taken before, or earlier in this list: the whole txn is dropped.
+      if (t.get(db_.dkim, dkim_key(*d, key.selector))) fail(Errc::exists);
+      UnixTime created = key.created ? key.created : now_seconds();
+      t.put(db_.dkim, dkim_key(*d, key.selector),
+            Writer().str(*d).str(key.selector).str(key.algorithm).str(key.private_key_pem).i64(created).take());
+    }
+  });
+}
+
 Result<std::vector<DkimKey>> LmdbStore::get_dkim_keys(std::string_view domain) {
   return run_read([&](Txn& t) {
     auto d = normalize_domain(domain);

@@ -265,6 +265,7 @@ class LmdbStore final : public Store {
   Result<std::string> get_domain_archive(std::string_view domain) override;
   Result<std::string> install_secret(std::string_view name) override;
   Result<void> put_dkim_key(const DkimKey& key) override;
+  Result<void> add_dkim_keys(const std::vector<DkimKey>& keys) override;
   Result<std::vector<DkimKey>> get_dkim_keys(std::string_view domain) override;
   Result<void> del_dkim_key(std::string_view domain, std::string_view selector) override;
   Result<void> put_session(const WebSession& session) override;

@@ -73,6 +73,18 @@ TEST_CASE("settings: auto-reply, DKIM keys, web sessions", "[store][settings]") 
   CHECK(keys->at(0).created > 0);
   REQUIRE(s.del_dkim_key("example.test", "s1"));
   CHECK(s.get_dkim_keys("example.test")->size() == 1);
+  // add_dkim_keys: all or none (rotation adds one key per algorithm in one commit).
+  CHECK(s.add_dkim_keys({DkimKey{"example.test", "s3", "rsa", "p3", 0}, DkimKey{"example.test", "s2", "rsa", "x", 0}})
+            .error() == Errc::exists);
+  CHECK(s.add_dkim_keys({DkimKey{"example.test", "s3", "rsa", "p3", 0}, DkimKey{"example.test", "s3", "ed25519", "x", 0}})
+            .error() == Errc::exists);
+  CHECK(s.add_dkim_keys({DkimKey{"example.test", "s3", "rsa", "p3", 0}, DkimKey{"nope.test", "s4", "rsa", "x", 0}})
+            .error() == Errc::unknown_domain);
+  CHECK(s.get_dkim_keys("example.test")->size() == 1);
+  REQUIRE(s.add_dkim_keys({DkimKey{"example.test", "s3", "rsa", "p3", 0}, DkimKey{"example.test", "s4", "ed25519", "p4", 0}}));
+  CHECK(s.get_dkim_keys("example.test")->size() == 3);
+  REQUIRE(s.del_dkim_key("example.test", "s3"));
+  REQUIRE(s.del_dkim_key("example.test", "s4"));
 
   REQUIRE(s.put_session(WebSession{"tok1", "root", "csrf1", 2000}));
   REQUIRE(s.put_session(WebSession{"tok2", "root", "csrf2", 500}));

@@ -339,3 +339,19 @@ TEST_CASE("web: the DNS page shows ternctl dns's plan with each record's live st
   CHECK(has(r.body, "\"status\":\"different\",\"published\":[\"v=spf1 ip4:198.51.100.1 <script>-all\"]"));
   CHECK(has(r.body, "\"error\":\"timeout\""));
 }
+
+TEST_CASE("web: /metrics counts every daemon's failed logins per service", "[web][app][metrics]") {
+  Web w;
+  CHECK(w.login("root", "not the password").empty());
+  CHECK(w.login("alice@example.test", "nor this").empty());
+  // Another daemon counting in the same table (tern shares one between them all).
+  w.auth->throttle().table().count_failure(auth::AuthService::Imap);
+  auto m = w.req("GET", "/metrics");
+  REQUIRE(m.status == 200);
+  CHECK(sample(m.body, "tern_auth_failures_total{service=\"web\"}") == 2);
+  CHECK(sample(m.body, "tern_auth_failures_total{service=\"imap\"}") == 1);
+  CHECK(sample(m.body, "tern_auth_failures_total{service=\"smtp\"}") == 0);
+  CHECK(sample(m.body, "tern_auth_failures_total{service=\"pop3\"}") == 0);
+  CHECK(sample(m.body, "tern_auth_refused_total{service=\"web\"}") == 0);
+  CHECK(sample(m.body, "tern_auth_throttle_shared") == 0);  // a tern-web started alone
+}

@@ -278,6 +278,9 @@ class Store {
   virtual Result<std::string> install_secret(std::string_view name) = 0;
 
   virtual Result<void> put_dkim_key(const DkimKey& key) = 0;  // replaces (domain, selector)
+  // New keys, all or none in one commit: exists (and nothing written) if any
+  // (domain, selector) is taken or named twice; unknown_domain, invalid_argument.
+  virtual Result<void> add_dkim_keys(const std::vector<DkimKey>& keys) = 0;
   virtual Result<std::vector<DkimKey>> get_dkim_keys(std::string_view domain) = 0;
   virtual Result<void> del_dkim_key(std::string_view domain, std::string_view selector) = 0;
 
