@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "checks/inbound.hpp"
 #include "connection.hpp"
 #include "event_recorder.hpp"
 #include "queue/worker.hpp"
@@ -72,6 +73,7 @@ int serve_mta(const tern::config::Config& cfg) {
   asio::io_context dns_io;
   auto dns_work = asio::make_work_guard(dns_io);
   std::unique_ptr<tern::dns::Resolver> resolver;
+  tern::mta::CheckCaches check_caches;  // outlives every session (declared before the Server)
   std::thread dns_thread;
   if (cfg.checks.enabled && cfg.smtp.smtp.enabled()) {
     try {
@@ -82,6 +84,7 @@ int serve_mta(const tern::config::Config& cfg) {
     }
     dns_thread = std::thread([&dns_io] { dns_io.run(); });
     ctx.resolver = resolver.get();
+    ctx.check_caches = &check_caches;
   }
   struct DnsStop {  // on every exit path: answer pending queries, then stop the thread
     std::unique_ptr<tern::dns::Resolver>& r;

@@ -114,6 +114,7 @@ class Session {
   asio::awaitable<bool> read_more();  // false: EOF/timeout/error (close_ set)
   bool feed_input(const std::string& in);  // false: corrupt compressed stream (close_ set)
   void push_output(bool tagged_end);
+  void release_output();  // frees out_'s capacity when it is empty
 
   net::Connection& c_;
   std::shared_ptr<ImapService> svc_;

@@ -30,6 +30,7 @@ template <class A>
 DnsAnswer strings_answer(const A& a) {
   DnsAnswer out;
   out.status = map_status(a.status);
+  out.ttl = a.ttl;
   for (const auto& r : a.records) out.records.push_back({r, 0});
   if (out.status == DnsStatus::ok && out.records.empty()) out.status = DnsStatus::nodata;
   return out;
@@ -45,6 +46,7 @@ asio::awaitable<DnsAnswer> fetch(dns::Resolver& res, DnsQuestion q) {
     auto mx = co_await res.mx(q.name);
     DnsAnswer out;
     out.status = map_status(mx.status);
+    out.ttl = mx.ttl;
     if (mx.null_mx) out.records.push_back({"", 0});  // RFC 7505: SPF's mx skips it
     for (const auto& h : mx.records) out.records.push_back({h.host, h.preference});
     if (out.status == DnsStatus::ok && out.records.empty()) out.status = DnsStatus::nodata;
@@ -55,6 +57,7 @@ asio::awaitable<DnsAnswer> fetch(dns::Resolver& res, DnsQuestion q) {
     auto raw = co_await res.query(q.name, type);
     DnsAnswer out;
     out.status = map_status(raw.status);
+    out.ttl = raw.ttl;
     for (const auto& rd : raw.rdata) {
       std::size_t pos = 0;
       if (auto n = dns::decode_name(rd, pos)) out.records.push_back({*n, 0});
@@ -83,10 +86,13 @@ asio::awaitable<std::vector<DnsAnswer>> fetch_all(dns::Resolver& res, std::vecto
   co_return answers;
 }
 
-// Answers for one evaluator: asked once each, within the budget.
+// Answers for one evaluator: asked once each, within the budget; an answer the daemon's
+// AnswerCache still holds is taken from it without a query (then its TTL decides, not
+// the budget), and every answer the resolver gives goes into it.
 class DnsCache {
  public:
-  DnsCache(dns::Resolver& res, std::chrono::seconds budget) : res_(res), deadline_(Clock::now() + budget) {}
+  DnsCache(dns::Resolver& res, AnswerCache* shared, std::chrono::seconds budget)
+      : res_(res), shared_(shared), deadline_(Clock::now() + budget) {}
 
   const DnsAnswer* find(const DnsQuestion& q) const {
     auto it = map_.find({q.name, static_cast<int>(q.type)});
@@ -103,6 +109,13 @@ class DnsCache {
     for (auto& q : qs) {
       std::pair<std::string, int> key{q.name, static_cast<int>(q.type)};
       if (map_.count(key) || std::find(ask.begin(), ask.end(), q) != ask.end()) continue;
+      if (shared_) {
+        if (auto kept = shared_->find(q)) {
+          map_[key] = *kept;
+          ++hits_;
+          continue;
+        }
+      }
       if (Clock::now() >= deadline_) {
         map_[key] = DnsAnswer{DnsStatus::temperror, {}};  // out of budget: no query
         continue;
@@ -112,17 +125,22 @@ class DnsCache {
     if (ask.empty()) co_return;
     std::vector<DnsAnswer> got = co_await fetch_all(res_, ask);
     for (std::size_t i = 0; i < ask.size(); ++i) {
-      map_[{ask[i].name, static_cast<int>(ask[i].type)}] = i < got.size() ? std::move(got[i]) : DnsAnswer{};
+      DnsAnswer& a = map_[{ask[i].name, static_cast<int>(ask[i].type)}];
+      a = i < got.size() ? std::move(got[i]) : DnsAnswer{};
+      if (shared_) shared_->store(ask[i], a);
       ++queries_;
     }
   }
   unsigned queries() const { return queries_; }
+  unsigned hits() const { return hits_; }
 
  private:
   dns::Resolver& res_;
+  AnswerCache* shared_;
   Clock::time_point deadline_;
   std::map<std::pair<std::string, int>, DnsAnswer> map_;
   unsigned queries_ = 0;
+  unsigned hits_ = 0;
 };
 
 constexpr int kMaxRounds = 200;  // far above what the SPF/DMARC limits allow
@@ -171,8 +189,9 @@ namespace {
 
 // One check_host() (RFC 7208 §4) to its verdict: the evaluator's rounds, each round's
 // questions at once, within the budget.
-asio::awaitable<spf::Verdict> run_spf(dns::Resolver& res, std::chrono::seconds budget, spf::Request req) {
-  DnsCache cache(res, budget);
+asio::awaitable<spf::Verdict> run_spf(dns::Resolver& res, AnswerCache* shared, std::chrono::seconds budget,
+                                       spf::Request req) {
+  DnsCache cache(res, shared, budget);
   for (int round = 0; round < kMaxRounds; ++round) {
     auto step = spf::evaluate(req, [&](const DnsQuestion& q) { return cache.find(q); });
     if (step.verdict) co_return std::move(*step.verdict);
@@ -186,8 +205,10 @@ asio::awaitable<spf::Verdict> run_spf(dns::Resolver& res, std::chrono::seconds b
 
 }  // namespace
 
-asio::awaitable<SpfCheck> check_spf(dns::Resolver& res, const config::ChecksConfig& cfg, std::string client_ip,
-                                    std::string mailfrom, std::string helo, std::string receiver) {
+asio::awaitable<SpfCheck> check_spf(dns::Resolver& res, CheckCaches* caches, const config::ChecksConfig& cfg,
+                                    std::string client_ip, std::string mailfrom, std::string helo,
+                                    std::string receiver) {
+  AnswerCache* shared = caches ? &caches->answers : nullptr;
   SpfCheck out;
   out.mailfrom = mailfrom;
   out.helo = helo;
@@ -199,14 +220,14 @@ asio::awaitable<SpfCheck> check_spf(dns::Resolver& res, const config::ChecksConf
   req.receiver = std::move(receiver);
   req.now = static_cast<std::int64_t>(std::time(nullptr));
   if (out.helo_identity || !helo_checkable(out.helo)) {
-    out.verdict = co_await run_spf(res, cfg.timeout, req);
+    out.verdict = co_await run_spf(res, shared, cfg.timeout, req);
     co_return out;
   }
   // RFC 7208 §2.3: HELO as "postmaster@<helo>", a check of its own (own limits),
   // side by side with MAIL FROM.
   spf::Request helo_req = req;
   helo_req.sender = "postmaster@" + out.helo;
-  auto both = co_await (run_spf(res, cfg.timeout, req) && run_spf(res, cfg.timeout, helo_req));
+  auto both = co_await (run_spf(res, shared, cfg.timeout, req) && run_spf(res, shared, cfg.timeout, helo_req));
   out.verdict = std::move(std::get<0>(both));
   out.helo_verdict = std::move(std::get<1>(both));
   co_return out;
@@ -348,13 +369,16 @@ asio::awaitable<void> prefetch_dmarc(DnsCache& cache, dmarc::Input in) {
 
 }  // namespace
 
-asio::awaitable<MessageVerdict> check_message(dns::Resolver& res, const config::ChecksConfig& cfg,
-                                              std::string authserv_id, std::string message, SpfCheck spf,
+asio::awaitable<MessageVerdict> check_message(dns::Resolver& res, CheckCaches* caches,
+                                              const config::ChecksConfig& cfg, std::string authserv_id,
+                                              std::string message, SpfCheck spf,
                                               std::vector<std::string> rcpt_domains, asio::thread_pool* pool) {
   auto ex = co_await asio::this_coro::executor;
+  AnswerCache* shared = caches ? &caches->answers : nullptr;
+  dkim::KeyCache* parsed_keys = caches ? &caches->keys : nullptr;
   // One cache per evaluator (each question asked once; the two run side by side).
-  DnsCache key_cache(res, cfg.timeout);
-  DnsCache dmarc_cache(res, cfg.timeout);
+  DnsCache key_cache(res, shared, cfg.timeout);
+  DnsCache dmarc_cache(res, shared, cfg.timeout);
   auto verifier = std::make_unique<dkim::Verifier>(std::move(message));
   std::vector<std::string> keys = verifier->key_queries();
   std::vector<DnsQuestion> kq;
@@ -393,9 +417,9 @@ asio::awaitable<MessageVerdict> check_message(dns::Resolver& res, const config::
   std::vector<dkim::SignatureResult> dk;
   if (pool) {
     dk = co_await net::detail::run_on_pool<std::vector<dkim::SignatureResult>>(
-        *pool, ex, [&verifier, &lookup, now] { return verifier->verify(lookup, now); });
+        *pool, ex, [&verifier, &lookup, now, parsed_keys] { return verifier->verify(lookup, now, parsed_keys); });
   } else {
-    dk = verifier->verify(lookup, now);
+    dk = verifier->verify(lookup, now, parsed_keys);
   }
   std::optional<dmarc::Verdict> dm;
   if (!from_domain.empty()) {

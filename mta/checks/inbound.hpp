@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "answer_cache.hpp"
 #include "tern/config/config.hpp"
+#include "tern/dkim/key_cache.hpp"
 #include "tern/dkim/verifier.hpp"
 #include "tern/dmarc/dmarc.hpp"
 #include "tern/dns/resolver.hpp"
@@ -30,6 +32,13 @@
 #include "tern/spf/spf.hpp"
 
 namespace tern::mta {
+
+// Kept between messages, shared by every session of the daemon (each thread-safe):
+// DNS answers by TTL (answer_cache.hpp) and parsed DKIM keys (tern/dkim/key_cache.hpp).
+struct CheckCaches {
+  AnswerCache answers;
+  dkim::KeyCache keys;
+};
 
 struct SpfCheck {
   // The deciding identity: MAIL FROM, or HELO for the null sender (RFC 7208 §2.4). It
@@ -52,8 +61,8 @@ bool helo_checkable(std::string_view helo);
 
 // SPF for the MAIL FROM identity and, concurrently, for the HELO identity (each its
 // own check_host() with its own limits, on the shared resolver); the null sender checks
-// the HELO identity once, as the deciding one.
-asio::awaitable<SpfCheck> check_spf(dns::Resolver& res, const config::ChecksConfig& cfg,
+// the HELO identity once, as the deciding one. `caches` may be nullptr (nothing kept).
+asio::awaitable<SpfCheck> check_spf(dns::Resolver& res, CheckCaches* caches, const config::ChecksConfig& cfg,
                                     std::string client_ip, std::string mailfrom, std::string helo,
                                     std::string receiver);
 
@@ -70,8 +79,9 @@ struct MessageVerdict {
 
 // DKIM (every signature) and DMARC for a received message (CRLF text, header first),
 // then the Authentication-Results field and the policy per recipient domain.
-// `pool` runs the DKIM crypto (nullptr: inline).
-asio::awaitable<MessageVerdict> check_message(dns::Resolver& res, const config::ChecksConfig& cfg,
+// `pool` runs the DKIM crypto (nullptr: inline); `caches` may be nullptr.
+asio::awaitable<MessageVerdict> check_message(dns::Resolver& res, CheckCaches* caches,
+                                              const config::ChecksConfig& cfg,
                                               std::string authserv_id, std::string message,
                                               SpfCheck spf, std::vector<std::string> recipient_domains,
                                               asio::thread_pool* pool);

@@ -376,7 +376,7 @@ class Driver {
   asio::awaitable<void> spf_action() {
     spf_.reset();
     if (!checks_apply()) co_return;
-    spf_ = co_await check_spf(*ctx_.resolver, ctx_.cfg.checks, conn_.peer_ip(),
+    spf_ = co_await check_spf(*ctx_.resolver, ctx_.check_caches, ctx_.cfg.checks, conn_.peer_ip(),
                               session_.transaction().sender.address(), session_.helo(), ctx_.cfg.hostname);
     const auto& v = spf_->verdict;
     std::string helo_part;
@@ -421,7 +421,7 @@ class Driver {
     const std::string id = authserv_id();
     MessageVerdict v;
     try {
-      v = co_await check_message(*ctx_.resolver, ctx_.cfg.checks, id, text, spf, rcpt_domains,
+      v = co_await check_message(*ctx_.resolver, ctx_.check_caches, ctx_.cfg.checks, id, text, spf, rcpt_domains,
                                  ctx_.delivery_pool);
     } catch (const std::exception& e) {
       log::error(conn_.id(), "msg={} checks failed: {}", m.message_id, e.what());

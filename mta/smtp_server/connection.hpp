@@ -20,6 +20,7 @@ class Resolver;
 namespace tern::mta {
 
 class EventRecorder;  // event_recorder.hpp
+struct CheckCaches;   // checks/inbound.hpp
 
 // Shared by every session of the daemon; outlives the Server.
 struct MtaContext {
@@ -32,6 +33,8 @@ struct MtaContext {
   asio::thread_pool* delivery_pool = nullptr;
   // The daemon's DNS resolver (SPF/DKIM/DMARC on the MX listener); nullptr = no checks.
   dns::Resolver* resolver = nullptr;
+  // DNS answers and DKIM keys the checks keep between messages; nullptr = none kept.
+  CheckCaches* check_caches = nullptr;
   // Where refusal events go (batched, capped per client IP); nullptr = not recorded.
   EventRecorder* events = nullptr;
 };

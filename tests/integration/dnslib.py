@@ -18,13 +18,15 @@ def txt_strings(value):
 
 
 class DnsServer:
-    def __init__(self, workdir, zones, txt=(), a=(), mx=(), ptr=()):
+    def __init__(self, workdir, zones, txt=(), a=(), mx=(), ptr=(), ttl=None):
         """zones: domains answered locally; txt/a: (name, value); mx: (name, host, pref);
-        ptr: (ip, name)."""
+        ptr: (ip, name); ttl: of every answer (dnsmasq's default is 0: nothing cached)."""
         self.port = free_port()
         args = ["dnsmasq", "--no-daemon", f"--port={self.port}", "--listen-address=127.0.0.1",
                 "--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
                 "--no-negcache", f"--pid-file={os.path.join(workdir, 'dnsmasq.pid')}"]
+        if ttl is not None:
+            args += [f"--local-ttl={ttl}", f"--neg-ttl={ttl}"]
         args += [f"--local=/{z}/" for z in zones]
         args += [f"--txt-record={n},{txt_strings(v)}" for n, v in txt]
         args += [f"--host-record={n},{ip}" for n, ip in a]

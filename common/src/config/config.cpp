@@ -450,7 +450,8 @@ Config parse_config(std::string_view text, std::string_view source) {
       sub("dns", {{"servers",
                    [&](const toml::node& n, const Where& w) {
                      c.dns.servers = get_endpoints(n, w, true);
-                   }}}),
+                   }},
+                  {"timeout", set_duration(c.dns.timeout, 1s, 60s)}}),
       sub("outbound",
           {{"enabled", set_bool(c.outbound.enabled)},
            {"port", set_uint(c.outbound.port, 1, 65535)},

@@ -118,6 +118,7 @@ std::string dump_config(const Config& c) {
   kv("max_body", size(c.web.max_body));
   table("dns");
   kv("servers", endpoints(c.dns.servers));
+  kv("timeout", duration(c.dns.timeout));
   table("outbound");
   kv("enabled", boolean(c.outbound.enabled));
   kv("port", std::to_string(c.outbound.port));

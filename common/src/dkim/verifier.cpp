@@ -291,7 +291,8 @@ std::vector<std::string> Verifier::key_queries() const {
 }
 
 std::vector<SignatureResult> Verifier::verify(
-    const std::function<const checks::DnsAnswer*(std::string_view)>& lookup, std::int64_t now) const {
+    const std::function<const checks::DnsAnswer*(std::string_view)>& lookup, std::int64_t now,
+    KeyCache* keys) const {
   std::vector<SignatureResult> out;
   if (!msg_) return out;
   std::map<std::tuple<int, std::uint64_t, bool>, std::pair<std::string, std::uint64_t>> body_hashes;
@@ -323,7 +324,8 @@ std::vector<SignatureResult> Verifier::verify(
       done(Result::permerror, "signature expired");
       continue;
     }
-    const checks::DnsAnswer* ans = lookup(s.selector + "._domainkey." + s.domain);
+    const std::string key_name = s.selector + "._domainkey." + s.domain;
+    const checks::DnsAnswer* ans = lookup(key_name);
     if (!ans || ans->status == checks::DnsStatus::temperror) {
       done(Result::temperror, "key lookup failed temporarily");
       continue;
@@ -358,7 +360,10 @@ std::vector<SignatureResult> Verifier::verify(
         continue;
       }
     }
-    auto pub = PublicKey::from_p(key->p, key->type, &kerr);
+    std::shared_ptr<const PublicKey> pub;
+    if (keys) pub = keys->get(key_name, key->type, key->p, &kerr);
+    else if (auto parsed = PublicKey::from_p(key->p, key->type, &kerr))
+      pub = std::make_shared<const PublicKey>(std::move(*parsed));
     if (!pub) {
       done(Result::permerror, "bad key: " + kerr);
       continue;

@@ -89,6 +89,7 @@ RawAnswer from_ub(int err, ub_result* r) {
     return a;
   }
   a.secure = r->secure != 0;
+  if (!r->bogus && (r->rcode == 0 || r->rcode == 3)) a.ttl = static_cast<std::uint32_t>(r->ttl);
   if (r->bogus) {
     a.status = Status::temp_fail;
     a.error = std::string("bogus: ") + (r->why_bogus ? r->why_bogus : "DNSSEC failure");
@@ -101,7 +102,6 @@ RawAnswer from_ub(int err, ub_result* r) {
     a.status = Status::no_data;
   } else {
     a.status = Status::ok;
-    a.ttl = static_cast<std::uint32_t>(r->ttl);
     for (int i = 0; r->data[i]; ++i) a.rdata.emplace_back(r->data[i], r->len[i]);
   }
   if (r->answer_packet && r->answer_len > 0)
@@ -127,6 +127,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
 
   asio::strand<asio::any_io_executor> strand;
   Options opt;
+  std::chrono::milliseconds timeout;  // per query (Options, else [dns] timeout)
   std::mutex mu;
   ub_ctx* ctx = nullptr;
   asio::posix::stream_descriptor sd;
@@ -136,8 +137,11 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::uint64_t, std::unique_ptr<Pending>> pending;
   std::atomic<std::uint64_t> started{0};
 
-  Impl(asio::any_io_executor ex, Options o)
-      : strand(asio::make_strand(ex)), opt(std::move(o)), sd(strand) {}
+  Impl(asio::any_io_executor ex, Options o, std::chrono::milliseconds default_timeout)
+      : strand(asio::make_strand(ex)),
+        opt(std::move(o)),
+        timeout(opt.timeout.value_or(default_timeout)),
+        sd(strand) {}
 
   ~Impl() {
     if (ctx) ub_ctx_delete(ctx);
@@ -242,7 +246,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
       p->op->complete(std::move(a));
       return;
     }
-    p->timer = std::make_unique<asio::steady_timer>(strand, opt.timeout);
+    p->timer = std::make_unique<asio::steady_timer>(strand, timeout);
     p->timer->async_wait([self = shared_from_this(), seq = p->seq](boost::system::error_code ec) {
       if (ec) return;
       std::lock_guard lk(self->mu);
@@ -283,7 +287,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
 };
 
 Resolver::Resolver(asio::any_io_executor ex, const config::DnsConfig& cfg, Options opt)
-    : impl_(std::make_shared<Impl>(std::move(ex), std::move(opt))) {
+    : impl_(std::make_shared<Impl>(std::move(ex), std::move(opt), cfg.timeout)) {
   impl_->configure(cfg);
 }
 

@@ -33,11 +33,31 @@ struct ChangeNotifier::Shared {
   bool fresh = false;    // a waiter arrived since the last check
   bool stopped = false;
 
-  // Wakes w on its own executor (the timer is not thread-safe).
+  // Wakes w on its own executor (the timer is not thread-safe): the timer expires, so
+  // a pending wait on it ends and a wait started later (Subscription: the session may
+  // not be waiting on it yet) ends at once.
   static void fire(const std::shared_ptr<Waiter>& w, WaitResult r) {
     w->fired = true;
     w->result = r;
-    asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+    asio::post(w->timer.get_executor(), [w] { w->timer.expires_at(asio::steady_timer::time_point::min()); });
+  }
+
+  // Registers w (false: stopped); the loop looks at once.
+  bool add(const std::shared_ptr<Waiter>& w) {
+    {
+      std::lock_guard lk(mu);
+      if (stopped) return false;
+      waiters.push_back(w);
+      fresh = true;
+    }
+    kick();  // look now: the value may already be past `since`
+    return true;
+  }
+
+  WaitResult remove(const std::shared_ptr<Waiter>& w) {
+    std::lock_guard lk(mu);
+    waiters.remove(w);
+    return w->fired ? w->result : WaitResult{};  // not fired: cancelled
   }
 
   // On ctx: kick the loop (cancel its wait) so it looks at once.
@@ -149,22 +169,40 @@ asio::awaitable<ChangeNotifier::WaitResult> ChangeNotifier::wait(std::uint64_t k
   w->since = since;
   w->timer.expires_at(asio::steady_timer::time_point::max());
   std::shared_ptr<Shared> sh = sh_;
-  {
-    std::lock_guard lk(sh->mu);
-    if (sh->stopped) co_return WaitResult{WaitResult::Status::stopped, 0};
-    sh->waiters.push_back(w);
-    sh->fresh = true;
-  }
-  sh->kick();  // look now: the value may already be past `since`
+  if (!sh->add(w)) co_return WaitResult{WaitResult::Status::stopped, 0};
   auto [ec] = co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   (void)ec;
-  WaitResult r;
-  {
-    std::lock_guard lk(sh->mu);
-    sh->waiters.remove(w);
-    if (w->fired) r = w->result;
+  co_return sh->remove(w);
+}
+
+ChangeNotifier::Subscription::Subscription(std::shared_ptr<Shared> sh, std::shared_ptr<Waiter> w)
+    : sh_(std::move(sh)), w_(std::move(w)) {}
+
+ChangeNotifier::Subscription::~Subscription() { finish(); }
+
+asio::steady_timer& ChangeNotifier::Subscription::timer() { return w_->timer; }
+
+ChangeNotifier::WaitResult ChangeNotifier::Subscription::finish() {
+  if (!sh_) return w_->result;
+  WaitResult r = sh_->remove(w_);
+  sh_.reset();
+  return r;
+}
+
+std::unique_ptr<ChangeNotifier::Subscription> ChangeNotifier::subscribe(const asio::any_io_executor& ex,
+                                                                        std::uint64_t key, std::uint64_t since) {
+  auto w = std::make_shared<Waiter>(ex);
+  w->key = key;
+  w->since = since;
+  w->timer.expires_at(asio::steady_timer::time_point::max());
+  if (!sh_->add(w)) {
+    // Stopped: an expired timer and the result, as a fired waiter has.
+    w->fired = true;
+    w->result = WaitResult{WaitResult::Status::stopped, 0};
+    w->timer.expires_at(asio::steady_timer::time_point::min());
+    return std::unique_ptr<Subscription>(new Subscription(nullptr, std::move(w)));
   }
-  co_return r;  // not fired: cancelled (status defaults to cancelled)
+  return std::unique_ptr<Subscription>(new Subscription(sh_, std::move(w)));
 }
 
 }  // namespace tern::net

@@ -107,18 +107,50 @@ TlsInfo ConnectionImpl::tls_info() const {
 
 void ConnectionImpl::trim() {
   framer_.shrink();
-  // A big reply (FETCH of a large body) leaves a big capacity behind: an idle
-  // connection keeps none of it.
+  // A big reply (FETCH of a large body) leaves a big capacity behind: a busy
+  // connection keeps at most kKeepOutput of it between reads.
   if (out_.empty() && out_.capacity() > kKeepOutput) std::string().swap(out_);
 }
 
+void ConnectionImpl::release_idle() {
+  // About to wait for the client with nothing queued: an idle connection keeps no
+  // output buffer at all (the greeting, CAPABILITY and SELECT replies left ~0.7 KiB
+  // of capacity; issue 17). Busy pipelining clients never get here between commands.
+  if (out_.empty() && out_.capacity() > std::string().capacity()) std::string().swap(out_);
+}
+
 asio::awaitable<ReadStatus> ConnectionImpl::wait_ready(asio::socket_base::wait_type w,
-                                                       Clock::time_point deadline) {
+                                                       Clock::time_point deadline,
+                                                       asio::steady_timer* wake) {
   timer_.expires_at(deadline);
-  auto r = co_await (sock_.async_wait(w, asio::as_tuple(asio::use_awaitable)) ||
-                     timer_.async_wait(asio::as_tuple(asio::use_awaitable)));
-  if (r.index() == 1) co_return ReadStatus::Timeout;
-  auto [ec] = std::get<0>(r);
+  if (wake) {
+    auto group3 = asio::experimental::make_parallel_group(
+        sock_.async_wait(w, asio::deferred), timer_.async_wait(asio::deferred), wake->async_wait(asio::deferred));
+    auto [order3, ec3, timer_ec3, wake_ec3] =
+        co_await group3.async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+    (void)timer_ec3;
+    (void)wake_ec3;
+    if (order3[0] == 2) {
+      woken_ = true;
+      co_return ReadStatus::Timeout;
+    }
+    if (order3[0] == 1) co_return ReadStatus::Timeout;
+    if (ec3) {
+      if (ec3 != asio::error::operation_aborted) spdlog::debug("{} wait error: {}", id_, ec3.message());
+      co_return ReadStatus::Error;
+    }
+    if (broken_ || !sock_.is_open()) co_return ReadStatus::Error;
+    co_return ReadStatus::Ok;
+  }
+  // A parallel group of the two deferred operations, not `a || b` of awaitables: that
+  // one co_spawns a coroutine per operand, and this wait is where every idle connection
+  // sits (issue 17: about 1.5 KiB of frames per connection less; bench/RESULTS.md).
+  auto group = asio::experimental::make_parallel_group(sock_.async_wait(w, asio::deferred),
+                                                       timer_.async_wait(asio::deferred));
+  auto [order, ec, timer_ec] =
+      co_await group.async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+  (void)timer_ec;
+  if (order[0] == 1) co_return ReadStatus::Timeout;
   if (ec) {
     if (ec != asio::error::operation_aborted) spdlog::debug("{} wait error: {}", id_, ec.message());
     co_return ReadStatus::Error;
@@ -182,7 +214,9 @@ asio::awaitable<ReadStatus> ConnectionImpl::fill(Clock::time_point deadline) {
     }
     // Nothing there: wait for readiness with no buffer held (cancellation-safe: no
     // byte is taken from the socket until the wait completes).
-    ReadStatus st = co_await wait_ready(want, deadline);
+    release_idle();
+    asio::steady_timer* wake = want == asio::socket_base::wait_read ? wake_ : nullptr;
+    ReadStatus st = co_await wait_ready(want, deadline, wake);
     if (st != ReadStatus::Ok) co_return st;
   }
 }
@@ -276,6 +310,28 @@ asio::awaitable<ReadStatus> ConnectionImpl::read_some(std::string& out) {
     while (framer_.empty()) {
       ReadStatus st = co_await fill(deadline);
       if (st != ReadStatus::Ok) co_return st;
+    }
+  }
+  std::string_view b = framer_.buffered();
+  out.append(b);
+  framer_.consume(b.size());
+  co_return ReadStatus::Ok;
+}
+
+asio::awaitable<ReadStatus> ConnectionImpl::read_some_or_wake(std::string& out, asio::steady_timer& wake) {
+  if (framer_.empty()) {
+    const auto deadline = io_deadline();
+    wake_ = &wake;
+    woken_ = false;
+    ReadStatus st = ReadStatus::Ok;
+    while (framer_.empty() && !woken_) {
+      st = co_await fill(deadline);
+      if (st != ReadStatus::Ok) break;
+    }
+    wake_ = nullptr;
+    if (framer_.empty()) {
+      if (woken_) co_return ReadStatus::Ok;  // woken, nothing read
+      co_return st;
     }
   }
   std::string_view b = framer_.buffered();

@@ -47,6 +47,7 @@ class ConnectionImpl final : public Connection {
   asio::awaitable<LineRead> read_line(std::size_t max) override;
   asio::awaitable<ReadStatus> read_exact(std::size_t n, std::string& out) override;
   asio::awaitable<ReadStatus> read_some(std::string& out) override;
+  asio::awaitable<ReadStatus> read_some_or_wake(std::string& out, asio::steady_timer& wake) override;
   bool has_buffered_input() const override { return !framer_.empty(); }
   void write(std::string_view bytes) override { out_.append(bytes); }
   std::size_t queued_output() const override { return out_.size(); }
@@ -77,13 +78,17 @@ class ConnectionImpl final : public Connection {
   // One socket read into the framer, bounded by `deadline`.
   asio::awaitable<ReadStatus> fill(Clock::time_point deadline);
   // Waits (no buffer held) until the socket is readable or writable; Ok, Timeout, Error.
-  asio::awaitable<ReadStatus> wait_ready(asio::socket_base::wait_type w, Clock::time_point deadline);
+  // With `wake`, also until it expires: then Timeout with woken_ set.
+  asio::awaitable<ReadStatus> wait_ready(asio::socket_base::wait_type w, Clock::time_point deadline,
+                                         asio::steady_timer* wake = nullptr);
   // SSL_do_handshake / SSL_write_ex (all of out_) / SSL_shutdown on the non-blocking
   // socket, waiting for readiness as OpenSSL asks. Ok, Timeout or Error.
   enum class TlsStep { handshake, write, shutdown };
   asio::awaitable<ReadStatus> tls_run(TlsStep step, Clock::time_point deadline);
   // Frees memory an idle connection need not hold (emptied buffers).
   void trim();
+  // Before waiting for input: frees the (empty) output buffer's capacity as well.
+  void release_idle();
 
   Server& server_;
   const std::atomic<bool>& stopping_;
@@ -106,6 +111,8 @@ class ConnectionImpl final : public Connection {
   // min(now + timeout_, session_deadline_)
   Clock::time_point io_deadline() const;
   asio::steady_timer timer_;
+  asio::steady_timer* wake_ = nullptr;  // during read_some_or_wake: fill()'s read waits end on it
+  bool woken_ = false;
   util::LineFramer framer_{512};
   std::string out_;
   std::string summary_;

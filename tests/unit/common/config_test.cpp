@@ -137,6 +137,7 @@ TEST_CASE("embedded default config", "[config]") {
   CHECK_FALSE(c.pop3.allow_plaintext_auth);
   CHECK(c.tls.cert.empty());
   CHECK(c.dns.servers.empty());
+  CHECK(c.dns.timeout == std::chrono::seconds(10));
   CHECK(c.outbound.port == 25);
   CHECK(c.relay.host.empty());
   CHECK(c.log.level == "info");
@@ -199,6 +200,7 @@ listen = []
 listen = ["[::1]:443"]
 [dns]
 servers = ["127.0.0.1:5353", "::1"]
+timeout = "3s"
 [outbound]
 port = 2500
 [relay]
@@ -244,6 +246,7 @@ events_retention = "7d"
   CHECK(c.web.listen.at(0).text() == "[::1]:443");
   REQUIRE(c.dns.servers.size() == 2);
   CHECK(c.dns.servers[1].text() == "[::1]:53");
+  CHECK(c.dns.timeout == std::chrono::seconds(3));
   CHECK(c.outbound.port == 2500);
   CHECK(c.relay.host == "smtp.example.net:587");
   CHECK(c.relay.password_file == "/etc/tern/relay.pw");
@@ -357,6 +360,10 @@ TEST_CASE("config errors name file, line and key", "[config]") {
        "tern.toml:2: [imaps] allow_plaintext_auth: unknown key"},
       {"[dns]\nservers = [\"127.0.0.1:0\"]\n",
        "tern.toml:2: [dns] servers: bad address \"127.0.0.1:0\" (port 0)"},
+      {"[dns]\ntimeout = 0\n", "tern.toml:2: [dns] timeout: 0 is out of range (1s to 1m)"},
+      {"[dns]\ntimeout = \"61s\"\n", "tern.toml:2: [dns] timeout: \"61s\" is out of range (1s to 1m)"},
+      {"[dns]\ntimeout = \"soon\"\n",
+       "tern.toml:2: [dns] timeout: bad duration \"soon\" (use s, m, h or d, e.g. \"30s\")"},
       {"[outbound]\nport = 0\n", "tern.toml:2: [outbound] port: 0 is out of range (1 to 65535)"},
       {"[relay]\nhost = \"smtp.example.net\"\n",
        "tern.toml:2: [relay] host: bad relay host \"smtp.example.net\" (use "

@@ -175,6 +175,32 @@ TEST_CASE("a server that never answers gives temp_fail timeout", "[dns]") {
   CHECK(took < std::chrono::seconds(3));
 }
 
+TEST_CASE("[dns] timeout bounds each query when Options give none", "[dns]") {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);  // bound, never read: no answer comes
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  asio::io_context io;
+  config::DnsConfig cfg;
+  cfg.servers.push_back({"127.0.0.1", ntohs(sa.sin_port)});
+  cfg.timeout = std::chrono::seconds(1);
+  dns::Resolver res(io.get_executor(), cfg);
+  dns::TxtAnswer txt;
+  auto t0 = std::chrono::steady_clock::now();
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> { txt = co_await res.txt("silent.test"); },
+                 [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+  io.run();
+  auto took = std::chrono::steady_clock::now() - t0;
+  ::close(fd);
+  CHECK(txt.status == Status::temp_fail);
+  CHECK(txt.error == "timeout");
+  CHECK(took >= std::chrono::milliseconds(900));  // the 1 s of the config, not a default
+  CHECK(took < std::chrono::milliseconds(2500));
+}
+
 TEST_CASE("many lookups from several io threads at once", "[dns]") {
   test::TestUnbound server{{{"remote.test.", kRemoteZone}}};
   config::DnsConfig cfg;

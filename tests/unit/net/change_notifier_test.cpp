@@ -191,3 +191,33 @@ TEST_CASE("two processes, one watcher each, 200 waiters each, woken by one commi
   CHECK(mine - acked < 1000000000);
   CHECK(last - acked < 1000000000);
 }
+
+TEST_CASE("a subscription woken before anyone waits on its timer still wakes the later wait", "[net][notify]") {
+  // The IMAP IDLE wait (Connection::read_some_or_wake) subscribes, may flush output
+  // (suspending) and only then waits on the timer: a wake in between must not be lost.
+  TempStore ts;
+  NotifyHarness h(*ts.store);
+  auto since = ts.modseq();
+  ts.deliver("already there");  // the value is past `since`: the notifier fires at once
+  std::atomic<int> status{-1};
+  std::atomic<bool> stayed{false};
+  auto late = [](NotifyHarness* hh, std::uint64_t mb, std::uint64_t s, std::atomic<int>* out,
+                 std::atomic<bool>* kept) -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    auto sub = hh->notifier.subscribe(ex, mb, s);
+    asio::steady_timer pause(ex, 300ms);  // the fire lands while we are elsewhere
+    co_await pause.async_wait(asio::use_awaitable);
+    *kept = hh->notifier.waiters() == 1;  // registered until finish()
+    asio::steady_timer guard(ex, 5s);
+    using namespace asio::experimental::awaitable_operators;
+    auto r = co_await (sub->timer().async_wait(asio::as_tuple(asio::use_awaitable)) ||
+                       guard.async_wait(asio::as_tuple(asio::use_awaitable)));
+    auto w = sub->finish();
+    *out = r.index() == 0 && w.status == net::ChangeNotifier::WaitResult::Status::changed ? 1 : 0;
+  };
+  asio::co_spawn(h.ctx1, late(&h, ts.inbox, since, &status, &stayed), asio::detached);
+  REQUIRE(h.wait_for([&] { return status != -1; }, 10s));
+  CHECK(stayed);
+  CHECK(status == 1);  // the timer ended (not the 5 s guard) and the result is `changed`
+  CHECK(h.wait_for([&] { return h.notifier.waiters() == 0; }, 1s));
+}

@@ -28,6 +28,9 @@ struct DnsRecord {
 struct DnsAnswer {
   DnsStatus status = DnsStatus::temperror;
   std::vector<DnsRecord> records;  // non-empty only with status ok
+  // Seconds the answer may be reused (the resolver's TTL; for a negative answer its
+  // negative-caching TTL); 0 = not at all. The evaluators ignore it.
+  std::uint32_t ttl = 0;
 };
 
 struct DnsQuestion {

@@ -96,6 +96,9 @@ struct ImapConfig : MailAccessConfig {
 
 struct DnsConfig {
   std::vector<Endpoint> servers;  // resolver override (tests); empty = system
+  // Per query, then temp_fail "timeout" (1..60 s). libunbound retransmits and tries
+  // the other servers inside it; there is no separate attempts count.
+  std::chrono::seconds timeout{10};
 };
 
 struct OutboundConfig {

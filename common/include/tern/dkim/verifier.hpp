@@ -21,6 +21,7 @@
 #include "tern/checks/dns_answer.hpp"
 #include "tern/dkim/canon.hpp"
 #include "tern/dkim/key.hpp"
+#include "tern/dkim/key_cache.hpp"
 #include "tern/dkim/message.hpp"
 
 namespace tern::dkim {
@@ -82,8 +83,10 @@ class Verifier {
 
   // `lookup(name)` returns the TXT answer for a key query (nullptr = temperror).
   // `now` is seconds since the epoch (for x=). Empty result = no signature (dkim=none).
+  // `keys` (optional, shared between messages): parsed public keys (key_cache.hpp).
   std::vector<SignatureResult> verify(
-      const std::function<const checks::DnsAnswer*(std::string_view)>& lookup, std::int64_t now) const;
+      const std::function<const checks::DnsAnswer*(std::string_view)>& lookup, std::int64_t now,
+      KeyCache* keys = nullptr) const;
 
  private:
   struct Entry {

@@ -32,7 +32,7 @@ enum class RrType : std::uint16_t {
 struct AnswerMeta {
   Status status = Status::temp_fail;
   bool secure = false;      // DNSSEC-validated (only with a trust anchor configured)
-  std::uint32_t ttl = 0;    // of the RRset (0 for negative answers we did not cache)
+  std::uint32_t ttl = 0;    // of the RRset; nxdomain/no_data: the negative-caching TTL (RFC 2308)
   std::string error;        // for temp_fail: "timeout", "SERVFAIL", "bogus: ...", ...
   bool ok() const { return status == Status::ok; }
 };

@@ -18,8 +18,10 @@
 //   - Results are typed (records.hpp): ok / nxdomain / no_data / temp_fail, so
 //     callers map them to SPF none/temperror, DKIM permerror/temperror, SMTP
 //     5xx/4xx without looking at rcodes. A DNSSEC-bogus answer is temp_fail.
-//   - Each query is bounded by Options::timeout (default 10 s); on expiry it is
-//     cancelled inside unbound and answers temp_fail with error "timeout".
+//   - Each query is bounded by Options::timeout when set, else by [dns] timeout
+//     (DnsConfig::timeout, default 10 s); on expiry it is cancelled inside unbound and
+//     answers temp_fail with error "timeout". (libunbound retransmits and tries the
+//     other servers within that time; there is no attempts count of our own.)
 //   - [dns] servers ("127.0.0.1:5353", "[::1]:53") are used as forwarders, in
 //     order; empty = the system's /etc/resolv.conf (or full recursion when that
 //     file is missing). The RFC 6761 zone "test." is not blocked (unbound's
@@ -35,6 +37,7 @@
 //     error "bad name" and sends no query.
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,7 +48,7 @@
 namespace tern::dns {
 
 struct Options {
-  std::chrono::milliseconds timeout{10000};  // per query
+  std::optional<std::chrono::milliseconds> timeout;  // per query; unset = [dns] timeout
   std::vector<std::string> trust_anchors;    // "zone. IN DS ..." lines (tests)
   std::string trust_anchor_file;             // e.g. /usr/share/dns/root.key
 };

@@ -34,6 +34,9 @@
 namespace tern::net {
 
 class ChangeNotifier {
+  struct Waiter;
+  struct Shared;
+
  public:
   struct WaitResult {
     enum class Status {
@@ -63,12 +66,34 @@ class ChangeNotifier {
   // cancellation (awaitable operators `||`, or a cancellation slot).
   asio::awaitable<WaitResult> wait(std::uint64_t key, std::uint64_t since);
 
+  // The same wait without a coroutine of its own, to join another wait (the IMAP IDLE
+  // wait: Connection::read_some_or_wake waits on the socket, its deadline and timer()
+  // at once; `wait() || read_some()` would spawn a coroutine per operand, ~3 KiB per
+  // idle session, issue 17). timer() expires when key's value is > since, the key goes
+  // or the notifier stops: a pending async_wait on it ends, a later one ends at once.
+  // Make it, use its timer and finish it on one executor (ex).
+  class Subscription {
+   public:
+    ~Subscription();  // finish()es
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+    asio::steady_timer& timer();
+    // Unregisters (once) and gives the result: `cancelled` when nothing happened yet.
+    WaitResult finish();
+
+   private:
+    friend class ChangeNotifier;
+    Subscription(std::shared_ptr<Shared> sh, std::shared_ptr<Waiter> w);
+    std::shared_ptr<Shared> sh_;
+    std::shared_ptr<Waiter> w_;
+  };
+  std::unique_ptr<Subscription> subscribe(const asio::any_io_executor& ex, std::uint64_t key,
+                                          std::uint64_t since);
+
   // Number of waits in progress (for tests and metrics).
   std::size_t waiters() const;
 
  private:
-  struct Waiter;
-  struct Shared;
   asio::awaitable<void> run_loop(std::shared_ptr<Shared> sh);
   std::shared_ptr<Shared> sh_;
 };

@@ -77,6 +77,11 @@ class Connection {
   virtual asio::awaitable<ReadStatus> read_exact(std::size_t n, std::string& out) = 0;
   // Append whatever is available (at least 1 byte, buffered input first). DATA.
   virtual asio::awaitable<ReadStatus> read_some(std::string& out) = 0;
+  // read_some that also ends once `wake` expires (ChangeNotifier::Subscription's timer:
+  // IMAP IDLE waits for client input or a mailbox change): Ok with nothing appended
+  // when woken first. One wait on the socket, the deadline and `wake` together, with no
+  // coroutine per operand (an idle session's memory, issue 17).
+  virtual asio::awaitable<ReadStatus> read_some_or_wake(std::string& out, asio::steady_timer& wake) = 0;
   // True when input is already buffered (pipelining: flush replies only when false).
   virtual bool has_buffered_input() const = 0;
 
