@@ -16,6 +16,11 @@ bool ieq(std::string_view a, std::string_view b) {
   return true;
 }
 
+// A view of an owned record (valid while it lives).
+store::MessageMeta meta_of(const store::MessageRecord& r) {
+  return {r.uid, r.modseq, r.flags, r.keywords, r.size, r.internal_date, r.blob};
+}
+
 }  // namespace
 
 void append_number(std::string& out, std::uint64_t n) {
@@ -203,14 +208,7 @@ store::Result<void> MailboxView::sync(store::Store& s, std::string& out, const S
   const store::Uid max = max_uid();
   for (const auto& rec : ch->changed) {  // ascending UID: the new ones come last
     if (rec.uid > max) {
-      ViewMsg v;
-      v.uid = rec.uid;
-      v.modseq = rec.modseq;
-      v.flags = rec.flags;
-      v.kw = intern(rec.keywords, new_keywords);
-      v.size = rec.size;
-      v.internal_date = rec.internal_date;
-      v.blob = rec.blob;
+      ViewMsg v = from_meta(meta_of(rec), new_keywords);
       v.recent = starts_recent(rec.uid, ch->info.first_recent_uid);
       msgs.push_back(v);
       continue;

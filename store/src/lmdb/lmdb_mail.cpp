@@ -724,17 +724,22 @@ void LmdbStore::record_vanished(Txn& t, MailboxId mailbox, ModSeq modseq, const 
   t.put(db_.changes, key_u64_u64(mailbox, modseq), w.data());
 }
 
+void LmdbStore::scan_messages(Txn& t, MailboxId mailbox, UidRange range,
+                              const std::function<bool(const MessageMeta&)>& fn) {
+  Cursor c(t, db_.messages);
+  std::string prefix = key_u64(mailbox);
+  for (bool ok = c.seek(key_u64_u32(mailbox, range.first)); ok && c.key().starts_with(prefix); ok = c.next()) {
+    Uid uid = get_u32(c.key(), 8);
+    if (uid > range.last) break;
+    if (!fn(MsgRec::view(uid, c.val()))) break;
+  }
+}
+
 Result<void> LmdbStore::for_each_message(MailboxId mailbox, UidRange range,
                                          const std::function<bool(const MessageMeta&)>& fn) {
   return run_read([&](Txn& t) {
     if (!t.get(db_.mailboxes, key_u64(mailbox))) fail(Errc::no_such_mailbox);
-    Cursor c(t, db_.messages);
-    std::string prefix = key_u64(mailbox);
-    for (bool ok = c.seek(key_u64_u32(mailbox, range.first)); ok && c.key().starts_with(prefix); ok = c.next()) {
-      Uid uid = get_u32(c.key(), 8);
-      if (uid > range.last) break;
-      if (!fn(MsgRec::view(uid, c.val()))) break;
-    }
+    scan_messages(t, mailbox, range, fn);
   });
 }
 
@@ -987,13 +992,7 @@ Result<MailboxInfo> LmdbStore::read_mailbox(MailboxId mailbox, UidRange range,
                                             const std::function<bool(const MessageMeta&)>& fn) {
   return run_read([&](Txn& t) {
     MailboxInfo info = mailbox_info(t, load_mailbox(t, mailbox));
-    Cursor c(t, db_.messages);
-    std::string prefix = key_u64(mailbox);
-    for (bool ok = c.seek(key_u64_u32(mailbox, range.first)); ok && c.key().starts_with(prefix); ok = c.next()) {
-      Uid uid = get_u32(c.key(), 8);
-      if (uid > range.last) break;
-      if (!fn(MsgRec::view(uid, c.val()))) break;
-    }
+    scan_messages(t, mailbox, range, fn);
     return info;
   });
 }

@@ -310,6 +310,8 @@ class LmdbStore final : public Store {
   MailboxRec load_mailbox(Txn& t, MailboxId id);  // throws no_such_mailbox
   // What the API returns for a mailbox: its record plus `subscribed` from subs.
   MailboxInfo mailbox_info(Txn& t, MailboxRec&& m);
+  // fn over the messages of `mailbox` with a UID in range, ascending, until it returns false.
+  void scan_messages(Txn& t, MailboxId mailbox, UidRange range, const std::function<bool(const MessageMeta&)>& fn);
   bool is_subscribed(Txn& t, AccountId account, std::string_view canon_name);
   void migrate_subscriptions(Txn& t);  // schema 1 → 2
   void build_modseq_index(Txn& t);     // schema 3 → 4
