@@ -28,7 +28,7 @@ TEST_CASE("deliver stores one body for many targets and enqueues", "[store][deli
   r.body = big_body(100000);
   r.internal_date = 1700000000;
   r.targets = {{f.alice, "INBOX"}, {bob, "INBOX"}, {bob, "Archive"}, {bob, "NoSuchBox", false}};
-  r.outbound.push_back(OutboundEntry{"a@example.test", "x@remote.test", {"SUCCESS,FAILURE", "rfc822;x@remote.test", "HDRS", "env1"}, 0});
+  r.outbound.push_back(OutboundEntry{"a@example.test", "x@remote.test", {"SUCCESS,FAILURE", "rfc822;x@remote.test", "HDRS", "env1"}, 0, "", 0});
   r.events.push_back(DeliveryEvent{0, "Q1", "a@example.test", "b@example.test", EventAction::delivered, "ok"});
   auto res = s.deliver(r);
   REQUIRE(res);

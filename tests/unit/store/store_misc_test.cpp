@@ -11,7 +11,7 @@ TEST_CASE("outbound queue: due scan, reschedule, remove", "[store][queue]") {
   auto& s = *f.store;
   DeliveryRequest r;
   r.body = "outbound body";
-  r.outbound = {{"a@example.test", "x@remote.test", {}, 1000}, {"a@example.test", "y@remote.test", {}, 2000}};
+  r.outbound = {{"a@example.test", "x@remote.test", {}, 1000, "", 0}, {"a@example.test", "y@remote.test", {}, 2000, "", 0}};
   auto ids = s.enqueue(r);
   REQUIRE(ids);
   REQUIRE(ids->size() == 2);
