@@ -177,7 +177,7 @@ def test_check_backup_stats_status():
         assert ok(env, "check").strip() == "ok: no invariant breaches"
         assert ok(env, "check", "--repair").strip() == "ok: no invariant breaches"
         st = ok(env, "stats")
-        assert "domains: 1" in st and "accounts: 1" in st and "mailboxes: 6" in st and "schema: 3" in st
+        assert "domains: 1" in st and "accounts: 1" in st and "mailboxes: 6" in st and "schema: 4" in st
         dest = os.path.join(env.dir, "backup1")
         out = ok(env, "backup", dest)
         assert os.path.exists(os.path.join(dest, "store", "data.mdb")), out
