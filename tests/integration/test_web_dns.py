@@ -98,7 +98,7 @@ def test_dns_page():
             hole.close()
 
         # 2. A DKIM key through the API (token: no CSRF), scoped to the admin's domains.
-        write_config(env, 9)  # placeholder until dnsmasq has the key
+        write_config(env, 9)  # no DNS server yet (port 9, discard: nothing answers); step 3 starts dnsmasq with the key
         web = env.start("tern-web")
         c = Client(env.port("web"))
         s, _, data = c.req("POST", "/api/tokens", json.dumps({"login": "root", "password": PW}), None, "application/json")
