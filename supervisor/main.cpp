@@ -108,7 +108,8 @@ int run(const Options& opt, const char* argv0) {
       spdlog::warn("{} is enabled in the config but {} does not exist; not started", name, path.string());
       continue;
     }
-    if (auto problem = util::fd_budget_problem(name, enabled, cfg.limits.connections, fd_limit); !problem.empty()) {
+    if (auto problem = util::fd_budget_problem(name, enabled, cfg.limits.connections, fd_limit,
+                                                   util::fds_per_connection(name)); !problem.empty()) {
       spdlog::error("{}", problem);
       return kExitConfig;
     }

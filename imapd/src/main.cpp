@@ -8,6 +8,7 @@
 #include "tern/imapd/service.hpp"
 #include "tern/net/change_notifier.hpp"
 #include "tern/net/server.hpp"
+#include "tern/util/fd_limit.hpp"
 #include "tern/store/change_source.hpp"
 #include "tern/store/open_for_daemon.hpp"
 
@@ -31,6 +32,7 @@ int serve_imapd(const tern::config::Config& cfg) {
   auto store = tern::store::open_for_daemon(cfg.data_dir);
   if (!store) return tern::daemon::kExitTempFail;
   tern::net::Server server(cfg);
+  server.set_fds_per_connection(tern::util::fds_per_connection(kSpec.name));
   auto svc = std::make_shared<tern::imapd::ImapService>(cfg, *store);
   // ONE store watcher (one inotify instance) for the whole process, shared by every
   // IDLE session through the notifier (issue 17: 10,000 IDLE sessions, one watcher).

@@ -145,6 +145,36 @@ def test_too_small_nofile_refused():
         wait_port(env.port("pop3"), proc=tern)
 
 
+def test_imapd_counts_one_descriptor_per_connection():
+    # A tern-imapd connection holds its socket only (no spool file, no lock file), so
+    # its budget is 1 per connection: 2 listeners x 1000 x 1 + 64 = 2064 fits under 4096,
+    # where the 2-per-connection rule (4064) would not fit under 3000. The bench's
+    # 10,000 idle IMAPS sessions need this under a 20,000 hard limit.
+    with TernEnv(listeners=["imap", "imaps"]) as env:
+        os.chmod(env.dir, 0o755)
+        os.chmod(env.config_path, 0o644)
+        tern = subprocess.Popen([os.path.join(BIN, "tern"), "--config", env.config_path],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=limited(3000, 3000))
+        env.procs.append(tern)
+        wait_port(env.port("imaps"), proc=tern)
+        wait_port(env.port("imap"), proc=tern)
+        env.stop(tern)
+        alone = subprocess.Popen([os.path.join(BIN, "tern-imapd"), "--config", env.config_path],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                 preexec_fn=limited(3000, 3000))
+        env.procs.append(alone)
+        wait_port(env.port("imaps"), proc=alone)
+        env.stop(alone)
+        # and below 2064 it is refused, with the figures
+        p = subprocess.run([os.path.join(BIN, "tern"), "--config", env.config_path], capture_output=True,
+                           text=True, timeout=30, preexec_fn=limited(2000, 2000))
+        assert p.returncode == 78, (p.returncode, p.stdout, p.stderr)
+        msg = ("tern-imapd: 2 listener(s) x 1000 connections ([limits] connections) need 2064 file descriptors "
+               "(1 per connection + 64), but the open-files limit (RLIMIT_NOFILE) is 2000")
+        assert msg in p.stdout + p.stderr, p.stdout + p.stderr
+
+
 if __name__ == "__main__":
     run_tests([test_sd_notify_ready_watchdog_reload_stop, test_nofile_raised_to_hard_limit,
-               test_too_small_nofile_refused])
+               test_too_small_nofile_refused, test_imapd_counts_one_descriptor_per_connection])

@@ -18,6 +18,10 @@ struct ChangeNotifier::Waiter {
   // Set under Shared::mu:
   bool fired = false;
   WaitResult result;
+  // Its place in Shared::waiters while `listed`: removal is O(1), not a scan of every
+  // waiter (10,000 IDLE sessions woken by one delivery each leave the list).
+  std::list<std::shared_ptr<Waiter>>::iterator pos;
+  bool listed = false;
 };
 
 struct ChangeNotifier::Shared {
@@ -47,7 +51,8 @@ struct ChangeNotifier::Shared {
     {
       std::lock_guard lk(mu);
       if (stopped) return false;
-      waiters.push_back(w);
+      w->pos = waiters.insert(waiters.end(), w);
+      w->listed = true;
       fresh = true;
     }
     kick();  // look now: the value may already be past `since`
@@ -56,7 +61,10 @@ struct ChangeNotifier::Shared {
 
   WaitResult remove(const std::shared_ptr<Waiter>& w) {
     std::lock_guard lk(mu);
-    waiters.remove(w);
+    if (w->listed) {
+      waiters.erase(w->pos);
+      w->listed = false;
+    }
     return w->fired ? w->result : WaitResult{};  // not fired: cancelled
   }
 

@@ -353,6 +353,7 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   std::chrono::seconds grace{10};
   std::size_t fd_limit = 1024;  // RLIMIT_NOFILE soft, after raise_fd_limit()
+  std::size_t fds_per_connection = util::kFdsPerConnection;
   std::unique_ptr<TlsContext> tls;
   std::mutex hooks_mu;
   std::vector<std::function<void()>> hooks;
@@ -381,6 +382,8 @@ Server::Server(const config::Config& cfg, unsigned threads) {
 
 Server::~Server() = default;
 
+void Server::set_fds_per_connection(std::size_t n) { impl_->fds_per_connection = std::max<std::size_t>(1, n); }
+
 void Server::add_listener(ListenerOptions opts) {
   auto ls = std::make_shared<ListenerState>();
   ls->opts = std::move(opts);
@@ -389,7 +392,8 @@ void Server::add_listener(ListenerOptions opts) {
     // Refuse at start rather than fail accepts or spool writes at the Nth connection.
     std::size_t most = ls->opts.max_connections;
     for (const auto& other : impl_->listeners) most = std::max<std::size_t>(most, other->opts.max_connections);
-    if (auto problem = util::fd_budget_problem("", impl_->listeners.size() + 1, most, impl_->fd_limit);
+    if (auto problem = util::fd_budget_problem("", impl_->listeners.size() + 1, most, impl_->fd_limit,
+                                                   impl_->fds_per_connection);
         !problem.empty())
       throw std::runtime_error(problem);
   }

@@ -1,6 +1,7 @@
 // FETCH and UID FETCH (RFC 9051 §6.4.5, §7.5.2; RFC 3516 BINARY; RFC 7162 §3.1.4
 // CHANGEDSINCE and §3.2.6 VANISHED).
 #include "cmd/commands.hpp"
+#include "cmd/fetch_items.hpp"
 #include "cmd/util.hpp"
 #include "message_content.hpp"
 #include "tern/imap/response.hpp"
@@ -90,6 +91,25 @@ bool range_has_nul(const MessageContent& mc, std::uint64_t b, std::uint64_t e) {
 // Writes the parsed structures the command queued (one commit) once they add up.
 constexpr std::size_t kCacheFlushBytes = 4u << 20;
 
+// FETCH of view items only (fetch_items.hpp): the lines go out in pieces of kFlushAt.
+// false on a write error.
+asio::awaitable<bool> send_fetch_items(Session& s, const std::vector<std::size_t>& idx, const FetchItemsPlan& plan) {
+  std::string out;
+  out.reserve(kFlushAt + 4096);
+  for (std::size_t i : idx) {
+    if (!s.mailbox) break;
+    append_fetch_items(out, *s.mailbox, i, plan);
+    if (out.size() >= kFlushAt) {
+      s.write(out);
+      out.clear();
+      bool ok = co_await s.flush();
+      if (!ok) co_return false;
+    }
+  }
+  s.write(out);
+  co_return true;
+}
+
 }  // namespace
 
 asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
@@ -145,6 +165,19 @@ asio::awaitable<void> cmd_fetch(Session& s, imap::Command& c) {
         if (imap::in_ranges(ranges, u)) list.push_back(u);
       if (!list.empty()) s.untagged("VANISHED (EARLIER) " + uid_set_text(list));
     }
+  }
+
+  FetchItemsPlan plan;
+  if (!content && !seen && plan_fetch_items(req, s.cmd_uid, want_modseq, plan)) {
+    // FLAGS, UID, MODSEQ, RFC822.SIZE only: nothing to read (the resync of every client).
+    bool ok = co_await send_fetch_items(s, idx, plan);
+    if (!ok) {
+      s.close("write error");
+      co_return;
+    }
+    s.sync_mailbox(s.cmd_uid);
+    s.ok(c, s.cmd_uid ? "UID FETCH completed" : "FETCH completed");
+    co_return;
   }
 
   // \Seen first (RFC 9051 §6.4.5: BODY[] sets \Seen), so FLAGS below show it.

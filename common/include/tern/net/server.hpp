@@ -38,6 +38,10 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  // Descriptors one connection may hold (util::fds_per_connection of the daemon; 2 by
+  // default): add_listener refuses listeners whose caps cannot fit under RLIMIT_NOFILE.
+  // Call before add_listener.
+  void set_fds_per_connection(std::size_t n);
   // Binds now (throws std::runtime_error naming the address on failure).
   void add_listener(ListenerOptions opts);
   void on_reload(std::function<void()> hook);
