@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
 #include <deque>
 #include <fstream>
@@ -342,7 +343,9 @@ struct QueueWorker::Impl {
     }
   }
 
-  asio::awaitable<void> finalize(BatchPtr b) {
+  // `committing` (a connection's Source::committing_, see due()) is cleared the moment
+  // the result's commit is done.
+  asio::awaitable<void> finalize(BatchPtr b, bool* committing = nullptr) {
     std::vector<RcptAttempt> rcpts;
     for (std::size_t i = 0; i < b->entries.size(); ++i) {
       RcptAttempt a;
@@ -365,7 +368,7 @@ struct QueueWorker::Impl {
     OutcomePlan plan = decide_outcome(cfg, rcpts, b->info, now);
     store::Result<void> res;
     if (plan.dsns.empty()) {
-      res = co_await commit_grouped(std::move(plan));
+      res = co_await commit_grouped(std::move(plan), committing);
     } else {
       store::Store* st = &store;
       const config::Config* c = &cfg;
@@ -386,19 +389,42 @@ struct QueueWorker::Impl {
   // goes into the next one, as ONE update_queue (one txn, one fsync, one trip to the
   // pool instead of one per message). Each connection still has at most one message
   // waiting here (driver.hpp), so the crash window stays one commit.
+  //
+  // Gathering: when a commit ends, the connections it held (driver.hpp: a message's
+  // end waits for the previous commit) send their message's end, and their results
+  // follow one round trip later. Committing what is queued at once would leave those
+  // for the commit after, so the connections would take turns, half of them in each
+  // commit. Instead the next commit waits while some connection is "due" (its current
+  // message is not held behind a commit, so its result can come any moment), but
+  // never longer than the last commit took (kMaxGather at most): a result that comes
+  // later would have waited that long for the next commit anyway.
+  static constexpr std::chrono::milliseconds kMaxGather{20};
   struct CommitWait {
     explicit CommitWait(asio::io_context& io) : timer(io, std::chrono::steady_clock::time_point::max()) {}
     OutcomePlan plan;
     bool done = false;
+    bool* release = nullptr;  // set to false when done (the connection is no longer held)
     store::Result<void> res;
     asio::steady_timer timer;  // cancelled when done
   };
   std::vector<CommitWait*> commit_queue;
   bool committing = false;
+  class Source;
+  std::set<Source*> sources;  // the live connections
+  asio::steady_timer gather_timer{io};
+  bool gathering = false;
+  std::chrono::steady_clock::duration last_commit{0};
 
-  asio::awaitable<store::Result<void>> commit_grouped(OutcomePlan plan) {
+  std::size_t due_count() const;
+  // A connection's result arrived: the gathering commit need not wait for it any more.
+  void result_arrived() {
+    if (gathering && due_count() == 0) gather_timer.cancel();
+  }
+
+  asio::awaitable<store::Result<void>> commit_grouped(OutcomePlan plan, bool* release) {
     CommitWait w(io);
     w.plan = std::move(plan);
+    w.release = release;
     commit_queue.push_back(&w);
     if (!committing) {
       committing = true;
@@ -413,6 +439,14 @@ struct QueueWorker::Impl {
 
   asio::awaitable<void> commit_runner() {
     while (!commit_queue.empty()) {
+      auto gather = std::min<std::chrono::steady_clock::duration>(last_commit, kMaxGather);
+      if (gather.count() > 0 && due_count() > 0) {
+        gathering = true;
+        gather_timer.expires_after(gather);
+        auto g = co_await gather_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        (void)g;  // expired, or cancelled by result_arrived
+        gathering = false;
+      }
       std::vector<CommitWait*> group;
       group.swap(commit_queue);
       std::vector<store::QueueChange> changes;
@@ -426,13 +460,16 @@ struct QueueWorker::Impl {
       const auto* ep = &events;
       auto job = [st, cp, ep] { return st->update_queue(*cp, *ep); };
       store::Result<void> r;
+      auto t0 = std::chrono::steady_clock::now();
       try {
         r = co_await blocking(std::move(job));
       } catch (const std::exception& e) {
         spdlog::error("outbound: committing {} results failed: {}", group.size(), e.what());
         r = store::Errc::io_error;
       }
+      last_commit = std::chrono::steady_clock::now() - t0;
       for (auto* w : group) {
+        if (w->release) *w->release = false;
         w->res = r;
         w->done = true;
         w->timer.cancel();
@@ -445,7 +482,15 @@ struct QueueWorker::Impl {
   class Source final : public client::MessageSource {
    public:
     Source(Impl& w, const std::string& key, std::string host, std::string address)
-        : w_(w), key_(key), host_(std::move(host)), address_(std::move(address)) {}
+        : w_(w), key_(key), host_(std::move(host)), address_(std::move(address)) {
+      w_.sources.insert(this);
+    }
+    ~Source() override { w_.sources.erase(this); }
+    Source(const Source&) = delete;
+    Source& operator=(const Source&) = delete;
+    // Its current message's result can come at any moment: the message is under way
+    // and not held behind the commit of the previous one (see commit_runner).
+    bool due() const { return current_ != nullptr && !committing_; }
     asio::awaitable<OutMessage*> next() override {
       for (;;) {
         auto& d = w_.dests[key_];
@@ -461,6 +506,7 @@ struct QueueWorker::Impl {
         b->info.address = address_;
         OutMessage* m = &b->msg;
         m->cookie = b.get();
+        current_ = b.get();
         active_[b.get()] = std::move(b);
         ++sent_;
         co_return m;
@@ -472,11 +518,17 @@ struct QueueWorker::Impl {
       if (it == active_.end()) co_return;
       BatchPtr b = std::move(it->second);
       active_.erase(it);
+      if (current_ == b.get()) current_ = nullptr;
+      committing_ = true;
+      // No co_await before finalize queues the result (commit_grouped): the gathering
+      // commit, woken here, cannot start without it.
+      w_.result_arrived();
       try {
-        co_await w_.finalize(std::move(b));
+        co_await w_.finalize(std::move(b), &committing_);
       } catch (const std::exception& e) {
         spdlog::error("outbound: recording an attempt failed: {}", e.what());
       }
+      committing_ = false;
     }
     unsigned sent() const { return sent_; }
 
@@ -486,6 +538,8 @@ struct QueueWorker::Impl {
     std::string host_, address_;
     std::map<Batch*, BatchPtr> active_;
     unsigned sent_ = 0;
+    Batch* current_ = nullptr;  // from next() until done()
+    bool committing_ = false;   // its last result's commit is not done yet
   };
 
   struct Hop {
@@ -592,6 +646,10 @@ struct QueueWorker::Impl {
     if (d.active == 0 && d.pending.empty()) dests.erase(key);
   }
 };
+
+std::size_t QueueWorker::Impl::due_count() const {
+  return static_cast<std::size_t>(std::count_if(sources.begin(), sources.end(), [](const Source* s) { return s->due(); }));
+}
 
 QueueWorker::QueueWorker(const config::Config& cfg, store::Store& store, asio::thread_pool& blocking)
     : impl_(std::make_unique<Impl>(cfg, store, blocking)) {}

@@ -23,7 +23,9 @@
 //     end only after the commit (driver.hpp), so a peer holds at most one accepted,
 //     uncommitted message per connection. The results (without DSNs) that finish
 //     while a commit runs go together into the next one: one txn and one pool trip
-//     for a group. 4xx and
+//     for a group; that commit waits (at most as long as the last one took) for the
+//     connections whose results are due, i.e. not held behind a commit, so all
+//     connections share each commit instead of taking turns. 4xx and
 //     network errors reschedule (outcome.hpp); 5xx bounce.
 //   - Restart / kill -9 safe: nothing is removed before the peer accepted it, and
 //     nothing in memory is needed to resume (entries in flight are simply due again).

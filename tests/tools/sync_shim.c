@@ -8,6 +8,10 @@
  *   TERN_SYNC_STALL_MS=N      for N milliseconds (default 3000)
  *   TERN_SYNC_STALL_LOG=FILE  a line "stall\n" is appended to FILE as each stall begins,
  *                             so a test knows a writer is stuck before it measures
+ *   TERN_SYNC_DSYNC_COUNT=FILE  after each pwrite(2) to a descriptor opened O_DSYNC (or
+ *                             O_SYNC), FILE holds "N\n", the count of such writes. LMDB
+ *                             writes its meta page that way when a commit syncs it (not
+ *                             under MDB_NOMETASYNC), so this counts meta-page syncs.
  *
  * The real functions are found with dlsym(RTLD_NEXT). LMDB commits with fdatasync(2) on
  * Linux (its meta page is written through an O_DSYNC descriptor), so fdatasync counts
@@ -89,5 +93,45 @@ int msync(void* addr, size_t len, int flags) {
   stall_if_asked();
   int rc = real(addr, len, flags);
   count(2);
+  return rc;
+}
+
+/* pwrite(2) and pwrite64 (the same call on 64-bit Linux; a library may bind either). */
+static pthread_mutex_t dsync_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long long dsync_writes;
+
+static void count_dsync(int fd) {
+  const char* path = getenv("TERN_SYNC_DSYNC_COUNT");
+  if (!path) return;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || !(fl & O_DSYNC)) return; /* O_SYNC includes the O_DSYNC bit on Linux */
+  pthread_mutex_lock(&dsync_mu);
+  ++dsync_writes;
+  char buf[32];
+  int len = snprintf(buf, sizeof buf, "%20llu\n", dsync_writes);
+  int out = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (out >= 0) {
+    static ssize_t (*real_pwrite)(int, const void*, size_t, off_t);
+    if (!real_pwrite) real_pwrite = (ssize_t (*)(int, const void*, size_t, off_t))dlsym(RTLD_NEXT, "pwrite");
+    ssize_t n = real_pwrite(out, buf, (size_t)len, 0);
+    (void)n;
+    close(out);
+  }
+  pthread_mutex_unlock(&dsync_mu);
+}
+
+ssize_t pwrite(int fd, const void* buf, size_t count, off_t off) {
+  static ssize_t (*real)(int, const void*, size_t, off_t);
+  if (!real) real = (ssize_t (*)(int, const void*, size_t, off_t))dlsym(RTLD_NEXT, "pwrite");
+  ssize_t rc = real(fd, buf, count, off);
+  count_dsync(fd);
+  return rc;
+}
+
+ssize_t pwrite64(int fd, const void* buf, size_t count, off64_t off) {
+  static ssize_t (*real)(int, const void*, size_t, off64_t);
+  if (!real) real = (ssize_t (*)(int, const void*, size_t, off64_t))dlsym(RTLD_NEXT, "pwrite64");
+  ssize_t rc = real(fd, buf, count, off);
+  count_dsync(fd);
   return rc;
 }

@@ -45,6 +45,17 @@ Errc map_rc(int rc) {
   }
 }
 
+// ---------------------------------------------------------------- durability
+MetaSyncDeferral::MetaSyncDeferral(MDB_env* env, bool on) {
+  if (!on) return;
+  unsigned flags = 0;
+  if (mdb_env_get_flags(env, &flags) != 0 || (flags & MDB_NOMETASYNC)) return;  // not ours to restore
+  if (mdb_env_set_flags(env, MDB_NOMETASYNC, 1) == 0) env_ = env;  // else: a full commit, no harm
+}
+MetaSyncDeferral::~MetaSyncDeferral() {
+  if (env_) mdb_env_set_flags(env_, MDB_NOMETASYNC, 0);
+}
+
 // ---------------------------------------------------------------- Txn / Cursor
 Txn::Txn(MDB_env* env, bool write, MDB_txn* parent) : write_(write), owner_(std::this_thread::get_id()) {
   check_rc(mdb_txn_begin(env, parent, write ? 0 : MDB_RDONLY, &t_));

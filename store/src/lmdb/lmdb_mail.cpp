@@ -293,6 +293,10 @@ void LmdbStore::deliver_txn(Txn& t, const PreparedBody& body, DeliveryResult& ou
 }
 
 Result<DeliveryResult> LmdbStore::deliver(const DeliveryRequest& request) {
+  return deliver_as(request, Durability::full);  // acknowledges mail: always full
+}
+
+Result<DeliveryResult> LmdbStore::deliver_as(const DeliveryRequest& request, Durability durability) {
   // Hash (and size) the body before taking any lock: the write txn only copies bytes.
   PreparedBody body;
   body.req = &request;
@@ -313,22 +317,24 @@ Result<DeliveryResult> LmdbStore::deliver(const DeliveryRequest& request) {
     return e.errc;
   }
   if (!options_.group_commit) {
-    return run_write([&](Txn& t) {
-      DeliveryResult out;
-      deliver_txn(t, body, out);
-      return out;
-    });
+    return run_write(
+        [&](Txn& t) {
+          DeliveryResult out;
+          deliver_txn(t, body, out);
+          return out;
+        },
+        durability);
   }
-  return deliver_grouped(body);
+  return deliver_grouped(body, durability);
 }
 
 // Group commit: the first caller to find no active leader becomes the leader, takes
 // every queued delivery, runs each in a nested txn (a failing one is rolled back alone),
 // commits once (one fsync) and hands each caller its result. Callers that queued while
 // that commit was in flight form the next group.
-Result<DeliveryResult> LmdbStore::deliver_grouped(const PreparedBody& body) {
+Result<DeliveryResult> LmdbStore::deliver_grouped(const PreparedBody& body, Durability durability) {
   if (options_.read_only) return Errc::not_permitted;
-  Job job{&body, std::nullopt};
+  Job job{&body, durability, std::nullopt};
   std::unique_lock g(group_mu_);
   pending_.push_back(&job);
   while (!job.result) {
@@ -349,6 +355,11 @@ Result<DeliveryResult> LmdbStore::deliver_grouped(const PreparedBody& body) {
     std::vector<std::optional<Result<DeliveryResult>>> results(batch.size());
     {
       std::lock_guard wl(write_mu_);
+      // One job that needs a full commit (a delivery: it acknowledges mail) makes the
+      // whole group's commit full.
+      bool dup_safe = std::all_of(batch.begin(), batch.end(),
+                                  [](const Job* j) { return j->durability == Durability::duplicate_safe; });
+      MetaSyncDeferral nometasync(env_, dup_safe);  // under write_mu_ (lmdb_store.hpp)
       for (int attempt = 0;; ++attempt) {
         int grow = 0;
         try {

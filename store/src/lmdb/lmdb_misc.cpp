@@ -113,7 +113,9 @@ Result<void> LmdbStore::update_queue(const std::vector<QueueChange>& changes,
   DeliveryRequest r;
   r.queue_changes = changes;
   r.events = events;
-  auto res = deliver(r);
+  // The outbound results: undoing this commit sends again or retries early, never
+  // loses mail (store.hpp), so it need not wait for the meta-page sync.
+  auto res = deliver_as(r, Durability::duplicate_safe);
   if (!res) return res.error();
   return {};
 }

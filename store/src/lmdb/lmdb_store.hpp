@@ -82,6 +82,42 @@ struct Dbis {
 
 class Cursor;
 
+// How durable a write txn's commit is when it returns.
+enum class Durability {
+  // The data pages and the meta page are on disk (fdatasync + the meta page written
+  // through LMDB's O_DSYNC descriptor): survives a process crash and a system crash.
+  // Everything that acknowledges mail (SMTP 250, APPEND, POP3 DELE, ...) and the default.
+  full,
+  // Duplicate-safe: MDB_NOMETASYNC for this commit. The data pages are synced, the meta
+  // page is written to the file but synced only by the next synced commit of any process
+  // (its fdatasync covers the whole file), mdb_env_sync or the kernel's writeback. A
+  // process crash (kill -9) loses nothing: the page cache survives, other processes see
+  // the commit at once. A system crash or power loss may undo this commit (LMDB keeps
+  // its integrity: the previous meta page stays valid), never anything older. Only for
+  // commits whose undoing makes tern do work again and never loses mail: the outbound
+  // queue's result commit (an entry removed after the peer's 250 comes back and is sent
+  // twice; a reschedule comes back and is retried early). NEVER for anything that
+  // acknowledges received mail or that a client was told is done.
+  duplicate_safe,
+};
+
+// While alive, this process's commits skip the meta-page sync (MDB_NOMETASYNC), if
+// `on`. mdb_env_set_flags is not safe against another thread changing the flags, and
+// the flag applies to the whole env, so the caller must hold write_mu_ (every write txn
+// of this process runs under it) for the guard's whole life: the flag is restored
+// before any other writer of this process can commit. Other processes have envs of
+// their own.
+class MetaSyncDeferral {
+ public:
+  MetaSyncDeferral(MDB_env* env, bool on);
+  ~MetaSyncDeferral();
+  MetaSyncDeferral(const MetaSyncDeferral&) = delete;
+  MetaSyncDeferral& operator=(const MetaSyncDeferral&) = delete;
+
+ private:
+  MDB_env* env_ = nullptr;  // set only if we set the flag
+};
+
 // A transaction (read or write). Aborted on destruction unless committed.
 class Txn {
  public:
@@ -297,7 +333,7 @@ class LmdbStore final : public Store {
   template <class F>
   auto run_read(F&& f) -> Result<decltype(f(std::declval<Txn&>()))>;
   template <class F>
-  auto run_write(F&& f) -> Result<decltype(f(std::declval<Txn&>()))>;
+  auto run_write(F&& f, Durability durability = Durability::full) -> Result<decltype(f(std::declval<Txn&>()))>;
 
   // ---- helpers used inside a txn (throw on failure)
   std::uint64_t next_id(Txn& t, std::string_view counter);
@@ -356,7 +392,9 @@ class LmdbStore final : public Store {
  private:
   void grow_map();
   void refresh_map_size();
-  Result<DeliveryResult> deliver_grouped(const PreparedBody& body);
+  Result<DeliveryResult> deliver_grouped(const PreparedBody& body, Durability durability);
+  // deliver() with the given durability (update_queue: duplicate_safe).
+  Result<DeliveryResult> deliver_as(const DeliveryRequest& request, Durability durability);
 
   MDB_env* env_ = nullptr;
   Dbis db_{};
@@ -370,6 +408,7 @@ class LmdbStore final : public Store {
   // Group commit state
   struct Job {
     const PreparedBody* body;
+    Durability durability;  // the group's commit is duplicate_safe only if every job's is
     std::optional<Result<DeliveryResult>> result;
   };
   std::mutex group_mu_;
@@ -419,10 +458,11 @@ auto LmdbStore::run_read(F&& f) -> Result<decltype(f(std::declval<Txn&>()))> {
 }
 
 template <class F>
-auto LmdbStore::run_write(F&& f) -> Result<decltype(f(std::declval<Txn&>()))> {
+auto LmdbStore::run_write(F&& f, Durability durability) -> Result<decltype(f(std::declval<Txn&>()))> {
   using R = decltype(f(std::declval<Txn&>()));
   if (options_.read_only) return Errc::not_permitted;
   std::lock_guard wl(write_mu_);
+  MetaSyncDeferral nometasync(env_, durability == Durability::duplicate_safe);  // under write_mu_
   for (int attempt = 0;; ++attempt) {
     int grow = 0;
     try {

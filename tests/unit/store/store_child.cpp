@@ -9,6 +9,10 @@
 //   store_test_child claim DATA_DIR MILLIS        claim INBOX's \Recent messages over and
 //                                                 over for MILLIS ms; print "first end"
 //                                                 for each non-empty claim
+//   store_test_child dequeue DATA_DIR -           remove the queue's entries one per
+//                                                 update_queue (duplicate-safe) commit;
+//                                                 print "id" after each; then wait to be
+//                                                 killed
 #include <unistd.h>
 
 #include <chrono>
@@ -57,6 +61,20 @@ int main(int argc, char** argv) {
       ::usleep(500);
     }
     return 0;
+  }
+  if (mode == "dequeue") {
+    auto q = s.list_queue();
+    if (!q) return 8;
+    for (const auto& e : *q) {
+      DeliveryEvent ev;
+      ev.message_id = "Q" + std::to_string(e.id);
+      ev.recipient = e.recipient;
+      ev.action = EventAction::delivered;
+      if (!s.update_queue({{e.id, QueueChange::Op::remove, 0, "", 0}}, {ev})) return 9;
+      std::printf("%llu\n", static_cast<unsigned long long>(e.id));
+      std::fflush(stdout);
+    }
+    for (;;) ::pause();  // killed with SIGKILL by the test: no clean close of the store
   }
   if (argc < 5) return 64;
   long count = std::atol(argv[3]);

@@ -259,6 +259,13 @@ class Store {
   virtual Result<std::vector<QueueEntry>> list_queue() = 0;  // by id
   // Queue changes and events in one commit (a deliver() with no body): the outbound
   // worker removes the entries a peer accepted and records the attempt at once.
+  // DUPLICATE-SAFE durability, unlike every other write here: when it returns, the
+  // commit survives a crash of any process (kill -9) and is seen by all of them, but a
+  // system crash or power loss may undo it (LMDB's MDB_NOMETASYNC: the meta page is
+  // synced by the next commit of any process; the store stays intact). Undoing it
+  // only brings entries back (sent twice, or retried early) and drops their events;
+  // it never loses mail. So it is for queue results only, never for anything that
+  // acknowledges mail (deliver(), enqueue(), APPEND, expunge... are fully synced).
   virtual Result<void> update_queue(const std::vector<QueueChange>& changes,
                                     const std::vector<DeliveryEvent>& events) = 0;
   // Makes every entry due now (ternctl queue flush); one id or all (id 0). Returns how

@@ -1,0 +1,148 @@
+// The queue worker's result commits (queue/worker.cpp, commit_runner): with several
+// connections to a fast peer, the results of all of them share each commit, instead of
+// the connections taking turns (half of them in each commit) because the ones a commit
+// released report a round trip after it ended. A real store in a temp dir whose commits
+// take >= 40 ms (StoreOptions::group_window), a real loopback SMTP peer, the real worker.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "queue/worker.hpp"
+#include "tern/net/asio.hpp"
+#include "../store/store_fixture.hpp"
+
+using namespace tern;
+using tcp = boost::asio::ip::tcp;
+
+namespace {
+
+// A minimal SMTP peer: answers every command line at once (so pipelined commands get
+// their replies in order) and 250 after each message's end.
+class FastPeer {
+ public:
+  FastPeer() : acc_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    port = acc_.local_endpoint().port();
+    thread_ = std::thread([this] { accept_loop(); });
+  }
+  ~FastPeer() {
+    stop_ = true;
+    {
+      // A blocked accept() is not woken by close(): a connection wakes it.
+      asio::io_context io;
+      tcp::socket wake(io);
+      boost::system::error_code ec;
+      wake.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+    }
+    thread_.join();
+    for (auto& t : conns_) t.join();
+  }
+  std::uint16_t port = 0;
+  std::atomic<int> messages{0};
+  std::atomic<int> connections{0};
+
+ private:
+  void accept_loop() {
+    while (!stop_) {
+      tcp::socket s(io_);
+      boost::system::error_code ec;
+      acc_.accept(s, ec);
+      if (ec || stop_) return;
+      ++connections;
+      conns_.emplace_back([this, sock = std::move(s)]() mutable { serve(std::move(sock)); });
+    }
+  }
+  void serve(tcp::socket s) {
+    boost::system::error_code ec;
+    s.set_option(tcp::no_delay(true), ec);
+    auto say = [&](const std::string& r) { asio::write(s, asio::buffer(r), ec); };
+    say("220 peer ESMTP\r\n");
+    std::string buf;
+    bool data = false;
+    for (;;) {
+      auto nl = buf.find("\r\n");
+      if (nl == std::string::npos) {
+        char tmp[8192];
+        std::size_t n = s.read_some(asio::buffer(tmp), ec);
+        if (ec) return;
+        buf.append(tmp, n);
+        continue;
+      }
+      std::string line = buf.substr(0, nl);
+      buf.erase(0, nl + 2);
+      if (data) {
+        if (line == ".") {
+          data = false;
+          ++messages;
+          say("250 2.0.0 queued\r\n");
+        }
+        continue;
+      }
+      std::string verb = line.substr(0, 4);
+      if (verb == "EHLO") say("250-peer\r\n250 PIPELINING\r\n");
+      else if (verb == "DATA") { data = true; say("354 go\r\n"); }
+      else if (verb == "QUIT") { say("221 bye\r\n"); return; }
+      else say("250 ok\r\n");
+      if (ec) return;
+    }
+  }
+  asio::io_context io_;
+  tcp::acceptor acc_;
+  std::thread thread_;
+  std::vector<std::thread> conns_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace
+
+TEST_CASE("results of all connections share each commit", "[queue][worker]") {
+  constexpr int kConnections = 4;
+  constexpr int kMessages = 32;
+  store::StoreOptions opt;
+  opt.group_window = std::chrono::milliseconds(40);  // every commit takes >= 40 ms
+  store::test::Fixture fx(opt);
+  for (int i = 0; i < kMessages; ++i) {
+    store::DeliveryRequest r;
+    r.body = "From: a@example.test\r\nSubject: m" + std::to_string(i) + "\r\n\r\nbody " + std::to_string(i) + "\r\n";
+    store::OutboundEntry e;
+    e.sender = "a@example.test";
+    e.recipient = "u@[127.0.0.1]";  // an address literal: no DNS
+    r.outbound.push_back(e);
+    REQUIRE(fx.store->enqueue(r));
+  }
+
+  FastPeer peer;
+  config::Config cfg;
+  cfg.hostname = "mx.example.test";
+  cfg.outbound.port = peer.port;
+  cfg.outbound.connections_per_destination = kConnections;
+  asio::thread_pool pool(2);
+  auto before = fx.store->last_commit();
+  {
+    mta::queue::QueueWorker w(cfg, *fx.store, pool);
+    w.start();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      auto q = fx.store->list_queue();
+      REQUIRE(q);
+      if (q->empty() || std::chrono::steady_clock::now() > deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    w.stop();
+  }
+  auto commits = fx.store->last_commit() - before;
+  auto q = fx.store->list_queue();
+  REQUIRE(q);
+  CHECK(q->empty());
+  CHECK(peer.messages == kMessages);
+  CHECK(peer.connections == kConnections);
+  INFO("commits for " << kMessages << " messages over " << kConnections << " connections: " << commits);
+  // Taking turns: ~kMessages / (kConnections / 2) = 16 commits. Sharing: ~kMessages /
+  // kConnections = 8, plus the first ones before the connections line up.
+  CHECK(commits <= static_cast<std::uint64_t>(kMessages / kConnections + 3));
+  pool.join();
+}
