@@ -8,7 +8,9 @@
 # /work/shared/tools/build-imaptest.sh from github:dovecot/imaptest) and its tests/ next
 # to it. Starts tern-imapd from TERN_BIN (default build/bin) on a temp data dir with one
 # user, prints imaptest's summary, and stops the daemon. IMAPTEST_LOG=FILE keeps the
-# whole imaptest output (every failed command / error line).
+# whole imaptest output (every failed command / error line). TERN_IMAP_EXTRA adds lines
+# to [imap], e.g. TERN_IMAP_EXTRA='view_cache_messages = 1' (every SELECT of imaptest's
+# small mailboxes then goes through the view cache).
 set -euo pipefail
 MODE="${1:-scripted}"
 SECS="${2:-120}"
@@ -26,6 +28,7 @@ data_dir = "$DIR/var"
 [imap]
 listen = ["127.0.0.1:$PORT"]
 allow_plaintext_auth = true
+${TERN_IMAP_EXTRA:-}
 [limits]
 auth_failures = 100000
 connections_per_ip = 1000

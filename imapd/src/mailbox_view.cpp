@@ -1,5 +1,7 @@
 #include "mailbox_view.hpp"
 
+#include "view_cache.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -143,12 +145,41 @@ std::uint32_t MailboxView::recent_count() const {
   return n;
 }
 
-store::Result<void> MailboxView::load(store::Store& s, const store::MailboxInfo& mb) {
+void MailboxView::mark_recent() {
+  if (!track_recent || msgs.empty()) return;
+  auto from = [this](store::Uid u) {
+    return std::lower_bound(msgs.begin(), msgs.end(), u, [](const ViewMsg& m, store::Uid x) { return m.uid < x; });
+  };
+  if (readonly) {
+    for (auto it = from(info.first_recent_uid); it != msgs.end(); ++it) it->recent = true;
+    return;
+  }
+  for (const auto& [first, end] : claimed)
+    for (auto it = from(first); it != msgs.end() && it->uid < end; ++it) it->recent = true;
+}
+
+store::Result<void> MailboxView::load(store::Store& s, const store::MailboxInfo& mb, ViewCache* cache) {
+  pending_expunged_ = 0;
+  if (cache) {
+    if (auto snap = cache->find(mb.id); snap && snap->uidvalidity == mb.uidvalidity) {
+      // What changed since the snapshot, and the mailbox's counters, from ONE read txn.
+      auto ch = s.changes_since(mb.id, snap->highestmodseq);
+      if (!ch) return tern::store::Result<void>(ch.error());
+      if (ch->info.uidvalidity == snap->uidvalidity && restore(*snap, *ch)) {
+        info = std::move(ch->info);
+        highestmodseq = info.highestmodseq;
+        uidnext = std::max(info.uidnext, max_uid() + 1);
+        if (highestmodseq != snap->highestmodseq) cache->put(snapshot());
+        mark_recent();
+        return {};
+      }
+      cache->erase(mb.id);
+    }
+  }
   msgs.clear();
   keywords.clear();
   kwlists_.assign(1, std::string());
   kwindex_.clear();
-  pending_expunged_ = 0;
   // Exactly what is there: +64 spare entries cost every idle session 3 KiB (10,000 IDLE
   // sessions: 30 MB); a later delivery grows the array as push_back does.
   msgs.reserve(static_cast<std::size_t>(mb.messages));
@@ -161,10 +192,10 @@ store::Result<void> MailboxView::load(store::Store& s, const store::MailboxInfo&
   });
   if (!now) return tern::store::Result<void>(now.error());
   info = std::move(*now);
-  if (track_recent)
-    for (auto& m : msgs) m.recent = starts_recent(m.uid, info.first_recent_uid);
   highestmodseq = info.highestmodseq;
   uidnext = std::max(info.uidnext, max_uid() + 1);
+  if (cache && cache->worth_caching(msgs.size())) cache->put(snapshot());
+  mark_recent();
   return {};
 }
 

@@ -5,6 +5,7 @@
 // §5.2; RFC 7162 §3.2.10 for QRESYNC). No Asio; store reads only (run on the io thread:
 // a read txn never blocks and is never held across a co_await).
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,6 +31,9 @@ struct ViewMsg {
   bool expunged = false;  // gone from the store, not yet reported (RFC 9051 §7.5.1)
   bool recent = false;    // \Recent in this session (RFC 3501 §2.3.2)
 };
+
+struct ViewSnapshot;
+class ViewCache;
 
 struct SyncOptions {
   bool allow_expunge = true;  // false during FETCH, STORE, SEARCH (RFC 9051 §7.5.1)
@@ -62,8 +66,11 @@ class MailboxView {
   std::uint32_t recent_count() const;
 
   // Loads every message of `mailbox` (SELECT/EXAMINE) and the mailbox's counters, in one
-  // read txn; `info` becomes the mailbox as read then.
-  store::Result<void> load(store::Store& s, const store::MailboxInfo& mb);
+  // read txn; `info` becomes the mailbox as read then. With a `cache` (the process's,
+  // view_cache.hpp) holding a snapshot of the mailbox, the view is that snapshot plus
+  // what changed since (one read txn, O(changes)); the result is the same. Either way
+  // the up-to-date snapshot goes back into the cache (big mailboxes only).
+  store::Result<void> load(store::Store& s, const store::MailboxInfo& mb, ViewCache* cache = nullptr);
   // Brings the view up to date with the store, appending untagged responses to out.
   // Reads only what changed since highestmodseq (Store::changes_since). Returns
   // no_such_mailbox if the mailbox was deleted.
@@ -94,6 +101,16 @@ class MailboxView {
   // when a keyword not in `keywords` appeared (FLAGS is then due again).
   std::uint32_t intern(std::string_view list, bool& fresh);
   ViewMsg from_meta(const store::MessageMeta& m, bool& fresh);
+  // \Recent for messages as load() finds them (none marked yet): see starts_recent.
+  void mark_recent();
+  // Snapshots (mailbox_view_snapshot.cpp). The view as a snapshot, \Recent left out.
+  std::shared_ptr<const ViewSnapshot> snapshot() const;
+  // The view from a snapshot and the changes after it; false if they do not fit
+  // together (then load from the store).
+  bool restore(const ViewSnapshot& snap, const store::Store::MailboxChanges& ch);
+  // keywords (and the keyword lists) as a load from the store makes them: in order of
+  // first use by ascending UID, only those still on a message.
+  void relearn_keywords();
 
   // Distinct keyword lists of the messages; [0] = "". Few in practice (most messages
   // have none or the same one or two), so one copy each instead of one per message.

@@ -422,7 +422,12 @@ Config parse_config(std::string_view text, std::string_view source) {
            {"nesting", set_uint(c.imap.nesting, 4, 1000)},
            {"sequence_ranges", set_uint(c.imap.sequence_ranges, 100, 10000000)},
            {"idle_timeout", set_duration(c.imap.idle_timeout, 1800s, 86400s)},
-           {"login_timeout", set_duration(c.imap.login_timeout, 10s, 3600s)}}),
+           {"login_timeout", set_duration(c.imap.login_timeout, 10s, 3600s)},
+           {"view_cache_messages", set_uint(c.imap.view_cache_messages, 1, 100000000)},
+           {"view_cache_size",
+            [&](const toml::node& n, const Where& w) {
+              c.imap.view_cache_size = get_size(n, w, 0, 64ull << 30);
+            }}}),
       sub("imaps", {{"listen", set_listen(c.imap.implicit_tls)}}),
       sub("pop3",
           {{"listen", set_listen(c.pop3.plain)},

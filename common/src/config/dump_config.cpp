@@ -100,6 +100,8 @@ std::string dump_config(const Config& c) {
   kv("sequence_ranges", std::to_string(c.imap.sequence_ranges));
   kv("idle_timeout", duration(c.imap.idle_timeout));
   kv("login_timeout", duration(c.imap.login_timeout));
+  kv("view_cache_messages", std::to_string(c.imap.view_cache_messages));
+  kv("view_cache_size", size(c.imap.view_cache_size));
   table("imaps");
   kv("listen", endpoints(c.imap.implicit_tls.listen));
   table("pop3");

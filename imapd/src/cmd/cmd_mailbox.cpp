@@ -2,6 +2,7 @@
 // RENAME (§6.3.6), SUBSCRIBE / UNSUBSCRIBE (§6.3.7, §6.3.8).
 #include "cmd/commands.hpp"
 #include "cmd/util.hpp"
+#include "view_cache.hpp"
 
 namespace tern::imapd {
 
@@ -66,6 +67,7 @@ asio::awaitable<void> cmd_delete(Session& s, imap::Command& c) {
     co_return;
   }
   bool selected_gone = s.mailbox && s.mailbox->info.name == name;
+  auto before = s.store().get_mailbox(s.account, name);  // its id, for the view cache
   store::Store* st = &s.store();
   store::AccountId acct = s.account;
   const std::string* pname = &name;
@@ -75,6 +77,7 @@ asio::awaitable<void> cmd_delete(Session& s, imap::Command& c) {
     store_no(s, c, r.error(), "No such mailbox");
     co_return;
   }
+  if (before) s.svc().view_cache().erase(before->id);  // its snapshot is of no use now
   if (selected_gone) {
     s.untagged("OK [CLOSED] Selected mailbox deleted");
     s.enter_state(State::Authenticated);

@@ -6,6 +6,7 @@
 #include "cmd/util.hpp"
 #include "tern/imap/response.hpp"
 #include "tern/log/log.hpp"
+#include "view_cache.hpp"
 
 namespace tern::imapd {
 
@@ -98,7 +99,7 @@ asio::awaitable<void> cmd_select(Session& s, imap::Command& c) {
     }
     v.add_claim(claim->first, claim->end);
   }
-  auto r = v.load(s.store(), *mb);
+  auto r = v.load(s.store(), *mb, &s.svc().view_cache());
   if (!r) {
     store_no(s, c, r.error(), "Cannot open mailbox");
     co_return;

@@ -443,6 +443,14 @@ TEST_CASE("[imap] limits", "[config]") {
   auto d = tern::config::parse_config("", "t.toml");
   CHECK(d.imap.command_line == 65536);
   CHECK(d.imap.idle_timeout == std::chrono::minutes(30));
+  CHECK(d.imap.view_cache_messages == 2048);
+  CHECK(d.imap.view_cache_size == 64u << 20);
+  auto v = tern::config::parse_config("[imap]\nview_cache_messages = 1\nview_cache_size = \"1G\"\n", "t.toml");
+  CHECK(v.imap.view_cache_messages == 1);
+  CHECK(v.imap.view_cache_size == 1u << 30);
+  CHECK(tern::config::parse_config(tern::config::dump_config(v), "dump").imap.view_cache_size == 1u << 30);
+  CHECK_THROWS_AS(tern::config::parse_config("[imap]\nview_cache_messages = 0\n", "t.toml"),
+                  tern::config::ConfigError);
   // RFC 9051 §5.4: the autologout timer is at least 30 minutes.
   CHECK_THROWS_AS(tern::config::parse_config("[imap]\nidle_timeout = \"10m\"\n", "t.toml"),
                   tern::config::ConfigError);

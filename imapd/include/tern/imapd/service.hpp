@@ -2,6 +2,7 @@
 // ImapService: what every IMAP session of one tern-imapd process shares — the config,
 // the store, the Authenticator (throttle + cache) and the parser limits. No Asio here;
 // thread-safe.
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,9 +19,12 @@ class ChangeNotifier;
 
 namespace tern::imapd {
 
+class ViewCache;
+
 class ImapService {
  public:
   ImapService(const config::Config& cfg, store::Store& store);
+  ~ImapService();
 
   const config::Config& config() const { return cfg_; }
   store::Store& store() { return store_; }
@@ -33,12 +37,16 @@ class ImapService {
   // changes only at its fallback recheck.
   net::ChangeNotifier* notifier() const { return notifier_; }
   void set_notifier(net::ChangeNotifier* n) { notifier_ = n; }
+  // The process's snapshots of big mailboxes' views: SELECT reads only what changed
+  // since (imapd/src/view_cache.hpp).
+  ViewCache& view_cache() { return *view_cache_; }
 
  private:
   config::Config cfg_;
   store::Store& store_;
   auth::Authenticator auth_;
   net::ChangeNotifier* notifier_ = nullptr;
+  std::unique_ptr<ViewCache> view_cache_;
 };
 
 }  // namespace tern::imapd
