@@ -82,6 +82,11 @@ struct QueueWorker::Impl {
   const config::Config& cfg;
   store::Store& store;
   asio::thread_pool& pool;
+  // The live connections (commit_runner's due_count). Declared before io: a Source
+  // leaves the set in its destructor, which io's destructor runs for connections still
+  // open at shutdown, so the set must outlive io.
+  class Source;
+  std::set<Source*> sources;
   asio::io_context io{1};
   std::unique_ptr<dns::Resolver> resolver;
   std::shared_ptr<asio::ssl::context> tls_may, tls_verify;
@@ -409,8 +414,6 @@ struct QueueWorker::Impl {
   };
   std::vector<CommitWait*> commit_queue;
   bool committing = false;
-  class Source;
-  std::set<Source*> sources;  // the live connections
   asio::steady_timer gather_timer{io};
   bool gathering = false;
   std::chrono::steady_clock::duration last_commit{0};

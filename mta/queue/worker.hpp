@@ -29,6 +29,9 @@
 //     network errors reschedule (outcome.hpp); 5xx bounce.
 //   - Restart / kill -9 safe: nothing is removed before the peer accepted it, and
 //     nothing in memory is needed to resume (entries in flight are simply due again).
+//     The result commit is duplicate-safe (Store::update_queue: no meta-page sync), so
+//     a power loss, unlike kill -9, may also undo the last finished one: at most two
+//     messages per connection sent again, none lost.
 #include <memory>
 
 #include "tern/config/config.hpp"

@@ -25,7 +25,8 @@ namespace {
 // their replies in order) and 250 after each message's end.
 class FastPeer {
  public:
-  FastPeer() : acc_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+  // stall: never answer a message's end (the connection hangs until the client closes).
+  explicit FastPeer(bool stall = false) : stall_(stall), acc_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     port = acc_.local_endpoint().port();
     thread_ = std::thread([this] { accept_loop(); });
   }
@@ -78,7 +79,7 @@ class FastPeer {
         if (line == ".") {
           data = false;
           ++messages;
-          say("250 2.0.0 queued\r\n");
+          if (!stall_) say("250 2.0.0 queued\r\n");
         }
         continue;
       }
@@ -90,6 +91,7 @@ class FastPeer {
       if (ec) return;
     }
   }
+  bool stall_ = false;
   asio::io_context io_;
   tcp::acceptor acc_;
   std::thread thread_;
@@ -144,5 +146,39 @@ TEST_CASE("results of all connections share each commit", "[queue][worker]") {
   // Taking turns: ~kMessages / (kConnections / 2) = 16 commits. Sharing: ~kMessages /
   // kConnections = 8, plus the first ones before the connections line up.
   CHECK(commits <= static_cast<std::uint64_t>(kMessages / kConnections + 3));
+  pool.join();
+}
+
+TEST_CASE("stopping the worker mid-transaction keeps the entries and shuts down cleanly", "[queue][worker]") {
+  // Connections still open when stop()'s grace ends are destroyed with the worker's
+  // io_context (their Source leaves the worker's set of connections then).
+  store::test::Fixture fx;
+  for (int i = 0; i < 4; ++i) {
+    store::DeliveryRequest r;
+    r.body = "From: a@example.test\r\nSubject: s" + std::to_string(i) + "\r\n\r\nbody\r\n";
+    store::OutboundEntry e;
+    e.sender = "a@example.test";
+    e.recipient = "u@[127.0.0.1]";
+    r.outbound.push_back(e);
+    REQUIRE(fx.store->enqueue(r));
+  }
+  FastPeer peer(/*stall=*/true);
+  config::Config cfg;
+  cfg.hostname = "mx.example.test";
+  cfg.outbound.port = peer.port;
+  cfg.outbound.connections_per_destination = 2;
+  asio::thread_pool pool(2);
+  {
+    mta::queue::QueueWorker w(cfg, *fx.store, pool);
+    w.start();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (peer.messages < 2 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(peer.messages == 2);  // both connections wait for the peer's final reply
+    w.stop(std::chrono::seconds(1));
+  }
+  auto q = fx.store->list_queue();
+  REQUIRE(q);
+  CHECK(q->size() == 4);  // nothing was accepted, nothing removed
   pool.join();
 }
