@@ -280,6 +280,10 @@ def one_rep(side_cls, args):
         benchlib.run_smtp_source(side.smtp_port, args.messages, args.sessions, args.size, RCPT)
         wait_count(LogCounter(side.log_path, b"status=deferred"), args.messages, 300,
                    f"{side.name} first attempts")
+        # A "status=deferred" line is logged before its attempt's commit, and tern picks
+        # up new mail at once: let the last first attempts end (and commit) before the
+        # sink starts, or a flush could race a deferral still being recorded.
+        time.sleep(1.0)
         sent = LogCounter(side.log_path, b"status=sent")
         sink.start()
         load = open("/proc/loadavg").read().split()[0]

@@ -108,6 +108,15 @@ struct QueueWorker::Impl {
   std::set<store::QueueId> in_flight;
   unsigned total_active = 0;
 
+  // Scanning (on io): every kScanEvery, at once when kicked, and, while nothing is in
+  // flight, within kWatchGap of any store commit (ternctl queue flush, a submission).
+  static constexpr auto kScanEvery = std::chrono::milliseconds(250);
+  static constexpr auto kWatchGap = std::chrono::milliseconds(20);
+  static constexpr std::size_t kScanSlice = 1000;  // due entries read per scan
+  asio::steady_timer scan_timer{io};
+  bool scan_kicked = false;
+  bool scan_truncated = false;  // the last scan stopped at kScanSlice: more are due
+
   Impl(const config::Config& c, store::Store& s, asio::thread_pool& p) : cfg(c), store(s), pool(p) {
     if (!cfg.relay.host.empty()) {
       relay = true;
@@ -137,19 +146,56 @@ struct QueueWorker::Impl {
   std::string dest_key(const store::QueueEntry& e) const { return relay ? std::string("[relay]") : domain_of(e.recipient); }
 
   // ------------------------------------------------------------ scanning
+  // Scans again as soon as the current scan (if any) is done.
+  void kick_scan() {
+    scan_kicked = true;
+    scan_timer.cancel();
+  }
+
   asio::awaitable<void> scan_loop() {
-    asio::steady_timer timer(io);
+    // The store's commit watcher (one inotify instance): an idle worker looks at the
+    // queue right after a commit instead of at the next 250 ms tick. Wrapped without
+    // owning its fd (released before the descriptor is destroyed).
+    std::unique_ptr<store::Store::Watcher> watcher = store.watch();
+    std::optional<asio::posix::stream_descriptor> sd;
+    if (watcher && watcher->fd() >= 0) sd.emplace(io, watcher->fd());
+    struct Release {
+      std::optional<asio::posix::stream_descriptor>& sd;
+      ~Release() {
+        if (sd) sd->release();
+      }
+    } release{sd};
     while (!stop_requested) {
+      scan_kicked = false;
+      const auto scanned = std::chrono::steady_clock::now();
       co_await scan();
-      timer.expires_after(std::chrono::milliseconds(250));
-      co_await timer.async_wait(asio::use_awaitable);
+      if (scan_kicked || stop_requested) continue;
+      scan_timer.expires_after(kScanEvery);
+      if (sd && in_flight.empty()) {
+        auto [order, ec, timer_ec] =
+            co_await asio::experimental::make_parallel_group(
+                sd->async_wait(asio::posix::descriptor_base::wait_read, asio::deferred),
+                scan_timer.async_wait(asio::deferred))
+                .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+        (void)timer_ec;
+        if (order[0] == 0 && !ec) {
+          watcher->drain();
+          // At most one watcher-woken scan per kWatchGap (inbound mail commits too).
+          scan_timer.expires_at(scanned + kWatchGap);
+          auto [gap_ec] = co_await scan_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+          (void)gap_ec;
+        }
+      } else {
+        auto [ec] = co_await scan_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        (void)ec;  // cancelled: kicked
+      }
     }
     stopping = true;
   }
 
   asio::awaitable<void> scan() {
     auto now = static_cast<store::UnixTime>(std::time(nullptr));
-    std::size_t limit = in_flight.size() + 1000;
+    std::size_t limit = in_flight.size() + kScanSlice;
     store::Store* st = &store;
     auto job = [st, now, limit] { return st->due_queue(now, limit); };
     auto due = co_await blocking(std::move(job));
@@ -157,6 +203,7 @@ struct QueueWorker::Impl {
       spdlog::error("outbound: reading the queue failed: {}", due.error().message());
       co_return;
     }
+    scan_truncated = due->size() >= limit;
     std::map<std::tuple<std::string, store::BlobId, std::string>, Batch*> open;
     std::set<std::string> touched;
     for (auto& e : *due) {
@@ -386,6 +433,9 @@ struct QueueWorker::Impl {
     if (!res)
       spdlog::error("outbound: recording the attempt failed ({}); the entries stay queued", res.error().message());
     for (const auto& e : b->entries) in_flight.erase(e.id);
+    // Nothing left in flight: the scan loop goes back to watching commits (it waits on
+    // the 250 ms tick alone while anything is in flight).
+    if (in_flight.empty()) kick_scan();
   }
 
   // ------------------------------------------------------------ commits
@@ -500,6 +550,9 @@ struct QueueWorker::Impl {
         if (w_.stop_requested || d.pending.empty()) co_return nullptr;
         BatchPtr b = std::move(d.pending.front());
         d.pending.pop_front();
+        // A long queue is read kScanSlice entries at a time: the next slice is read
+        // before this destination runs dry, not at the next tick.
+        if (w_.scan_truncated && d.pending.size() < w_.cfg.outbound.connections_per_destination) w_.kick_scan();
         bool ok = co_await w_.prepare(*b);
         if (!ok) {
           w_.fail_batch(std::move(b), Reply(451, "4.3.0", "could not read the queued message"));

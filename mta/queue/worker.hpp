@@ -2,7 +2,10 @@
 // QueueWorker: sends the store's outbound queue (design §2). Runs on its own
 // io_context thread inside tern-mta; store calls go to the blocking pool.
 //
-//   - Every 250 ms (and at once after start) it reads the due entries
+//   - Every 250 ms, at once after start, within 20 ms of any store commit while
+//     nothing is in flight (ternctl queue flush, new mail: the store's commit
+//     watcher), and before a destination runs dry when the last scan stopped at its
+//     1,000-entry slice, it reads the due entries
 //     (Store::due_queue), skips those already in flight, and groups the rest into
 //     messages (same body, same sender, same destination; up to [limits] recipients
 //     each) per destination: the recipient's domain, or the relay when [relay] host

@@ -182,3 +182,47 @@ TEST_CASE("stopping the worker mid-transaction keeps the entries and shuts down 
   CHECK(q->size() == 4);  // nothing was accepted, nothing removed
   pool.join();
 }
+
+TEST_CASE("an idle worker sends a newly queued message at once, not at the next 250 ms scan", "[queue][worker]") {
+  // Commits (ternctl queue flush and submissions in other processes, or here this
+  // test's own enqueue) reach the worker through the store's commit watcher (inotify on
+  // the store file, whoever commits). Polling alone: each pick-up waits 0-250 ms (six
+  // under 120 ms by luck: ~1%).
+  store::test::Fixture fx;
+  FastPeer peer;
+  config::Config cfg;
+  cfg.hostname = "mx.example.test";
+  cfg.outbound.port = peer.port;
+  asio::thread_pool pool(2);
+  std::vector<double> waits;
+  {
+    mta::queue::QueueWorker w(cfg, *fx.store, pool);
+    w.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the first scan is done
+    for (int i = 0; i < 6; ++i) {
+      store::DeliveryRequest r;
+      r.body = "From: a@example.test\r\nSubject: p" + std::to_string(i) + "\r\n\r\nbody\r\n";
+      store::OutboundEntry e;
+      e.sender = "a@example.test";
+      e.recipient = "u@[127.0.0.1]";
+      r.outbound.push_back(e);
+      const int before = peer.messages;
+      const auto t0 = std::chrono::steady_clock::now();
+      REQUIRE(fx.store->enqueue(r));
+      auto deadline = t0 + std::chrono::seconds(10);
+      while (peer.messages == before && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      REQUIRE(peer.messages == before + 1);
+      waits.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      // Let the worker go idle again (its result commit done) at a random phase of
+      // its 250 ms tick.
+      std::this_thread::sleep_for(std::chrono::milliseconds(60 + 37 * i));
+    }
+    w.stop();
+  }
+  std::string all;
+  for (double ms : waits) all += std::to_string(static_cast<int>(ms)) + " ";
+  INFO("enqueue -> peer's message, ms: " << all);
+  for (double ms : waits) CHECK(ms < 120);
+  pool.join();
+}
