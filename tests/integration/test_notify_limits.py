@@ -22,6 +22,15 @@ def limited(soft, hard):
     return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
+def start_limited(env, binary, soft, hard):
+    """Starts BIN/binary on env's config with RLIMIT_NOFILE (soft, hard); env stops it."""
+    p = subprocess.Popen([os.path.join(BIN, binary), "--config", env.config_path],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                         preexec_fn=limited(soft, hard))
+    env.procs.append(p)
+    return p
+
+
 def nofile(pid):
     with open(f"/proc/{pid}/limits") as f:
         for line in f:
@@ -98,19 +107,13 @@ def test_nofile_raised_to_hard_limit():
     with TernEnv(listeners=["pop3", "pop3s"]) as env:
         os.chmod(env.dir, 0o755)
         os.chmod(env.config_path, 0o644)
-        tern = subprocess.Popen([os.path.join(BIN, "tern"), "--config", env.config_path],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=limited(1024, 8192))
-        env.procs.append(tern)
+        tern = start_limited(env, "tern", 1024, 8192)
         wait_port(env.port("pop3"), proc=tern)
         assert nofile(tern.pid) == (8192, 8192)
         assert nofile(daemon_pid(env, "tern-pop3d")) == (8192, 8192)
         # a daemon run alone raises its own
         env.stop(tern)
-        alone = subprocess.Popen([os.path.join(BIN, "tern-pop3d"), "--config", env.config_path],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                                 preexec_fn=limited(1024, 8192))
-        env.procs.append(alone)
+        alone = start_limited(env, "tern-pop3d", 1024, 8192)
         wait_port(env.port("pop3"), proc=alone)
         assert nofile(alone.pid) == (8192, 8192)
 
@@ -138,10 +141,7 @@ def test_too_small_nofile_refused():
             f.write("\n[limits]\nconnections = 200\n")
         os.chmod(env.dir, 0o755)
         os.chmod(env.config_path, 0o644)
-        tern = subprocess.Popen([os.path.join(BIN, "tern"), "--config", env.config_path],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=limited(1024, 1024))
-        env.procs.append(tern)
+        tern = start_limited(env, "tern", 1024, 1024)
         wait_port(env.port("pop3"), proc=tern)
 
 
@@ -153,17 +153,11 @@ def test_imapd_counts_one_descriptor_per_connection():
     with TernEnv(listeners=["imap", "imaps"]) as env:
         os.chmod(env.dir, 0o755)
         os.chmod(env.config_path, 0o644)
-        tern = subprocess.Popen([os.path.join(BIN, "tern"), "--config", env.config_path],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=limited(3000, 3000))
-        env.procs.append(tern)
+        tern = start_limited(env, "tern", 3000, 3000)
         wait_port(env.port("imaps"), proc=tern)
         wait_port(env.port("imap"), proc=tern)
         env.stop(tern)
-        alone = subprocess.Popen([os.path.join(BIN, "tern-imapd"), "--config", env.config_path],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                                 preexec_fn=limited(3000, 3000))
-        env.procs.append(alone)
+        alone = start_limited(env, "tern-imapd", 3000, 3000)
         wait_port(env.port("imaps"), proc=alone)
         env.stop(alone)
         # and below 2064 it is refused, with the figures

@@ -99,6 +99,17 @@ class FastPeer {
   std::atomic<bool> stop_{false};
 };
 
+// Queues one message from a@example.test to u@[127.0.0.1] (an address literal: no DNS).
+void queue_one(store::Store& st, const std::string& subject, const std::string& body) {
+  store::DeliveryRequest r;
+  r.body = "From: a@example.test\r\nSubject: " + subject + "\r\n\r\n" + body + "\r\n";
+  store::OutboundEntry e;
+  e.sender = "a@example.test";
+  e.recipient = "u@[127.0.0.1]";
+  r.outbound.push_back(e);
+  REQUIRE(st.enqueue(r));
+}
+
 }  // namespace
 
 TEST_CASE("results of all connections share each commit", "[queue][worker]") {
@@ -107,15 +118,7 @@ TEST_CASE("results of all connections share each commit", "[queue][worker]") {
   store::StoreOptions opt;
   opt.group_window = std::chrono::milliseconds(40);  // every commit takes >= 40 ms
   store::test::Fixture fx(opt);
-  for (int i = 0; i < kMessages; ++i) {
-    store::DeliveryRequest r;
-    r.body = "From: a@example.test\r\nSubject: m" + std::to_string(i) + "\r\n\r\nbody " + std::to_string(i) + "\r\n";
-    store::OutboundEntry e;
-    e.sender = "a@example.test";
-    e.recipient = "u@[127.0.0.1]";  // an address literal: no DNS
-    r.outbound.push_back(e);
-    REQUIRE(fx.store->enqueue(r));
-  }
+  for (int i = 0; i < kMessages; ++i) queue_one(*fx.store, "m" + std::to_string(i), "body " + std::to_string(i));
 
   FastPeer peer;
   config::Config cfg;
@@ -153,15 +156,7 @@ TEST_CASE("stopping the worker mid-transaction keeps the entries and shuts down 
   // Connections still open when stop()'s grace ends are destroyed with the worker's
   // io_context (their Source leaves the worker's set of connections then).
   store::test::Fixture fx;
-  for (int i = 0; i < 4; ++i) {
-    store::DeliveryRequest r;
-    r.body = "From: a@example.test\r\nSubject: s" + std::to_string(i) + "\r\n\r\nbody\r\n";
-    store::OutboundEntry e;
-    e.sender = "a@example.test";
-    e.recipient = "u@[127.0.0.1]";
-    r.outbound.push_back(e);
-    REQUIRE(fx.store->enqueue(r));
-  }
+  for (int i = 0; i < 4; ++i) queue_one(*fx.store, "s" + std::to_string(i), "body");
   FastPeer peer(/*stall=*/true);
   config::Config cfg;
   cfg.hostname = "mx.example.test";
@@ -200,15 +195,9 @@ TEST_CASE("an idle worker sends a newly queued message at once, not at the next 
     w.start();
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the first scan is done
     for (int i = 0; i < 6; ++i) {
-      store::DeliveryRequest r;
-      r.body = "From: a@example.test\r\nSubject: p" + std::to_string(i) + "\r\n\r\nbody\r\n";
-      store::OutboundEntry e;
-      e.sender = "a@example.test";
-      e.recipient = "u@[127.0.0.1]";
-      r.outbound.push_back(e);
       const int before = peer.messages;
       const auto t0 = std::chrono::steady_clock::now();
-      REQUIRE(fx.store->enqueue(r));
+      queue_one(*fx.store, "p" + std::to_string(i), "body");
       auto deadline = t0 + std::chrono::seconds(10);
       while (peer.messages == before && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
