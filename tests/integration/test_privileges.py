@@ -141,8 +141,14 @@ def test_pid_file_and_chown_symlink_attack():
         pid = read_pid(pid_file)
         # a restart writes the pid file again
         os.kill(pid, signal.SIGKILL)
-        wait_until(lambda: os.path.isfile(pid_file) and not os.path.islink(pid_file)
-                   and open(pid_file).read().strip() not in ("", str(pid)), 10, "restart")
+        def rewritten():
+            # The supervisor replaces the file: it may vanish between the checks and the read.
+            try:
+                return (os.path.isfile(pid_file) and not os.path.islink(pid_file)
+                        and open(pid_file).read().strip() not in ("", str(pid)))
+            except FileNotFoundError:
+                return False
+        wait_until(rewritten, 10, "restart")
         greets(env.port("pop3"))
         assert read_pid(os.path.join(run, "tern.pid")) == tern.pid
         assert env.stop(tern) == 0
