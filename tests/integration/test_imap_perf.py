@@ -109,6 +109,19 @@ def pss_kib(pid):
     return 0
 
 
+def private_kib(pid):
+    # Pages only this process maps (what a session allocates). A PSS delta also moves
+    # when other processes sharing tern-imapd's library pages start or exit (a parallel
+    # ctest run: 27.7 KiB "per session" against 21.4 KiB of RSS), so it is printed,
+    # not asserted.
+    total = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                total += int(line.split()[1])
+    return total
+
+
 def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -367,17 +380,19 @@ def test_idle_tls_memory_per_connection():
         port = env.port("imaps")
         warm = [idle_session(port, tls=True) for _ in range(20)]  # arenas, TLS context, caches
         time.sleep(1)
-        rss0, pss0 = proc_status(pid, "VmRSS"), pss_kib(pid)
+        rss0, pss0, priv0 = proc_status(pid, "VmRSS"), pss_kib(pid), private_kib(pid)
         conns = [idle_session(port, tls=True) for _ in range(n)]
         time.sleep(1)
-        rss1, pss1 = proc_status(pid, "VmRSS"), pss_kib(pid)
+        rss1, pss1, priv1 = proc_status(pid, "VmRSS"), pss_kib(pid), private_kib(pid)
         per_rss = (rss1 - rss0) / n
         per_pss = (pss1 - pss0) / n
+        per_priv = (priv1 - priv0) / n
         print(f"  {n} idle TLS IMAP sessions in IDLE: RSS {rss0} -> {rss1} KiB "
-              f"({per_rss:.1f} KiB each), PSS {pss0} -> {pss1} KiB ({per_pss:.1f} KiB each); "
+              f"({per_rss:.1f} KiB each), private {priv0} -> {priv1} KiB ({per_priv:.1f} KiB each), "
+              f"PSS {pss0} -> {pss1} KiB ({per_pss:.1f} KiB each, not asserted); "
               f"bound {IDLE_TLS_KIB_BOUND} KiB")
         assert per_rss < IDLE_TLS_KIB_BOUND, per_rss
-        assert per_pss < IDLE_TLS_KIB_BOUND, per_pss
+        assert per_priv < IDLE_TLS_KIB_BOUND, per_priv
         # They still work: one of them sees a delivery and ends IDLE cleanly.
         env.deliver(b"Subject: after\r\n\r\nx\r\n")
         read_until(conns[-1], b"* 4 EXISTS")
