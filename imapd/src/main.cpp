@@ -24,8 +24,9 @@ const tern::daemon::Spec kSpec{
     }};
 
 asio::awaitable<void> serve_imap(tern::net::Connection& c, std::shared_ptr<tern::imapd::ImapService> svc) {
-  tern::imapd::Session s(c, std::move(svc));
-  co_await s.run();
+  // Shared: a parked session is held by its connection, not by this frame.
+  auto s = std::make_shared<tern::imapd::Session>(c, std::move(svc));
+  co_await s->run();
 }
 
 int serve_imapd(const tern::config::Config& cfg) {

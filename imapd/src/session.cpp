@@ -381,8 +381,196 @@ asio::awaitable<void> Session::run() {
                c_.is_tls() ? c_.tls_info().version : "no");
   c_.set_timeout(cfg().imap.login_timeout);
   untagged("OK [CAPABILITY " + capabilities() + "] " + cfg().hostname + " tern IMAP ready");
+  co_await loop();
+  if (!parked_) co_await end();
+}
+
+asio::awaitable<void> Session::resume(net::ParkWake why) {
+  using P = net::ParkWake;
+  parked_ = false;
+  if (idle_) {
+    if (why == P::wake) {
+      // The mailbox changed (or the notifier stopped): the subscription says which.
+      Wake w = Wake::change;
+      if (idle_sub_) {
+        using S = net::ChangeNotifier::WaitResult::Status;
+        const auto r = idle_sub_->finish();
+        if (r.status == S::stopped) w = Wake::stopping;
+      }
+      idle_sub_.reset();
+      pending_wake_ = w;
+    } else if (why == P::timeout) {
+      idle_sub_.reset();
+      pending_wake_ = std::chrono::steady_clock::now() >= idle_deadline_ ? Wake::timeout : Wake::change;
+    } else if (why == P::error) {
+      close_ = true;
+      end_reason_ = "read error";
+      pending_wake_ = Wake::closed;
+    }
+    // P::input: idle_wait() reads it.
+  } else if (why == P::timeout) {
+    autologout();
+  } else if (why == P::error) {
+    close_ = true;
+    end_reason_ = "read error";
+  }
+  co_await loop();
+  if (!parked_) co_await end();
+}
+
+net::ResumeFn Session::resume_fn() {
+  auto self = shared_from_this();
+  // Not a coroutine lambda (tests/coro: captures of a coroutine lambda dangle): it
+  // returns the member coroutine, and the std::function keeps the session alive.
+  return [self](net::ParkWake why) { return self->resume(why); };
+}
+
+void Session::autologout() {
+  // RFC 9051 §5.4 autologout: say why before closing.
+  untagged("BYE Autologout; idle for too long");
+  end_reason_ = "idle timeout";
+  close_ = true;
+}
+
+asio::awaitable<bool> Session::wait_command(bool& parked) {
+  parked = false;
+  push_output(false);
+  if (c_.queued_output() > 0) {
+    bool sent = co_await c_.flush();
+    if (!sent) {
+      close_ = true;
+      end_reason_ = "write error";
+      co_return false;
+    }
+  }
+  release_output();
+  const net::ParkResult r = c_.park(nullptr, resume_fn());
+  if (r == net::ParkResult::parked) {
+    parked_ = true;
+    parked = true;
+    co_return true;
+  }
+  if (r == net::ParkResult::input) {
+    std::string in;
+    net::ReadStatus st = co_await c_.read_some(in);  // buffered: no wait
+    if (st != net::ReadStatus::Ok) {
+      close_ = true;
+      end_reason_ = "read error";
+      co_return false;
+    }
+    bool fed = feed_input(in);
+    co_return fed;
+  }
+  if (r == net::ParkResult::busy) {
+    bool more = co_await read_more();
+    co_return more;
+  }
+  close_ = true;
+  end_reason_ = r == net::ParkResult::eof ? (state_ == State::Logout ? "logout" : "eof") : "read error";
+  co_return false;
+}
+
+void Session::begin_idle(std::string tag, std::chrono::steady_clock::time_point deadline) {
+  idle_ = true;
+  idle_tag_ = std::move(tag);
+  idle_deadline_ = deadline;
+  pending_wake_.reset();
+}
+
+void Session::end_idle() {
+  idle_ = false;
+  idle_sub_.reset();
+  pending_wake_.reset();
+  std::string().swap(idle_tag_);
+}
+
+void Session::bad_tag(std::string_view tag, std::string_view text) {
+  ++errors_;
+  tagged(tag, "BAD", text);
+}
+
+asio::awaitable<bool> Session::idle_loop() {
+  while (idle_ && !close_) {
+    Wake w = Wake::input;
+    if (pending_wake_) {
+      w = *pending_wake_;
+      pending_wake_.reset();
+    } else {
+      bool parked = false;
+      w = co_await idle_wait(parked);
+      if (parked) co_return true;
+    }
+    co_await idle_step(*this, w);
+  }
+  end_idle();
+  c_.set_timeout(cfg().imap.idle_timeout);
+  if (errors_ >= cfg().limits.error_limit && !close_) {
+    untagged("BYE Too many invalid commands");
+    close("error limit");
+  }
+  co_return false;
+}
+
+asio::awaitable<Session::Wake> Session::idle_wait(bool& parked) {
+  using Clock = std::chrono::steady_clock;
+  parked = false;
+  if (parser_.has_input()) co_return Wake::input;
+  if (c_.stopping()) co_return Wake::stopping;
+  push_output(false);
+  if (c_.queued_output() > 0) {
+    bool sent = co_await c_.flush();
+    if (!sent) {
+      close_ = true;
+      end_reason_ = "write error";
+      co_return Wake::closed;
+    }
+  }
+  release_output();
+  const auto now = Clock::now();
+  if (now >= idle_deadline_) co_return Wake::timeout;
+  c_.set_timeout(idle_deadline_ - now);
+  net::ChangeNotifier* n = svc_->notifier();
+  if (n && state_ == State::Selected && mailbox && !idle_sub_) {
+    auto ex = co_await asio::this_coro::executor;
+    idle_sub_ = n->subscribe(ex, mailbox->info.id, mailbox->highestmodseq);
+  }
+  asio::steady_timer* wake = idle_sub_ ? &idle_sub_->timer() : nullptr;
+  const net::ParkResult r = c_.park(wake, resume_fn());
+  if (r == net::ParkResult::parked) {
+    parked_ = true;
+    parked = true;
+    co_return Wake::input;  // not used: resume() brings the wake
+  }
+  if (r == net::ParkResult::input) {
+    std::string in;
+    net::ReadStatus st = co_await c_.read_some(in);  // buffered: no wait
+    if (st != net::ReadStatus::Ok) {
+      close_ = true;
+      end_reason_ = "read error";
+      co_return Wake::closed;
+    }
+    if (!feed_input(in)) co_return Wake::closed;
+    co_return Wake::input;
+  }
+  if (r == net::ParkResult::busy) {
+    // TLS wants to write before it reads: the coroutine wait handles that.
+    idle_sub_.reset();
+    Wake w = co_await wait_input_or_change(idle_deadline_);
+    co_return w;
+  }
+  close_ = true;
+  end_reason_ = r == net::ParkResult::eof ? "eof" : "read error";
+  co_return Wake::closed;
+}
+
+asio::awaitable<void> Session::loop() {
   const unsigned error_limit = cfg().limits.error_limit;
   while (!close_) {
+    if (idle_) {
+      bool parked = co_await idle_loop();
+      if (parked) co_return;
+      continue;
+    }
     if (c_.stopping() && !parser_.has_input()) {
       untagged("BYE Server shutting down");
       end_reason_ = "server shutting down";
@@ -391,7 +579,9 @@ asio::awaitable<void> Session::run() {
     imap::ParseEvent ev = parser_.next();
     using K = imap::ParseEvent::Kind;
     if (ev.kind == K::NeedMore) {
-      bool ok = co_await read_more();
+      bool parked = false;
+      bool ok = co_await wait_command(parked);
+      if (parked) co_return;
       if (!ok) break;
       continue;
     }
@@ -446,6 +636,10 @@ asio::awaitable<void> Session::run() {
     // What the command parsed goes to the store's cache after the reply is out.
     co_await write_mime_cache();
   }
+}
+
+asio::awaitable<void> Session::end() {
+  const std::string peer = c_.peer_ip() + ":" + std::to_string(c_.peer_port());
   push_output(true);
   co_await c_.flush();
   log::session(c_.id(), peer, "imap disconnect user={} errors={} reason={} mime_parses={} mime_cache_hits={} mime_cached={}",

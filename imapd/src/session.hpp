@@ -15,6 +15,7 @@
 #include "message_content.hpp"
 #include "tern/imap/command.hpp"
 #include "tern/imapd/service.hpp"
+#include "tern/net/change_notifier.hpp"
 #include "tern/net/connection.hpp"
 
 namespace tern::imapd {
@@ -22,10 +23,17 @@ namespace tern::imapd {
 enum class State { NotAuthenticated, Authenticated, Selected, Logout };
 std::string_view state_name(State s);
 
-class Session {
+// Held by shared_ptr: while it waits for the client (a command, or IDLE's DONE or a
+// mailbox change) the session parks (net::Connection::park): no coroutine frame is
+// kept, and the connection holds the session until resume() continues it (issue 17:
+// 10,000 idle TLS sessions under 200 MB).
+class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(net::Connection& c, std::shared_ptr<ImapService> svc);
+  // The session from its greeting; returns at its end, or parked.
   asio::awaitable<void> run();
+  // Continues a parked session (the connection's ResumeFn).
+  asio::awaitable<void> resume(net::ParkWake why);
 
   // ---- what handlers use
   net::Connection& conn() { return c_; }
@@ -55,6 +63,13 @@ class Session {
   // `deadline`. No thread blocks and nothing polls. Input is buffered in the parser.
   enum class Wake { input, change, timeout, closed, stopping };
   asio::awaitable<Wake> wait_input_or_change(std::chrono::steady_clock::time_point deadline);
+  // IDLE in progress (cmd_idle.cpp): begin_idle() after "+ idling"; the session then
+  // waits (parked when it can) and hands each wake to idle_step() until end_idle().
+  void begin_idle(std::string tag, std::chrono::steady_clock::time_point deadline);
+  void end_idle();
+  const std::string& idle_tag() const { return idle_tag_; }
+  // BAD to a command no longer at hand (IDLE's tag): counts toward the error limit.
+  void bad_tag(std::string_view tag, std::string_view text);
   // A command (or IDLE) ends the session after its response.
   void close(std::string_view reason) {
     close_ = true;
@@ -111,6 +126,20 @@ class Session {
  private:
   static imap::ParserLimits preauth_limits(imap::ParserLimits l);
   asio::awaitable<void> dispatch(imap::Command& cmd);
+  // The command loop; returns when the session is over or parked (parked_).
+  asio::awaitable<void> loop();
+  // The goodbye: last output, the disconnect line.
+  asio::awaitable<void> end();
+  // Waits for more command input: parks when it can (parked set, parked_ too).
+  // false: EOF/timeout/error (close_ set).
+  asio::awaitable<bool> wait_command(bool& parked);
+  // IDLE: runs idle_step() on each wake while idling; true when parked.
+  asio::awaitable<bool> idle_loop();
+  // IDLE's next wake: parks when it can (parked set; the wake comes through resume()).
+  asio::awaitable<Wake> idle_wait(bool& parked);
+  net::ResumeFn resume_fn();
+  // The read deadline passed while waiting for a command: autologout (RFC 9051 §5.4).
+  void autologout();
   asio::awaitable<bool> read_more();  // false: EOF/timeout/error (close_ set)
   bool feed_input(const std::string& in);  // false: corrupt compressed stream (close_ set)
   void push_output(bool tagged_end);
@@ -127,6 +156,14 @@ class Session {
   std::uint64_t recent_checked_commit_ = 0;  // store commit claim_recent last looked at
   std::unique_ptr<DeflateStream> deflate_;
   std::string inflated_;
+  bool parked_ = false;
+  // IDLE (begin_idle .. end_idle): the command's tag, the autologout deadline, the
+  // mailbox subscription the parked wait ends on, a wake resume() already took.
+  bool idle_ = false;
+  std::string idle_tag_;
+  std::chrono::steady_clock::time_point idle_deadline_{};
+  std::unique_ptr<net::ChangeNotifier::Subscription> idle_sub_;
+  std::optional<Wake> pending_wake_;
 };
 
 }  // namespace tern::imapd

@@ -106,6 +106,17 @@ def pss_kb(pid):
     raise AssertionError("no Pss")
 
 
+def private_kb(pid):
+    # Anonymous memory (RssAnon): what connections allocate. Neither a PSS delta nor
+    # Private_Clean/Dirty is: both move when other processes that map the daemon's
+    # library pages start or exit (a parallel ctest run), so PSS is printed, not asserted.
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1])
+    raise AssertionError("no RssAnon")
+
+
 def test_idle_pop3s_connections_cost_little_memory():
     import resource
     n = int(os.environ.get("TERN_IDLE_POP3S", "300"))
@@ -125,15 +136,16 @@ def test_idle_pop3s_connections_cost_little_memory():
             return r
         warm = [idle() for _ in range(20)]  # arenas, TLS context, caches
         time.sleep(1)
-        rss0, pss0 = rss_kb(pid), pss_kb(pid)
+        rss0, pss0, priv0 = rss_kb(pid), pss_kb(pid), private_kb(pid)
         conns = [idle() for _ in range(n)]
         time.sleep(1)
-        rss1, pss1 = rss_kb(pid), pss_kb(pid)
-        per_rss, per_pss = (rss1 - rss0) / n, (pss1 - pss0) / n
+        rss1, pss1, priv1 = rss_kb(pid), pss_kb(pid), private_kb(pid)
+        per_rss, per_pss, per_priv = (rss1 - rss0) / n, (pss1 - pss0) / n, (priv1 - priv0) / n
         print(f"  {n} idle POP3S connections: RSS {rss0} -> {rss1} KiB ({per_rss:.1f} KiB each), "
-              f"PSS {pss0} -> {pss1} KiB ({per_pss:.1f} KiB each); bound {POP3S_IDLE_KIB_BOUND} KiB")
+              f"anon {priv0} -> {priv1} KiB ({per_priv:.1f} KiB each), "
+              f"PSS {pss0} -> {pss1} KiB ({per_pss:.1f} KiB each, not asserted); bound {POP3S_IDLE_KIB_BOUND} KiB")
         assert per_rss < POP3S_IDLE_KIB_BOUND, per_rss
-        assert per_pss < POP3S_IDLE_KIB_BOUND, per_pss
+        assert per_priv < POP3S_IDLE_KIB_BOUND, per_priv
         # They still work: the last one logs in and quits.
         r = conns[-1]
         assert r.cmd("USER " + USER).startswith("+OK")

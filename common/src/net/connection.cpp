@@ -168,50 +168,11 @@ asio::awaitable<ReadStatus> ConnectionImpl::fill(Clock::time_point deadline) {
     if (!sent) co_return ReadStatus::Error;
   }
   trim();
-  // One read buffer per io thread: it is used only between a readiness wakeup and
-  // framer_.feed(), with no suspension in between.
-  static thread_local char buf[kReadChunk];
   for (;;) {
     if (broken_ || !sock_.is_open()) co_return ReadStatus::Error;
     auto want = asio::socket_base::wait_read;
-    if (ssl_) {
-      std::size_t n = 0;
-      ERR_clear_error();
-      int rc = SSL_read_ex(ssl_.get(), buf, sizeof buf, &n);
-      if (rc == 1 && n > 0) {
-        framer_.feed(std::string_view(buf, n));
-        co_return ReadStatus::Ok;
-      }
-      int e = SSL_get_error(ssl_.get(), rc);
-      if (e == SSL_ERROR_WANT_WRITE) {
-        want = asio::socket_base::wait_write;
-      } else if (e == SSL_ERROR_ZERO_RETURN) {
-        co_return ReadStatus::Eof;  // close_notify (or EOF: SSL_OP_IGNORE_UNEXPECTED_EOF)
-      } else if (e != SSL_ERROR_WANT_READ) {
-        // A peer closing TCP without close_notify (RST) is an ordinary end for mail
-        // protocols; RFC 8446 §6.1 leaves it to the application.
-        int err = errno;
-        broken_ = true;
-        if (e == SSL_ERROR_SYSCALL && (err == 0 || err == ECONNRESET || err == EPIPE))
-          co_return ReadStatus::Eof;
-        spdlog::debug("{} tls read error: {}", id_, ERR_reason_error_string(ERR_peek_last_error())
-                                                         ? ERR_reason_error_string(ERR_peek_last_error())
-                                                         : "syscall");
-        co_return ReadStatus::Error;
-      }
-    } else {
-      boost::system::error_code ec;
-      std::size_t n = sock_.read_some(asio::buffer(buf, sizeof buf), ec);
-      if (n > 0) {
-        framer_.feed(std::string_view(buf, n));
-        co_return ReadStatus::Ok;
-      }
-      if (is_eof(ec)) co_return ReadStatus::Eof;
-      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
-        spdlog::debug("{} read error: {}", id_, ec.message());
-        co_return ReadStatus::Error;
-      }
-    }
+    ReadStatus r = read_now(want);
+    if (r != ReadStatus::Timeout) co_return r;
     // Nothing there: wait for readiness with no buffer held (cancellation-safe: no
     // byte is taken from the socket until the wait completes).
     release_idle();
@@ -219,6 +180,119 @@ asio::awaitable<ReadStatus> ConnectionImpl::fill(Clock::time_point deadline) {
     ReadStatus st = co_await wait_ready(want, deadline, wake);
     if (st != ReadStatus::Ok) co_return st;
   }
+}
+
+ReadStatus ConnectionImpl::read_now(asio::socket_base::wait_type& want) {
+  // One read buffer per io thread: it is used only between a readiness wakeup and
+  // framer_.feed(), with no suspension in between.
+  static thread_local char buf[kReadChunk];
+  want = asio::socket_base::wait_read;
+  if (ssl_) {
+    std::size_t n = 0;
+    ERR_clear_error();
+    int rc = SSL_read_ex(ssl_.get(), buf, sizeof buf, &n);
+    if (rc == 1 && n > 0) {
+      framer_.feed(std::string_view(buf, n));
+      return ReadStatus::Ok;
+    }
+    int e = SSL_get_error(ssl_.get(), rc);
+    if (e == SSL_ERROR_WANT_WRITE) {
+      want = asio::socket_base::wait_write;
+      return ReadStatus::Timeout;
+    }
+    if (e == SSL_ERROR_WANT_READ) return ReadStatus::Timeout;
+    if (e == SSL_ERROR_ZERO_RETURN) return ReadStatus::Eof;  // close_notify (or EOF: SSL_OP_IGNORE_UNEXPECTED_EOF)
+    // A peer closing TCP without close_notify (RST) is an ordinary end for mail
+    // protocols; RFC 8446 §6.1 leaves it to the application.
+    int err = errno;
+    broken_ = true;
+    if (e == SSL_ERROR_SYSCALL && (err == 0 || err == ECONNRESET || err == EPIPE)) return ReadStatus::Eof;
+    spdlog::debug("{} tls read error: {}", id_, ERR_reason_error_string(ERR_peek_last_error())
+                                                     ? ERR_reason_error_string(ERR_peek_last_error())
+                                                     : "syscall");
+    return ReadStatus::Error;
+  }
+  boost::system::error_code ec;
+  std::size_t n = sock_.read_some(asio::buffer(buf, sizeof buf), ec);
+  if (n > 0) {
+    framer_.feed(std::string_view(buf, n));
+    return ReadStatus::Ok;
+  }
+  if (is_eof(ec)) return ReadStatus::Eof;
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    spdlog::debug("{} read error: {}", id_, ec.message());
+    return ReadStatus::Error;
+  }
+  return ReadStatus::Timeout;
+}
+
+ParkResult ConnectionImpl::park(asio::steady_timer* wake, ResumeFn resume) {
+  if (parked_) throw std::logic_error("Connection::park while parked");
+  if (broken_ || !sock_.is_open()) return ParkResult::error;
+  if (!framer_.empty()) return ParkResult::input;
+  if (!out_.empty()) return ParkResult::busy;
+  trim();
+  auto want = asio::socket_base::wait_read;
+  switch (read_now(want)) {
+    case ReadStatus::Ok: return ParkResult::input;
+    case ReadStatus::Eof: return ParkResult::eof;
+    case ReadStatus::Timeout: break;
+    default: return ParkResult::error;
+  }
+  if (want != asio::socket_base::wait_read) return ParkResult::busy;  // TLS wants to write first
+  release_idle();
+  const std::uint64_t gen = ++park_gen_;
+  parked_ = true;
+  resume_ = std::move(resume);
+  park_wake_ = wake;
+  // Three pending waits, each holding the connection (a few dozen bytes of handler),
+  // and no coroutine frame: this is all an idle session costs besides its objects.
+  auto self = shared_from_this();
+  sock_.async_wait(asio::socket_base::wait_read, [self, gen](const boost::system::error_code& ec) {
+    self->unpark(gen, ec ? ParkWake::error : ParkWake::input);
+  });
+  timer_.expires_at(io_deadline());
+  timer_.async_wait([self, gen](const boost::system::error_code& ec) {
+    if (!ec) self->unpark(gen, ParkWake::timeout);
+  });
+  if (wake) {
+    // The notifier ends a subscription's wait by expiring its timer (operation_aborted
+    // for a pending wait): any end is a wake.
+    wake->async_wait([self, gen](const boost::system::error_code&) { self->unpark(gen, ParkWake::wake); });
+  }
+  return ParkResult::parked;
+}
+
+void ConnectionImpl::unpark(std::uint64_t gen, ParkWake why) {
+  if (!parked_ || gen != park_gen_) return;  // a wait of an earlier park, cancelled
+  parked_ = false;
+  ++park_gen_;
+  boost::system::error_code ec;
+  timer_.cancel();
+  sock_.cancel(ec);
+  if (park_wake_) park_wake_->cancel();
+  park_wake_ = nullptr;
+  if (!on_unpark_) {
+    early_unpark_ = why;  // hold() resumes it
+    return;
+  }
+  Unparked cb = std::exchange(on_unpark_, nullptr);
+  cb(shared_from_this(), std::move(hold_), std::move(resume_), why);
+}
+
+void ConnectionImpl::hold(std::shared_ptr<void> h, Unparked on_unpark) {
+  if (early_unpark_) {
+    ParkWake why = *early_unpark_;
+    early_unpark_.reset();
+    auto self = shared_from_this();
+    ResumeFn fn = std::move(resume_);
+    asio::post(sock_.get_executor(), [self, h = std::move(h), on_unpark, fn = std::move(fn), why]() mutable {
+      on_unpark(self, std::move(h), std::move(fn), why);
+    });
+    return;
+  }
+  hold_ = std::move(h);
+  on_unpark_ = on_unpark;
 }
 
 asio::awaitable<ReadStatus> ConnectionImpl::tls_run(TlsStep step, Clock::time_point deadline) {

@@ -24,7 +24,7 @@ struct ssl_st;  // OpenSSL's SSL
 
 namespace tern::net {
 
-class ConnectionImpl final : public Connection {
+class ConnectionImpl final : public Connection, public std::enable_shared_from_this<ConnectionImpl> {
  public:
   using tcp = asio::ip::tcp;
   using Clock = std::chrono::steady_clock;
@@ -48,6 +48,7 @@ class ConnectionImpl final : public Connection {
   asio::awaitable<ReadStatus> read_exact(std::size_t n, std::string& out) override;
   asio::awaitable<ReadStatus> read_some(std::string& out) override;
   asio::awaitable<ReadStatus> read_some_or_wake(std::string& out, asio::steady_timer& wake) override;
+  ParkResult park(asio::steady_timer* wake, ResumeFn resume) override;
   bool has_buffered_input() const override { return !framer_.empty(); }
   void write(std::string_view bytes) override { out_.append(bytes); }
   std::size_t queued_output() const override { return out_.size(); }
@@ -67,6 +68,13 @@ class ConnectionImpl final : public Connection {
   void abort();
   // "[::1]:5000" / "127.0.0.1:5000"
   std::string peer_text() const;
+  // Server side of park(): the protocol handler returned with the connection parked;
+  // the server leaves what the session holds (its admission) here with the function
+  // that continues it when the park ends (called on the connection's thread with this
+  // connection, the hold, the session's ResumeFn and the reason).
+  using Unparked = void (*)(std::shared_ptr<ConnectionImpl>, std::shared_ptr<void>, ResumeFn, ParkWake);
+  bool parked() const { return parked_; }
+  void hold(std::shared_ptr<void> h, Unparked on_unpark);
   // The executor of the connection's thread (post abort() there).
   asio::any_io_executor io_executor() { return sock_.get_executor(); }
 
@@ -75,6 +83,11 @@ class ConnectionImpl final : public Connection {
   asio::thread_pool& blocking_pool() override { return pool_; }
 
  private:
+  // One non-blocking read into the framer: Ok (data buffered), Eof, Error, or Timeout
+  // when nothing is there yet (`want`: what to wait for before trying again).
+  ReadStatus read_now(asio::socket_base::wait_type& want);
+  // The end of a park (first event of generation `gen`; later ones are ignored).
+  void unpark(std::uint64_t gen, ParkWake why);
   // One socket read into the framer, bounded by `deadline`.
   asio::awaitable<ReadStatus> fill(Clock::time_point deadline);
   // Waits (no buffer held) until the socket is readable or writable; Ok, Timeout, Error.
@@ -113,6 +126,15 @@ class ConnectionImpl final : public Connection {
   asio::steady_timer timer_;
   asio::steady_timer* wake_ = nullptr;  // during read_some_or_wake: fill()'s read waits end on it
   bool woken_ = false;
+  // park(): while parked_, the waits of generation park_gen_ are pending (socket,
+  // timer_, park_wake_); the first to end calls unpark().
+  bool parked_ = false;
+  std::uint64_t park_gen_ = 0;
+  asio::steady_timer* park_wake_ = nullptr;
+  ResumeFn resume_;
+  std::shared_ptr<void> hold_;
+  Unparked on_unpark_ = nullptr;
+  std::optional<ParkWake> early_unpark_;  // ended before the server's hold() (not expected)
   util::LineFramer framer_{512};
   std::string out_;
   std::string summary_;

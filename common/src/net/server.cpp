@@ -257,6 +257,32 @@ struct Server::Impl {
     }
   };
 
+  // What a session holds from accept to disconnect, also while it is parked
+  // (Connection::park: no coroutine frame then, the connection keeps this).
+  struct Held {
+    Admission adm;
+    ConnectionImpl* conn;
+    Clock::time_point start;
+    Held(Admission a, ConnectionImpl* c) : adm(std::move(a)), conn(c), start(Clock::now()) {}
+    Held(const Held&) = delete;
+    Held& operator=(const Held&) = delete;
+    ~Held() { adm.impl->unregister_conn(conn); }  // before adm releases its place
+  };
+
+  static void log_session_error(ConnectionImpl& conn, std::exception_ptr err) {
+    try {
+      std::rethrow_exception(err);
+    } catch (const boost::system::system_error& e) {
+      // An Asio operation awaited without as_tuple: I/O, not a bug; the session ends.
+      spdlog::info("{} session ended by an i/o error: {}", conn.id(), e.what());
+    } catch (const std::exception& e) {
+      if (log::is_internal_error(e)) log::internal_error("session", e.what());
+      spdlog::error("{} session error: {}", conn.id(), e.what());
+    } catch (...) {
+      internal_error("session");
+    }
+  }
+
   static asio::awaitable<void> serve(Impl* impl, Admission adm, tcp::socket sock,
                                      std::uint16_t port) {
     ListenerState& ls = *adm.ls;
@@ -264,13 +290,8 @@ struct Server::Impl {
                                                  std::move(sock), ls.opts.name, adm.ip, port,
                                                  impl->cfg.limits.command_timeout);
     impl->register_conn(conn);
-    struct Unregister {
-      Impl* impl;
-      ConnectionImpl* c;
-      ~Unregister() { impl->unregister_conn(c); }
-    } unregister{impl, conn.get()};
+    auto held = std::make_shared<Held>(std::move(adm), conn.get());
 
-    const auto start = Clock::now();
     spdlog::info("{} connect listener={} peer={}", conn->id(), ls.opts.name, conn->peer_text());
     bool ok = true;
     if (ls.opts.implicit_tls) {
@@ -278,25 +299,53 @@ struct Server::Impl {
       ok = co_await conn->handshake(hs);
     }
     if (ok && ls.opts.session) {
+      std::exception_ptr err;
       try {
         co_await ls.opts.session(*conn);
-      } catch (const boost::system::system_error& e) {
-        // An Asio operation awaited without as_tuple: I/O, not a bug; the session ends.
-        spdlog::info("{} session ended by an i/o error: {}", conn->id(), e.what());
-      } catch (const std::exception& e) {
-        if (log::is_internal_error(e)) log::internal_error("session", e.what());
-        spdlog::error("{} session error: {}", conn->id(), e.what());
       } catch (...) {
-        internal_error("session");
+        err = std::current_exception();
+      }
+      if (err) log_session_error(*conn, err);
+      if (conn->parked()) {
+        conn->hold(std::move(held), &unparked);
+        co_return;
       }
     }
-    co_await conn->close_gracefully();
-    const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-    TlsInfo tls = conn->tls_info();
-    spdlog::info("{} disconnect listener={} peer={} tls={}{}{} duration={:.3f}s{}{}", conn->id(),
-                 ls.opts.name, conn->peer_text(), tls.version.empty() ? "none" : tls.version,
-                 tls.cipher.empty() ? "" : "/", tls.cipher, secs, conn->summary().empty() ? "" : " ",
-                 conn->summary());
+    co_await finish(*held, *conn);
+  }
+
+  // A parked session's wait ended (on its thread): continue it in a new coroutine.
+  static void unparked(std::shared_ptr<ConnectionImpl> conn, std::shared_ptr<void> hold, ResumeFn fn,
+                       ParkWake why) {
+    auto held = std::static_pointer_cast<Held>(std::move(hold));
+    auto ex = conn->io_executor();
+    asio::co_spawn(ex, resumed(std::move(held), std::move(conn), std::move(fn), why), LogException{"session"});
+  }
+
+  static asio::awaitable<void> resumed(std::shared_ptr<Held> held, std::shared_ptr<ConnectionImpl> conn,
+                                       ResumeFn fn, ParkWake why) {
+    std::exception_ptr err;
+    try {
+      co_await fn(why);
+    } catch (...) {
+      err = std::current_exception();
+    }
+    if (err) log_session_error(*conn, err);
+    if (conn->parked()) {
+      conn->hold(std::move(held), &unparked);
+      co_return;
+    }
+    co_await finish(*held, *conn);
+  }
+
+  static asio::awaitable<void> finish(Held& held, ConnectionImpl& conn) {
+    co_await conn.close_gracefully();
+    const double secs = std::chrono::duration<double>(Clock::now() - held.start).count();
+    TlsInfo tls = conn.tls_info();
+    spdlog::info("{} disconnect listener={} peer={} tls={}{}{} duration={:.3f}s{}{}", conn.id(),
+                 conn.listener(), conn.peer_text(), tls.version.empty() ? "none" : tls.version,
+                 tls.cipher.empty() ? "" : "/", tls.cipher, secs, conn.summary().empty() ? "" : " ",
+                 conn.summary());
   }
 
   static asio::awaitable<void> refuse(tcp::socket sock, std::string reply) {

@@ -59,6 +59,9 @@ asio::awaitable<void> cmd_copy(Session&, imap::Command&);       // COPY, MOVE
 asio::awaitable<void> cmd_search(Session&, imap::Command&);
 asio::awaitable<void> cmd_sort(Session&, imap::Command&);     // SORT, THREAD
 asio::awaitable<void> cmd_idle(Session&, imap::Command&);
+// One wake of an IDLE in progress (Session::idle_loop): DONE (or BAD) ends it, a change
+// is pushed, a timeout or shutdown says BYE.
+asio::awaitable<void> idle_step(Session&, Session::Wake);
 asio::awaitable<void> cmd_getquota(Session&, imap::Command&);   // GETQUOTA, GETQUOTAROOT
 asio::awaitable<void> cmd_setquota(Session&, imap::Command&);
 
