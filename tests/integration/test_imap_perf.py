@@ -502,8 +502,33 @@ def test_parked_idle_wakes_for_every_kind_of_input():
         assert log.count("reason=eof") >= 2, log[-2000:]
 
 
+def test_shutdown_says_bye_to_parked_sessions():
+    # SIGTERM: sessions parked waiting for a command (logged in or not) are woken and get
+    # "* BYE Server shutting down" at once; they are not left to be cut off after the
+    # shutdown grace period (10 s) without a word.
+    with PerfEnv() as env:
+        env.setup(messages=MIME_MSGS)
+        port = env.port("imap")
+        waiting = [waiting_session(port) for _ in range(5)]
+        fresh = socket.create_connection(("127.0.0.1", port), timeout=30)
+        read_until(fresh, b"\r\n")  # the greeting; never logs in
+        t0 = time.time()
+        env.imapd.send_signal(signal.SIGTERM)
+        for c in waiting + [fresh]:
+            read_until(c, b"* BYE Server shutting down", timeout=5)
+        assert env.imapd.wait(timeout=20) == 0
+        took = time.time() - t0
+        print(f"  SIGTERM with 6 parked sessions: every one got BYE, tern-imapd exited after {took:.2f} s")
+        assert took < 5, took
+        log = env.log("tern-imapd")
+        assert log.count("reason=server shutting down") == 6, log[-3000:]
+        for c in waiting + [fresh]:
+            c.close()
+
+
 if __name__ == "__main__":
     run_tests([
+        test_shutdown_says_bye_to_parked_sessions,
         test_sessions_waiting_for_a_command_cost_little_memory,
         test_parked_idle_wakes_for_every_kind_of_input,
         test_idle_sessions_share_one_inotify_and_see_smtp_delivery,

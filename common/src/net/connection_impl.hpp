@@ -74,6 +74,10 @@ class ConnectionImpl final : public Connection, public std::enable_shared_from_t
   // connection, the hold, the session's ResumeFn and the reason).
   using Unparked = void (*)(std::shared_ptr<ConnectionImpl>, std::shared_ptr<void>, ResumeFn, ParkWake);
   bool parked() const { return parked_; }
+  // Server shutdown: ends a park now (ParkWake::wake); the session sees stopping().
+  void wake_parked() {
+    if (parked_) unpark(park_gen_, ParkWake::wake);
+  }
   void hold(std::shared_ptr<void> h, Unparked on_unpark);
   // The executor of the connection's thread (post abort() there).
   asio::any_io_executor io_executor() { return sock_.get_executor(); }

@@ -159,6 +159,17 @@ struct Server::Impl {
     }
   }
 
+  // Wake every parked session on its own thread: it sees stopping() and says goodbye
+  // now instead of being cut off after the grace period.
+  void wake_parked_all() {
+    std::lock_guard lock(live_mu);
+    for (auto& [p, weak] : live) {
+      if (auto c = weak.lock()) {
+        asio::post(c->io_executor(), [c] { c->wake_parked(); });
+      }
+    }
+  }
+
   // Runs on ctxs[0].
   void begin_shutdown() {
     if (stopping.exchange(true)) return;
@@ -179,6 +190,7 @@ struct Server::Impl {
         spdlog::error("- shutdown hook failed: {}", e.what());
       }
     }
+    wake_parked_all();
     asio::co_spawn(*ctxs[0], drain(this), LogException{"shutdown"});
   }
 

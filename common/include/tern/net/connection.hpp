@@ -39,7 +39,8 @@ enum class ReadStatus {
 // Parking (Connection::park): why a parked session was resumed.
 enum class ParkWake {
   input,    // the socket is readable (data, EOF or an error waits there: read it)
-  wake,     // the `wake` timer given to park() expired (IMAP IDLE: the mailbox changed)
+  wake,     // the `wake` timer given to park() expired (IMAP IDLE: the mailbox changed),
+            // or the server is shutting down (stopping() is true then)
   timeout,  // the read deadline (set_timeout / the session deadline) passed
   error     // the connection was aborted (server shutdown) or the wait failed
 };
