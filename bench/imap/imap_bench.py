@@ -640,6 +640,46 @@ def open_idler(port):
     return c
 
 
+def wake_idlers(s, conns, timeout=120):
+    """APPENDs one message to the INBOX every idler has selected, then waits until each
+    one has its "* N EXISTS". Returns (seconds from the APPEND's OK to the last idler's
+    EXISTS, the median idler's, server CPU seconds for the APPEND and every wake-up)."""
+    import selectors
+    plain = getattr(s, "plain", True)
+    port = s.imap_port if plain else s.imaps_port
+    cpu0 = s.cpu_seconds()
+    append_fill(port, synthetic_messages(1), conns=1, tls=not plain)
+    t_ok = time.monotonic()
+    sel = selectors.DefaultSelector()
+    for c in conns:
+        c.s.setblocking(False)
+        sel.register(c.s, selectors.EVENT_READ, c)
+    lat = []
+    left = len(conns)
+    deadline = t_ok + timeout
+    while left and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=1):
+            c = key.data
+            while True:
+                try:
+                    d = c.s.recv(65536)
+                except (ssl.SSLWantReadError, BlockingIOError):
+                    break
+                if not d:
+                    raise EOFError("an idler was closed before its EXISTS")
+                c.buf += d
+                if b" EXISTS\r\n" in c.buf:
+                    lat.append(time.monotonic() - t_ok)
+                    sel.unregister(c.s)
+                    left -= 1
+                    break
+    sel.close()
+    cpu = s.cpu_seconds() - cpu0
+    if left:
+        raise RuntimeError(f"{left} of {len(conns)} idlers saw no EXISTS within {timeout} s")
+    return max(lat), median(lat), cpu
+
+
 def bench_idle(args):
     # One descriptor per client connection (the servers, children, raise their own).
     want = max(args.conns, args.peer_conns or 0) + 1000
@@ -684,19 +724,26 @@ def bench_idle(args):
             time.sleep(5)
             rss1, pss1 = tree_memory_kib(s.root_pids())
             procs = len(benchlib.tree_pids(s.root_pids()))
+            # One new message: every idler must see it (IDLE at this scale).
+            last, mid, wake_cpu = wake_idlers(s, warm + conns)
             r = {"rss_mb": rss1 / 1024, "pss_mb": pss1 / 1024,
-                 "rss_kib_conn": (rss1 - rss0) / n, "pss_kib_conn": (pss1 - pss0) / n}
+                 "rss_kib_conn": (rss1 - rss0) / n, "pss_kib_conn": (pss1 - pss0) / n,
+                 "wake_last_ms": last * 1000, "wake_cpu_us_conn": wake_cpu * 1e6 / (n + len(warm))}
             results[letter].append(r)
             print(f"round {i + 1:2d} {letter}={s.name:7s} {n} idlers (set up in {setup:.0f} s, "
                   f"{procs} processes): RSS {rss1 / 1024:8.1f} MiB, PSS {pss1 / 1024:8.1f} MiB; "
-                  f"per connection RSS {r['rss_kib_conn']:6.1f} KiB, PSS {r['pss_kib_conn']:6.1f} KiB",
-                  flush=True)
+                  f"per connection RSS {r['rss_kib_conn']:6.1f} KiB, PSS {r['pss_kib_conn']:6.1f} KiB; "
+                  f"one APPEND reached every idler {last * 1000:.0f} ms after its OK (median idler "
+                  f"{mid * 1000:.0f} ms), server CPU {wake_cpu * 1000:.0f} ms = "
+                  f"{r['wake_cpu_us_conn']:.0f} us per idler", flush=True)
             for c in warm + conns:
                 c.close()
             s.stop()
         summarize(results, sides, [("RSS MiB", "rss_mb", "{:.1f}"), ("PSS MiB", "pss_mb", "{:.1f}"),
                                    ("RSS KiB/conn", "rss_kib_conn", "{:.1f}"),
-                                   ("PSS KiB/conn", "pss_kib_conn", "{:.1f}")],
+                                   ("PSS KiB/conn", "pss_kib_conn", "{:.1f}"),
+                                   ("last EXISTS ms", "wake_last_ms", "{:.0f}"),
+                                   ("wake CPU us/idler", "wake_cpu_us_conn", "{:.0f}")],
                   ratio=("pss_kib_conn", False))
     finally:
         for s in sides:

@@ -10,7 +10,9 @@
 // socket BIO, no asio::ssl::stream: that one holds 2 x 17 KiB of its own plus a
 // 2 x 17 KiB BIO pair per connection) with SSL_MODE_RELEASE_BUFFERS, so OpenSSL takes
 // its record buffers only while a record is in flight. Idle, a connection holds its
-// SSL object (a few KiB), the framer (emptied buffers are freed) and small strings.
+// SSL object (a few KiB), the framer (emptied buffers are freed) and small strings;
+// a session that parks (park(): IMAP waiting for a command or in IDLE) holds no
+// coroutine frame either, only three pending waits (socket, deadline, wake timer).
 #include <atomic>
 #include <chrono>
 #include <memory>
