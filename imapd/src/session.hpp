@@ -138,6 +138,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // IDLE's next wake: parks when it can (parked set; the wake comes through resume()).
   asio::awaitable<Wake> idle_wait(bool& parked);
   net::ResumeFn resume_fn();
+  // Before a wait: queued replies go out (false: write error, close_ set) and the
+  // emptied output buffers are freed.
+  asio::awaitable<bool> flush_before_wait();
+  // park() returned `input`: feeds what it buffered to the parser (false: close_ set).
+  asio::awaitable<bool> take_buffered_input();
   // The read deadline passed while waiting for a command: autologout (RFC 9051 §5.4).
   void autologout();
   asio::awaitable<bool> read_more();  // false: EOF/timeout/error (close_ set)

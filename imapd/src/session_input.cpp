@@ -39,18 +39,8 @@ asio::awaitable<bool> Session::read_more() {
     close_ = true;
     co_return false;
   }
-  if (deflate_) {
-    inflated_.clear();
-    if (!deflate_->decompress(in, inflated_, kMaxInflatedChunk)) {
-      untagged("BYE Corrupt compressed stream");
-      close("bad compressed data");
-      co_return false;
-    }
-    parser_.feed(inflated_);
-  } else {
-    parser_.feed(in);
-  }
-  co_return true;
+  bool fed = feed_input(in);
+  co_return fed;
 }
 
 asio::awaitable<std::optional<std::string>> Session::read_line(std::size_t max) {
@@ -162,15 +152,7 @@ net::ResumeFn Session::resume_fn() {
   return [self](net::ParkWake why) { return self->resume(why); };
 }
 
-void Session::autologout() {
-  // RFC 9051 §5.4 autologout: say why before closing.
-  untagged("BYE Autologout; idle for too long");
-  end_reason_ = "idle timeout";
-  close_ = true;
-}
-
-asio::awaitable<bool> Session::wait_command(bool& parked) {
-  parked = false;
+asio::awaitable<bool> Session::flush_before_wait() {
   push_output(false);
   if (c_.queued_output() > 0) {
     bool sent = co_await c_.flush();
@@ -181,6 +163,32 @@ asio::awaitable<bool> Session::wait_command(bool& parked) {
     }
   }
   release_output();
+  co_return true;
+}
+
+asio::awaitable<bool> Session::take_buffered_input() {
+  std::string in;
+  net::ReadStatus st = co_await c_.read_some(in);  // buffered by park(): no wait
+  if (st != net::ReadStatus::Ok) {
+    close_ = true;
+    end_reason_ = "read error";
+    co_return false;
+  }
+  bool fed = feed_input(in);
+  co_return fed;
+}
+
+void Session::autologout() {
+  // RFC 9051 §5.4 autologout: say why before closing.
+  untagged("BYE Autologout; idle for too long");
+  end_reason_ = "idle timeout";
+  close_ = true;
+}
+
+asio::awaitable<bool> Session::wait_command(bool& parked) {
+  parked = false;
+  bool ready = co_await flush_before_wait();
+  if (!ready) co_return false;
   const net::ParkResult r = c_.park(nullptr, resume_fn());
   if (r == net::ParkResult::parked) {
     parked_ = true;
@@ -188,14 +196,7 @@ asio::awaitable<bool> Session::wait_command(bool& parked) {
     co_return true;
   }
   if (r == net::ParkResult::input) {
-    std::string in;
-    net::ReadStatus st = co_await c_.read_some(in);  // buffered: no wait
-    if (st != net::ReadStatus::Ok) {
-      close_ = true;
-      end_reason_ = "read error";
-      co_return false;
-    }
-    bool fed = feed_input(in);
+    bool fed = co_await take_buffered_input();
     co_return fed;
   }
   if (r == net::ParkResult::busy) {
@@ -248,16 +249,8 @@ asio::awaitable<Session::Wake> Session::idle_wait(bool& parked) {
   parked = false;
   if (parser_.has_input()) co_return Wake::input;
   if (c_.stopping()) co_return Wake::stopping;
-  push_output(false);
-  if (c_.queued_output() > 0) {
-    bool sent = co_await c_.flush();
-    if (!sent) {
-      close_ = true;
-      end_reason_ = "write error";
-      co_return Wake::closed;
-    }
-  }
-  release_output();
+  bool ready = co_await flush_before_wait();
+  if (!ready) co_return Wake::closed;
   const auto now = Clock::now();
   if (now >= idle_deadline_) co_return Wake::timeout;
   c_.set_timeout(idle_deadline_ - now);
@@ -274,14 +267,8 @@ asio::awaitable<Session::Wake> Session::idle_wait(bool& parked) {
     co_return Wake::input;  // not used: resume() brings the wake
   }
   if (r == net::ParkResult::input) {
-    std::string in;
-    net::ReadStatus st = co_await c_.read_some(in);  // buffered: no wait
-    if (st != net::ReadStatus::Ok) {
-      close_ = true;
-      end_reason_ = "read error";
-      co_return Wake::closed;
-    }
-    if (!feed_input(in)) co_return Wake::closed;
+    bool fed = co_await take_buffered_input();
+    if (!fed) co_return Wake::closed;
     co_return Wake::input;
   }
   if (r == net::ParkResult::busy) {

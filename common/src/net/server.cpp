@@ -317,13 +317,19 @@ struct Server::Impl {
       } catch (...) {
         err = std::current_exception();
       }
-      if (err) log_session_error(*conn, err);
-      if (conn->parked()) {
-        conn->hold(std::move(held), &unparked);
-        co_return;
-      }
+      bool parked = handler_returned(held, *conn, err);
+      if (parked) co_return;
     }
     co_await finish(*held, *conn);
+  }
+
+  // The session handler (or a resume) returned, maybe by throwing `err`: true when it
+  // parked, and the connection now keeps `held` until the park ends.
+  static bool handler_returned(std::shared_ptr<Held>& held, ConnectionImpl& conn, std::exception_ptr err) {
+    if (err) log_session_error(conn, err);
+    if (!conn.parked()) return false;
+    conn.hold(std::move(held), &unparked);
+    return true;
   }
 
   // A parked session's wait ended (on its thread): continue it in a new coroutine.
@@ -342,11 +348,8 @@ struct Server::Impl {
     } catch (...) {
       err = std::current_exception();
     }
-    if (err) log_session_error(*conn, err);
-    if (conn->parked()) {
-      conn->hold(std::move(held), &unparked);
-      co_return;
-    }
+    bool parked = handler_returned(held, *conn, err);
+    if (parked) co_return;
     co_await finish(*held, *conn);
   }
 
