@@ -2,6 +2,7 @@
 #include "dsn.hpp"
 
 #include "delivery.hpp"  // rfc5322_date
+#include "tern/smtp/command.hpp"  // xtext_decode
 
 namespace tern::mta::queue {
 
@@ -34,7 +35,9 @@ namespace {
 // Header-safe single line (a reply text must not break the report's structure).
 std::string one_line(std::string_view s) {
   std::string out;
-  for (char c : s) out += (c == '\r' || c == '\n') ? ' ' : c;
+  // Any control octet (CR, LF, NUL, ...) from a peer's reply or a decoded parameter
+  // becomes a space: one header line, nothing injected.
+  for (char c : s) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
   if (out.size() > 900) out.resize(900);
   return out;
 }
@@ -95,7 +98,12 @@ std::string build_dsn(const DsnInput& in) {
     if (!r.orcpt.empty()) {
       auto semi = r.orcpt.find(';');
       if (semi != std::string::npos)
-        m += "Original-Recipient: " + r.orcpt.substr(0, semi) + "; " + one_line(r.orcpt.substr(semi + 1)) + "\r\n";
+      {
+        // ORCPT is kept xtext-encoded; the report gives the address itself (RFC 3464 §2.3.1).
+        auto addr = r.orcpt.substr(semi + 1);
+        auto decoded = smtp::xtext_decode(addr);
+        m += "Original-Recipient: " + r.orcpt.substr(0, semi) + "; " + one_line(decoded ? *decoded : addr) + "\r\n";
+      }
     }
     m += "Action: " + std::string(to_string(r.action)) + "\r\n";
     m += "Status: " + r.status + "\r\n";

@@ -18,7 +18,7 @@ std::string_view to_string(DsnAction a);
 
 struct DsnRecipient {
   std::string final_recipient;  // the address we tried
-  std::string orcpt;            // "rfc822;addr" from the ORCPT parameter, or ""
+  std::string orcpt;            // the ORCPT parameter as received ("rfc822;" xtext), or ""
   DsnAction action = DsnAction::failed;
   std::string status;           // "5.1.1", "4.4.1", "2.0.0"
   std::string remote_mta;       // host name that answered, or ""

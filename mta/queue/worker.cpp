@@ -603,6 +603,12 @@ struct QueueWorker::Impl {
     bool implicit_mx = false;  // the domain itself (no MX records)
   };
 
+  // What one delivery run to a destination may try (Postfix: smtp_mx_address_limit 5):
+  // a domain with hundreds of MX hosts or addresses, its owner's choice, must not keep a
+  // destination slot busy for hours of connect timeouts. The rest wait for the retry.
+  static constexpr std::size_t kMaxMxHosts = 10;
+  static constexpr std::size_t kMaxAddresses = 10;
+
   asio::awaitable<void> dest_worker(std::string key) {
     Reply last(451, "4.4.1", "no destination could be reached");
     bool routed = true;
@@ -638,8 +644,14 @@ struct QueueWorker::Impl {
         for (auto& r : mx.records) hops.push_back({r.host, false});
       }
     }
+    std::size_t tried = 0;
     for (std::size_t h = 0; routed && h < hops.size(); ++h) {
       if (dests[key].pending.empty() || stop_requested) break;
+      if (h == kMaxMxHosts || tried == kMaxAddresses) {
+        spdlog::info("outbound: {}: tried {} MX host{} and {} address{}, the limit; the rest wait for the next attempt",
+                     key, h, h == 1 ? "" : "s", tried, tried == 1 ? "" : "es");
+        break;
+      }
       const Hop& hop = hops[h];
       std::vector<std::string> addrs;
       if (is_ip_literal(hop.host)) {
@@ -657,7 +669,8 @@ struct QueueWorker::Impl {
         addrs = a.records;
       }
       for (const auto& ip : addrs) {
-        if (dests[key].pending.empty() || stop_requested) break;
+        if (dests[key].pending.empty() || stop_requested || tried == kMaxAddresses) break;
+        ++tried;
         client::Policy pol;
         pol.helo_name = cfg.hostname;
         client::ClientTls tls;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "tern/smtp/command.hpp"
 #include "tern/util/base64.hpp"
 
 namespace tern::mta::client {
@@ -15,28 +16,26 @@ namespace {
 
 using smtp::Reply;
 
+// ORCPT as the next hop gets it: addr-type ";" xtext (RFC 3461 §4.2). The queue keeps
+// it as received, already xtext, so it passes unchanged; a value that is not valid
+// xtext (never from our parser) is encoded rather than sent raw; a bad addr-type drops it.
+std::string orcpt_param(std::string_view orcpt) {
+  auto semi = orcpt.find(';');
+  if (semi == std::string_view::npos || semi == 0) return {};
+  auto type = orcpt.substr(0, semi), addr = orcpt.substr(semi + 1);
+  bool atom = std::all_of(type.begin(), type.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-';
+  });
+  if (!atom || addr.empty()) return {};
+  return std::string(type) + ";" + (smtp::xtext_decode(addr) ? std::string(addr) : smtp::xtext_encode(addr));
+}
+
 std::string upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
-// RFC 3461 §4: xtext — "+" followed by two upper-case hex digits for '+', '=',
-// controls, space and octets over 126.
-std::string xtext(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (c < 33 || c > 126 || c == '+' || c == '=') {
-      out += '+';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 Reply local_reply(int code, std::string_view esc, std::string text) {
   return Reply(code, esc, text);
@@ -186,7 +185,7 @@ std::string ClientSession::mail_command() const {
   if (env_.needs_smtputf8 && ext_.smtputf8) c += " SMTPUTF8";
   if (ext_.dsn) {
     if (!env_.ret.empty()) c += " RET=" + env_.ret;
-    if (!env_.envid.empty()) c += " ENVID=" + env_.envid;
+    if (!env_.envid.empty()) c += " ENVID=" + smtp::xtext_encode(env_.envid);
   }
   return c + "\r\n";
 }
@@ -195,11 +194,7 @@ std::string ClientSession::rcpt_command(const EnvelopeRcpt& r) const {
   std::string c = "RCPT TO:<" + r.address + ">";
   if (ext_.dsn) {
     if (!r.notify.empty()) c += " NOTIFY=" + r.notify;
-    if (!r.orcpt.empty()) {
-      auto semi = r.orcpt.find(';');
-      if (semi != std::string::npos)
-        c += " ORCPT=" + r.orcpt.substr(0, semi + 1) + xtext(r.orcpt.substr(semi + 1));
-    }
+    if (auto o = orcpt_param(r.orcpt); !o.empty()) c += " ORCPT=" + o;
   }
   return c + "\r\n";
 }

@@ -48,7 +48,7 @@ struct Policy {
 struct EnvelopeRcpt {
   std::string address;
   std::string notify;  // DSN NOTIFY value ("SUCCESS,DELAY") or ""
-  std::string orcpt;   // "rfc822;addr" or ""
+  std::string orcpt;   // ORCPT as received: "rfc822;" xtext ("rfc822;a+2Bb@x"), or ""
 };
 
 struct Envelope {
@@ -58,7 +58,7 @@ struct Envelope {
   bool needs_8bitmime = false; // body has octets > 127
   bool needs_smtputf8 = false; // an envelope address is not ASCII
   std::string ret;             // DSN RET (FULL/HDRS) or ""
-  std::string envid;           // DSN ENVID (xtext-encoded by the caller) or ""
+  std::string envid;           // DSN ENVID, decoded (the session xtext-encodes it), or ""
 };
 
 struct Extensions {

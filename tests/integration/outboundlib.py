@@ -363,7 +363,9 @@ class PySmtpPeer:
         peer.port, peer.messages ([{"mail", "rcpts", "data", "tls"}]), peer.commands
 
     - EHLO offers SIZE, 8BITMIME (and STARTTLS when tls is given; PIPELINING when
-      pipelining=True); no CHUNKING, so bodies come with DATA.
+      pipelining=True; DSN when dsn=True); no CHUNKING, so bodies come with DATA.
+    - rcpt_reply: when set (bytes), the reply every RCPT gets instead of 250; may be
+      changed while the peer runs.
     - inject: bytes written in the SAME write as the 220 reply to STARTTLS (the
       CVE-2011-0411 response-injection class), before the handshake.
     - hold = True: every new connection gets "421 4.3.2 try later" at once.
@@ -374,7 +376,7 @@ class PySmtpPeer:
     """
 
     def __init__(self, host="127.0.0.1", tls=None, inject=b"", hook=None, pipelining=False,
-                 name="peer.remote.test", port=0):
+                 name="peer.remote.test", port=0, dsn=False):
         import threading
         self.family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(self.family, socket.SOCK_STREAM)
@@ -385,6 +387,8 @@ class PySmtpPeer:
         self.sock.listen(32)
         self.port = self.sock.getsockname()[1]
         self.tls, self.inject, self.hook, self.pipelining, self.name = tls, inject, hook, pipelining, name
+        self.dsn = dsn
+        self.rcpt_reply = None
         self.hold = False
         self.messages = []
         self.commands = []   # (connection number, command line as text)
@@ -454,6 +458,8 @@ class PySmtpPeer:
                 ext = ["SIZE 10240000", "8BITMIME"]
                 if self.pipelining:
                     ext.append("PIPELINING")
+                if self.dsn:
+                    ext.append("DSN")
                 if self.tls and tls_version is None:
                     ext.append("STARTTLS")
                 lines = [self.name] + ext
@@ -476,6 +482,9 @@ class PySmtpPeer:
             elif verb == "RCPT":
                 if mail is None:
                     send(b"503 5.5.1 MAIL first\r\n")
+                    continue
+                if self.rcpt_reply is not None:
+                    send(self.rcpt_reply)
                     continue
                 rcpts.append(text[8:].split(">", 1)[0].lstrip("<"))
                 send(b"250 2.1.5 ok\r\n")

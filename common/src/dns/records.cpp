@@ -39,6 +39,22 @@ std::optional<std::string> decode_name(std::string_view rdata, std::size_t& pos)
   return out;
 }
 
+bool mail_host_name(std::string_view n) {
+  if (n.empty()) return true;  // the root: a null MX's target
+  std::size_t label = 0;
+  for (char c : n) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+    } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_') {
+      ++label;
+    } else {
+      return false;
+    }
+  }
+  return label > 0;
+}
+
 std::optional<MxHost> decode_mx(std::string_view rdata) {
   if (rdata.size() < 3) return std::nullopt;
   MxHost mx;
@@ -46,7 +62,7 @@ std::optional<MxHost> decode_mx(std::string_view rdata) {
                                              static_cast<unsigned char>(rdata[1]));
   std::size_t pos = 2;
   auto name = decode_name(rdata, pos);
-  if (!name || pos != rdata.size()) return std::nullopt;
+  if (!name || pos != rdata.size() || !mail_host_name(*name)) return std::nullopt;
   mx.host = std::move(*name);
   return mx;
 }
@@ -101,16 +117,21 @@ std::optional<std::string> reverse_name(std::string_view ip) {
   return std::nullopt;
 }
 
-MxAnswer make_mx_answer(AnswerMeta meta, std::vector<MxHost> records) {
+MxAnswer make_mx_answer(AnswerMeta meta, std::vector<MxHost> records, std::size_t malformed) {
   MxAnswer out;
   static_cast<AnswerMeta&>(out) = std::move(meta);
   bool has_root = std::any_of(records.begin(), records.end(),
                               [](const MxHost& m) { return m.host.empty(); });
   std::erase_if(records, [](const MxHost& m) { return m.host.empty(); });
-  if (has_root && records.empty() && out.status == Status::ok) {
+  if (has_root && records.empty() && malformed == 0 && out.status == Status::ok) {
     out.null_mx = true;  // RFC 7505: "0 ." alone
+  } else if (out.status == Status::ok && records.empty() && malformed > 0) {
+    // MX records exist but none names a host: not the "no MX" case of RFC 5321 §5.1
+    // (which would send the mail to the domain's own address); defer, as Postfix does.
+    out.status = Status::temp_fail;
+    out.error = "malformed MX record (not a host name)";
   } else if (out.status == Status::ok && records.empty()) {
-    out.status = Status::no_data;  // only malformed records
+    out.status = Status::no_data;
   }
   std::stable_sort(records.begin(), records.end(), [](const MxHost& x, const MxHost& y) {
     return x.preference < y.preference;

@@ -325,10 +325,13 @@ void settle(Out& out) {
 asio::awaitable<MxAnswer> Resolver::mx(std::string domain) {
   RawAnswer raw = co_await query(std::move(domain), RrType::mx);
   std::vector<MxHost> hosts;
-  for (const auto& rd : raw.rdata)
+  std::size_t malformed = 0;
+  for (const auto& rd : raw.rdata) {
     if (auto m = decode_mx(rd)) hosts.push_back(std::move(*m));
+    else ++malformed;
+  }
   AnswerMeta meta = static_cast<const AnswerMeta&>(raw);
-  co_return make_mx_answer(std::move(meta), std::move(hosts));
+  co_return make_mx_answer(std::move(meta), std::move(hosts), malformed);
 }
 
 asio::awaitable<AddressAnswer> Resolver::a(std::string host) {

@@ -1,6 +1,7 @@
 // SMTP command parser. Grammar: RFC 5321 §4.1.1 (verbs), §4.1.2 (paths and
 // Mail-parameters = esmtp-param *(SP esmtp-param)), plus the parameters of the
 // extensions tern advertises. Verbs are case-insensitive (§2.4).
+#include <algorithm>
 #include "tern/smtp/command.hpp"
 
 #include <array>
@@ -123,8 +124,11 @@ ParseResult parse_mail_rcpt(Verb verb, std::string_view rest) {
       else return err(ParseErrc::BadParameter, "Bad RET value");
     } else if (mail && p.key == "ENVID") {
       auto v = p.has_value ? xtext_decode(p.value) : std::nullopt;
-      // RFC 3461 §4.4: at most 100 characters, printable ASCII after decoding.
-      if (!v || p.value.size() > 100) return err(ParseErrc::BadParameter, "Bad ENVID value");
+      // RFC 3461 §4.4: at most 100 characters, printable ASCII after decoding. A
+      // decoded CR or LF would otherwise reach the next hop's MAIL command.
+      if (!v || p.value.size() > 100 ||
+          std::any_of(v->begin(), v->end(), [](char ch) { return ch < 0x20 || ch > 0x7e; }))
+        return err(ParseErrc::BadParameter, "Bad ENVID value");
       cmd.mail.envid = *v;
     } else if (mail && p.key == "AUTH") {
       auto v = p.has_value ? xtext_decode(p.value) : std::nullopt;

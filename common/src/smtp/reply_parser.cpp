@@ -3,6 +3,8 @@
 
 #include <cctype>
 
+#include "tern/log/log.hpp"
+
 namespace tern::smtp {
 namespace {
 
@@ -20,6 +22,23 @@ std::size_t enhanced_code_len(std::string_view t, int code) {
   if (n == 0) return 0;
   if (i < t.size() && t[i] != ' ') return 0;
   return i;
+}
+
+// The peer's text goes on into the queue's last error, DSNs, delivery events, ternctl
+// output and the panel: a control octet (ESC, NUL, a bare CR, DEL) or malformed UTF-8
+// is shown as "\xNN" (log::escape), so a peer cannot colour an admin's terminal or
+// break a report line. Plain ASCII text, the usual case, is kept as it is.
+std::string printable(std::string_view t) {
+  bool ascii = true;
+  std::size_t backslashes = 0;
+  for (unsigned char c : t) {
+    if (c < 0x20 || c >= 0x7f) ascii = false;
+    if (c == '\\') ++backslashes;
+  }
+  if (ascii) return std::string(t);
+  std::string e = log::escape(t, t.size());
+  // Only the backslashes doubled: well-formed UTF-8, keep the text as the peer wrote it.
+  return e.size() == t.size() + backslashes ? std::string(t) : e;
 }
 
 }  // namespace
@@ -67,7 +86,7 @@ ReplyParser::Result ReplyParser::next() {
       text.remove_prefix(cur_.esc.size());
       if (!text.empty()) text.remove_prefix(1);
     }
-    cur_.lines.emplace_back(text);
+    cur_.lines.push_back(printable(text));
     bool last = t.size() == 3 || t[3] == ' ';
     if (last) {
       r.status = Status::Reply;

@@ -47,6 +47,30 @@ TEST_CASE("decode_mx and the null MX rule", "[dns][records]") {
   CHECK(mixed.records[1].host == "b");  // stable among equal preferences
   CHECK(mixed.records[2].host == "c");
   CHECK(make_mx_answer(ok, {}).status == Status::no_data);
+  // Records that name no host are skipped; when none is left it is not "no MX" (that
+  // would mean the domain's own address) but a temporary failure.
+  auto some_bad = make_mx_answer(ok, {{10, "a"}}, 2);
+  CHECK(some_bad.status == Status::ok);
+  CHECK(some_bad.records.size() == 1);
+  auto all_bad = make_mx_answer(ok, {}, 1);
+  CHECK(all_bad.status == Status::temp_fail);
+  CHECK(all_bad.error.find("malformed MX") != std::string::npos);
+  auto root_and_bad = make_mx_answer(ok, {{0, ""}}, 1);
+  CHECK_FALSE(root_and_bad.null_mx);
+  CHECK(root_and_bad.status == Status::temp_fail);
+}
+
+TEST_CASE("MX targets must be host names", "[dns][records]") {
+  CHECK(decode_mx("\x00\x0a\x04mx-1\x01_\x04test\x00"s));
+  CHECK_FALSE(decode_mx("\x00\x0a\x06mx\x1b[2J\x04test\x00"s));  // ESC
+  CHECK_FALSE(decode_mx("\x00\x0a\x04mx\r\n\x04test\x00"s));      // CR LF: a forged log line
+  CHECK_FALSE(decode_mx("\x00\x0a\x03m x\x04test\x00"s));
+  CHECK_FALSE(decode_mx("\x00\x0a\x03m\0x\x04test\x00"s));
+  CHECK(mail_host_name(""));
+  CHECK(mail_host_name("mx.example.test"));
+  CHECK_FALSE(mail_host_name("mx..test"));
+  CHECK_FALSE(mail_host_name("mx.test."));
+  CHECK_FALSE(mail_host_name("\xc3\xbc.test"));
 }
 
 TEST_CASE("decode_txt joins character-strings", "[dns][records]") {

@@ -87,6 +87,11 @@ TEST_CASE("MAIL FROM paths and parameters", "[smtp][parser]") {
       {"MAIL FROM:<a@b.example> RET=HDRS ENVID=QQ+2B1", "OK"},
       {"MAIL FROM:<a@b.example> RET=MAYBE", "501 5.5.4"},
       {"MAIL FROM:<a@b.example> ENVID=a+zz", "501 5.5.4"},
+      // A decoded CR/LF (or any control) would reach the next hop's MAIL command.
+      {"MAIL FROM:<a@b.example> ENVID=x+0D+0ARCPT+20TO:<v@evil.test>", "501 5.5.4"},
+      {"MAIL FROM:<a@b.example> ENVID=x+00", "501 5.5.4"},
+      {"MAIL FROM:<a@b.example> ENVID=x+7F", "501 5.5.4"},
+      {"MAIL FROM:<a@b.example> ENVID=a+20b", "OK"},  // printable incl. space (RFC 3461 4.4)
       {"MAIL FROM:<a@b.example> AUTH=<>", "OK"},
       {"MAIL FROM:<a@b.example> SMTPUTF8", "OK"},
       {"MAIL FROM:<a@b.example> SMTPUTF8=yes", "501 5.5.4"},

@@ -80,3 +80,17 @@ TEST_CASE("clear drops buffered input (STARTTLS injection)", "[smtp][reply]") {
   CHECK_FALSE(p.has_buffered());
   CHECK(p.next().status == ReplyParser::Status::NeedMore);
 }
+
+TEST_CASE("control octets and malformed UTF-8 in a reply's text are shown escaped", "[smtp][reply]") {
+  // The text goes on to ternctl's terminal, DSNs and the panel: no ESC, NUL or CR survives.
+  auto r = parse_reply(std::string("451 4.3.0 \x1b]0;owned\x07 try\rlater \x00x\r\n", 35));
+  REQUIRE(r.status == ReplyParser::Status::Reply);
+  CHECK(r.reply.esc == "4.3.0");
+  CHECK(r.reply.lines == std::vector<std::string>{"\\x1b]0;owned\\x07 try\\x0dlater \\x00x"});
+  // Plain text and well-formed UTF-8 (RFC 6531 replies) are kept, a backslash too.
+  r = parse_reply("550 5.1.1 C:\\path <ü@例え.jp> unknown\r\n");
+  REQUIRE(r.status == ReplyParser::Status::Reply);
+  CHECK(r.reply.lines == std::vector<std::string>{"C:\\path <ü@例え.jp> unknown"});
+  r = parse_reply("550 5.1.1 C:\\path bad \xff here\r\n");
+  CHECK(r.reply.lines == std::vector<std::string>{"C:\\\\path bad \\xff here"});
+}

@@ -37,6 +37,25 @@ TEST_CASE("failure DSN: multipart/report naming recipient and reason", "[queue][
   CHECK(m.find("body line") == std::string::npos);
 }
 
+TEST_CASE("DSN fields from client parameters and peer replies stay one line each", "[queue][dsn]") {
+  DsnInput in;
+  in.reporting_mta = "mx.example.test";
+  in.to = "a@example.test";
+  in.original = "Subject: s\r\n\r\nb\r\n";
+  in.now = 1'700'000'000;
+  in.message_id = "Q43";
+  in.envid = "E 1";
+  // ORCPT as received (xtext, here with an encoded CR LF) and a reply with a NUL and a CR.
+  in.rcpts.push_back({"x@remote.test", "rfc822;x+2Btag+0D+0AX-Evil:+201@example.test", DsnAction::failed,
+                      "5.0.0", "mx.remote.test", std::string("550 no\0such\rX-Evil: 2", 21)});
+  std::string m = build_dsn(in);
+  CHECK(m.find("Original-Envelope-Id: E 1\r\n") != std::string::npos);
+  CHECK(m.find("Original-Recipient: rfc822; x+tag  X-Evil: 1@example.test\r\n") != std::string::npos);
+  CHECK(m.find("Diagnostic-Code: smtp; 550 no such X-Evil: 2\r\n") != std::string::npos);
+  CHECK(m.find("\nX-Evil") == std::string::npos);
+  CHECK(m.find('\0') == std::string::npos);
+}
+
 TEST_CASE("delay DSN carries Will-Retry-Until and only headers", "[queue][dsn]") {
   DsnInput in;
   in.reporting_mta = "mx.example.test";

@@ -252,3 +252,27 @@ TEST_CASE("421 mid-transaction fails the unfinished recipients", "[smtp_client]"
   CHECK(s.message_result().rcpt[1].code == 421);
   CHECK(s.state() == ClientSession::State::closed);
 }
+
+TEST_CASE("DSN parameters go out as xtext: ENVID encoded once, ORCPT as received", "[smtp_client]") {
+  // The queue keeps ENVID decoded and ORCPT as the client gave it (xtext). Whatever a
+  // stored value holds, the MAIL and RCPT commands stay one line each.
+  ClientSession s(policy(TlsPolicy::none));
+  s.on_connected();
+  s.on_reply(R("220 mx.remote.test ESMTP\r\n"));
+  REQUIRE(s.on_reply(R("250-mx.remote.test\r\n250-PIPELINING\r\n250 DSN\r\n")).kind == Action::ready);
+  Envelope e;
+  e.mail_from = "a@example.test";
+  e.envid = "a b+c=d\r\nRSET";
+  e.ret = "HDRS";
+  e.rcpts = {{"x@remote.test", "FAILURE", "rfc822;x+2Btag@example.test"},
+             {"y@remote.test", "", "rfc822;y@ex\r\nample"},   // not xtext: encoded
+             {"z@remote.test", "", "rfc 822;z@example.test"}};  // bad addr-type: dropped
+  auto a = s.start_message(e);
+  REQUIRE(a.kind == Action::send);
+  CHECK(a.bytes ==
+        "MAIL FROM:<a@example.test> RET=HDRS ENVID=a+20b+2Bc+3Dd+0D+0ARSET\r\n"
+        "RCPT TO:<x@remote.test> NOTIFY=FAILURE ORCPT=rfc822;x+2Btag@example.test\r\n"
+        "RCPT TO:<y@remote.test> ORCPT=rfc822;y@ex+0D+0Aample\r\n"
+        "RCPT TO:<z@remote.test>\r\n"
+        "DATA\r\n");
+}

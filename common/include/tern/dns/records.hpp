@@ -79,6 +79,11 @@ struct RawAnswer : AnswerMeta {
 // A length-prefixed uncompressed name starting at rdata[pos] -> "mx.example.test"
 // ("" for the root). Advances pos. Limits: 255 octets, 63 per label.
 std::optional<std::string> decode_name(std::string_view rdata, std::size_t& pos);
+// A mail host name: dot-separated labels of letters, digits, '-' and '_' ("" = the
+// root). MX targets with anything else (a control octet, a space, a NUL) are refused:
+// the name goes on into logs, the queue's last error and DSNs.
+bool mail_host_name(std::string_view name);
+// nullopt also when the target is not a mail_host_name.
 std::optional<MxHost> decode_mx(std::string_view rdata);
 std::optional<std::string> decode_txt(std::string_view rdata);
 std::optional<std::string> decode_a(std::string_view rdata);     // 4 octets
@@ -88,7 +93,8 @@ std::optional<std::string> decode_aaaa(std::string_view rdata);  // 16 octets
 // ip6.arpa (RFC 3596 §2.5). nullopt for something that is not an IP literal.
 std::optional<std::string> reverse_name(std::string_view ip);
 
-// Sort MX records by preference (stable) and apply the null-MX rule above.
-MxAnswer make_mx_answer(AnswerMeta meta, std::vector<MxHost> records);
+// Sort MX records by preference (stable) and apply the null-MX rule above. `malformed`:
+// how many MX records did not decode; when none did, the answer is a temp_fail.
+MxAnswer make_mx_answer(AnswerMeta meta, std::vector<MxHost> records, std::size_t malformed = 0);
 
 }  // namespace tern::dns
