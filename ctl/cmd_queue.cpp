@@ -1,6 +1,6 @@
 // `ternctl queue list [--json] | show ID | flush [ID] | delete ID` (design §4): the
-// outbound queue as the store holds it; tern-mta's worker picks up flushed entries
-// within its scan interval (250 ms).
+// outbound queue as the store holds it; an idle tern-mta worker picks up flushed entries
+// at once (it watches the store's commits).
 #include <cstdio>
 #include <ctime>
 #include <string>
