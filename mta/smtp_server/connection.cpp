@@ -532,6 +532,7 @@ class Driver {
     return_path.finish(filtered);
     spool.append(filtered);
     removed_return_paths_ = return_path.removed();
+    received_fields_ = return_path.received();
     co_await finish_message(reader, spool);
     co_return Action{};
   }
@@ -588,6 +589,7 @@ class Driver {
     bdat_return_path_->finish(filtered);
     bdat_spool_->append(filtered);
     removed_return_paths_ = bdat_return_path_->removed();
+    received_fields_ = bdat_return_path_->received();
     co_await finish_message(*bdat_reader_, *bdat_spool_);
     drop_bdat();
     co_return Action{};
@@ -618,6 +620,13 @@ class Driver {
     if (reply.empty() && !spool.finish()) {
       reply = Reply(451, esc::system_temp, "Local error writing the message, try again later");
       detail = "spool write failed";
+    }
+    if (reply.empty() && received_fields_ > kMaxReceivedFields) {
+      // RFC 5321 §6.3: a message that has passed this many hops is going round in circles
+      // (two forwarders pointing at each other across servers); the sender's MTA bounces it.
+      reply = Reply(554, esc::routing_loop,
+                    fmt::format("Too many hops ({} Received fields): mail forwarding loop", received_fields_));
+      detail = "mail forwarding loop";
     }
     if (reply.empty()) {
       reply = co_await message_checks(m, spool);
@@ -680,6 +689,7 @@ class Driver {
     if (reply.code / 100 == 2) ++messages_;
     tx_id_.clear();
     removed_return_paths_ = 0;
+    received_fields_ = 0;
   }
 
   // Refusal events go to the daemon's recorder (mta/event_recorder.hpp): batched into
@@ -697,6 +707,7 @@ class Driver {
   std::unique_ptr<Spool> bdat_spool_;
   std::unique_ptr<ReturnPathFilter> bdat_return_path_;
   unsigned removed_return_paths_ = 0;  // of the message being finished, for its log line
+  unsigned received_fields_ = 0;       // its Received fields (the hop count)
   std::string tx_id_;                  // the current transaction's id (set at MAIL)
   bool quiet_after_auth_ = false;      // an AUTH was refused: don't log what follows
   unsigned messages_ = 0;              // accepted (250) in this session

@@ -6,10 +6,9 @@ namespace tern::mta {
 
 namespace {
 
-// "Return-Path" WSP* ":" at the start of a line (RFC 5322 §3.6.7; obs-optional WSP
-// before the colon, §4.5.3), case-insensitively.
-bool is_return_path(std::string_view l) {
-  static constexpr std::string_view name = "return-path";
+// `name` WSP* ":" at the start of a line (RFC 5322 §3.6.7; obs-optional WSP before the
+// colon, §4.5.3), case-insensitively; `name` in lower case.
+bool is_field(std::string_view l, std::string_view name) {
   if (l.size() < name.size() + 1) return false;
   for (std::size_t i = 0; i < name.size(); ++i)
     if (std::tolower(static_cast<unsigned char>(l[i])) != name[i]) return false;
@@ -29,11 +28,12 @@ void ReturnPathFilter::end_line(std::string& out) {
     out += line_;
   } else if (continuation && dropping_) {
     // part of the dropped field
-  } else if (is_return_path(line_)) {
+  } else if (is_field(line_, "return-path")) {
     dropping_ = true;
     ++removed_;
   } else {
     dropping_ = false;
+    if (is_field(line_, "received")) ++received_;
     out += line_;
   }
   line_.clear();

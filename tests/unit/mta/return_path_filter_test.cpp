@@ -57,3 +57,23 @@ TEST_CASE("Return-Path filter: byte by byte, and an overlong line passes", "[mta
   CHECK(out == "X: " + std::string(70000, 'x') + "\r\n\r\nz\r\n");
   CHECK(f.removed() == 2);
 }
+
+TEST_CASE("Received fields of the header are counted for loop detection, every split", "[mta][headers]") {
+  const std::string in =
+      "Received: from a by b; Tue, 1 Dec 2026 10:00:00 +0000\r\n"
+      "received : from c\r\n\tby d; Tue, 1 Dec 2026 10:00:01 +0000\r\n"
+      "Return-Path: <x>\r\nReceived-SPF: pass\r\nX-Received: by e\r\nRECEIVED:from f\r\n"
+      "Subject: loop\r\n\r\nReceived: in the body, not counted\r\n";
+  for (std::size_t at = 0; at <= in.size(); ++at) {
+    INFO("split at " << at);
+    ReturnPathFilter f;
+    std::string out;
+    f.feed(std::string_view(in).substr(0, at), out);
+    f.feed(std::string_view(in).substr(at), out);
+    f.finish(out);
+    CHECK(f.received() == 3);
+    CHECK(f.removed() == 1);
+    CHECK(out.find("Received: from a by b") == 0);  // kept as they are
+  }
+  CHECK(tern::mta::kMaxReceivedFields == 50);
+}

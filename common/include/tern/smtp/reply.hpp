@@ -31,6 +31,7 @@ inline constexpr std::string_view bad_sender_syntax = "5.1.7"; // MAIL address s
 inline constexpr std::string_view mailbox_disabled = "5.2.1";
 inline constexpr std::string_view mailbox_full = "5.2.2";
 inline constexpr std::string_view too_big = "5.3.4";
+inline constexpr std::string_view routing_loop = "5.4.6";     // RFC 3463: too many hops
 inline constexpr std::string_view invalid_command = "5.5.1";
 inline constexpr std::string_view syntax_error = "5.5.2";
 inline constexpr std::string_view bad_args = "5.5.4";
