@@ -38,7 +38,10 @@ std::string printable(std::string_view t) {
   if (ascii) return std::string(t);
   std::string e = log::escape(t, t.size());
   // Only the backslashes doubled: well-formed UTF-8, keep the text as the peer wrote it.
-  return e.size() == t.size() + backslashes ? std::string(t) : e;
+  if (e.size() == t.size() + backslashes) return std::string(t);
+  // Escaping may grow a line fourfold: keep it within kMaxLine (input cut, "..." marks it).
+  if (e.size() > ReplyParser::kMaxLine) e = log::escape(t, (ReplyParser::kMaxLine - 3) / 4);
+  return e;
 }
 
 }  // namespace

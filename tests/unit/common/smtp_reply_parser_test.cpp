@@ -94,3 +94,21 @@ TEST_CASE("control octets and malformed UTF-8 in a reply's text are shown escape
   r = parse_reply("550 5.1.1 C:\\path bad \xff here\r\n");
   CHECK(r.reply.lines == std::vector<std::string>{"C:\\\\path bad \\xff here"});
 }
+
+TEST_CASE("an escaped line stays within kMaxLine (found by fuzz_smtp_reply)", "[smtp][reply]") {
+  // 2,000 octets of controls would escape to 8,000: the text is cut, "..." marks it.
+  auto r = parse_reply("550 " + std::string(2000, '\x01') + "\r\n");
+  REQUIRE(r.status == ReplyParser::Status::Reply);
+  REQUIRE(r.reply.lines.size() == 1);
+  const auto& l = r.reply.lines[0];
+  CHECK(l.size() <= ReplyParser::kMaxLine);
+  CHECK(l.size() > ReplyParser::kMaxLine - 8);
+  CHECK(l.substr(0, 8) == "\\x01\\x01");
+  CHECK(l.ends_with("..."));
+  // A long well-formed UTF-8 line is not escaped, so not cut either.
+  std::string utf8;
+  while (utf8.size() < 2000) utf8 += "\xc3\xbc";
+  r = parse_reply("550 " + utf8 + "\r\n");
+  REQUIRE(r.status == ReplyParser::Status::Reply);
+  CHECK(r.reply.lines[0] == utf8);
+}

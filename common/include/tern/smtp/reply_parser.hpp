@@ -12,6 +12,8 @@
 // outside 200..599, or continuation lines whose code changes -> Error, after
 // which the parser stays in error (the connection is unusable). A bare LF ends a
 // line too (Postfix and others are liberal here; the reply is only read).
+// A line's text keeps no raw control octet or malformed UTF-8: such a line is shown
+// escaped ("\x1b", log::escape), cut so that it stays within kMaxLine octets.
 #include <cstddef>
 #include <string>
 #include <string_view>
