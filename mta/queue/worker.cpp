@@ -713,6 +713,19 @@ struct QueueWorker::Impl {
     --d.active;
     --total_active;
     if (d.active == 0 && d.pending.empty()) dests.erase(key);
+    // A connection is free now: destinations that waited for one under the total cap
+    // ([outbound] connections) get it. A scan only starts workers for the destinations
+    // it adds entries to, so without this they would wait until new mail for them came.
+    // (Only where batches outnumber the connections: a connection still setting up takes
+    // its batch later, and a second one for it would only race it.)
+    std::vector<std::string> waiting;
+    for (const auto& [k, dest] : dests)
+      if (dest.pending.size() > dest.active && dest.active < cfg.outbound.connections_per_destination)
+        waiting.push_back(k);
+    for (const auto& k : waiting) {
+      if (total_active >= cfg.outbound.connections) break;
+      spawn_workers(k);
+    }
   }
 };
 

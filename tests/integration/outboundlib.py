@@ -360,7 +360,8 @@ class PySmtpPeer:
     what a real MTA cannot be told to do at a precise moment.
 
         peer = PySmtpPeer(tls=(crt, key), inject=b"250 injected\\r\\n", hook=fn)
-        peer.port, peer.messages ([{"mail", "rcpts", "data", "tls"}]), peer.commands
+        peer.port, peer.messages ([{"mail", "rcpts", "data", "tls"}]), peer.commands,
+        peer.max_open (the most connections open at once)
 
     - EHLO offers SIZE, 8BITMIME (and STARTTLS when tls is given; PIPELINING when
       pipelining=True; DSN when dsn=True); no CHUNKING, so bodies come with DATA.
@@ -394,6 +395,8 @@ class PySmtpPeer:
         self.commands = []   # (connection number, command line as text)
         self.violations = []  # protocol errors the client made
         self.connections = 0
+        self.open_now = 0    # connections open at this moment
+        self.max_open = 0    # the most that were open at once
         self.lock = threading.Lock()
         self.closed = False
         self.thread = threading.Thread(target=self._accept, daemon=True)
@@ -412,11 +415,16 @@ class PySmtpPeer:
             threading.Thread(target=self._serve_safe, args=(conn, n), daemon=True).start()
 
     def _serve_safe(self, conn, n):
+        with self.lock:
+            self.open_now += 1
+            self.max_open = max(self.max_open, self.open_now)
         try:
             self._serve(conn, n)
         except (OSError, EOFError, ValueError):
             pass
         finally:
+            with self.lock:
+                self.open_now -= 1
             try:
                 conn.close()
             except OSError:
