@@ -67,6 +67,17 @@ std::string build_dsn(const DsnInput& in) {
               "report delivery status) for the recipients below.\r\n";
       break;
   }
+  // 3. below: the original whole (message/rfc822) or its headers (text/rfc822-headers),
+  // RFC 3461 §4.3 RET. Without RET: whole for failures up to 1 MiB. With RET=FULL: whole
+  // up to kMaxReturnedMessage; a larger one would double its size in the sender's
+  // mailbox (or exceed the next hop's SIZE, and a bounce is never bounced), so only its
+  // headers come back, and the notice says so (Postfix: bounce_size_limit).
+  const bool too_big = in.original.size() > kMaxReturnedMessage;
+  const bool full = (in.ret == "FULL" && !too_big) ||
+                    (in.ret.empty() && kind == DsnAction::failed && in.original.size() <= (1u << 20));
+  if (in.ret == "FULL" && too_big)
+    intro += "The message is larger than " + std::to_string(kMaxReturnedMessage >> 20) +
+             " MiB, so only its headers are returned.\r\n";
   std::string m;
   m += "From: Mail Delivery System <MAILER-DAEMON@" + in.reporting_mta + ">\r\n";
   m += "To: <" + in.to + ">\r\n";
@@ -112,10 +123,7 @@ std::string build_dsn(const DsnInput& in) {
     if (r.action == DsnAction::delayed && in.retry_until)
       m += "Will-Retry-Until: " + rfc5322_date(in.retry_until) + "\r\n";
   }
-  // 3. The original: whole (message/rfc822) or its headers (text/rfc822-headers),
-  // RFC 3461 §4.3 RET; without RET: the whole message for failures up to 1 MiB.
-  bool full = in.ret == "FULL" ||
-              (in.ret.empty() && kind == DsnAction::failed && in.original.size() <= (1u << 20));
+  // 3. The original (`full`: see above).
   if (full) {
     m += "\r\n--" + boundary + "\r\nContent-Type: message/rfc822\r\n"
          "Content-Description: Undelivered message\r\n\r\n";

@@ -6,6 +6,7 @@
 // The report goes to the envelope sender from the null sender (RFC 3461 §6.2,
 // RFC 5321 §4.5.5), so a DSN can never cause another DSN (never looping); the
 // caller must not build one for a null sender.
+#include <cstddef>
 #include <ctime>
 #include <string>
 #include <string_view>
@@ -37,6 +38,9 @@ struct DsnInput {
   std::time_t retry_until = 0;  // for "delayed": Will-Retry-Until
   std::string message_id;       // for the report's own Message-ID (unique token)
 };
+
+// RET=FULL returns the whole message up to this size; a larger one only its headers.
+inline constexpr std::size_t kMaxReturnedMessage = 10u << 20;
 
 // The whole notification message. Throws nothing; empty rcpts gives "".
 std::string build_dsn(const DsnInput& in);

@@ -35,10 +35,21 @@ LISTENERS = {
 }
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, never one this test process was given before: the kernel may
+    hand the same ephemeral port to two binds in a row once the first is closed, and
+    two listeners of one config on one port is a config error (ternctl exits 78)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no fresh free port")
 
 
 def wait_port(port, timeout=20.0, proc=None, host="127.0.0.1"):
@@ -126,8 +137,10 @@ class TernEnv:
         of a test runs `ternctl init` before it."""
         if (args and args[0] != "init" and "--data-dir" not in args
                 and not os.path.exists(os.path.join(self.data_dir, "store", "data.mdb"))):
-            subprocess.run([self.bin("ternctl"), "--config", self.config_path, "init"],
-                           capture_output=True, text=True, timeout=120, check=True)
+            p = subprocess.run([self.bin("ternctl"), "--config", self.config_path, "init"],
+                               capture_output=True, text=True, timeout=120)
+            if p.returncode != 0:
+                raise RuntimeError(f"ternctl init failed ({p.returncode}): {p.stdout}{p.stderr}")
         p = subprocess.run([self.bin("ternctl"), "--config", self.config_path, *args],
                            input=input, capture_output=True, text=True, timeout=120)
         if check and p.returncode != 0:

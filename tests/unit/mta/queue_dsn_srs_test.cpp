@@ -56,6 +56,27 @@ TEST_CASE("DSN fields from client parameters and peer replies stay one line each
   CHECK(m.find('\0') == std::string::npos);
 }
 
+TEST_CASE("RET=FULL returns a message whole only up to kMaxReturnedMessage", "[queue][dsn]") {
+  DsnInput in;
+  in.reporting_mta = "mx.example.test";
+  in.to = "a@example.test";
+  in.now = 1'700'000'000;
+  in.message_id = "Q44";
+  in.ret = "FULL";
+  in.rcpts.push_back({"x@remote.test", "", DsnAction::failed, "5.3.4", "mx.remote.test", "552 5.3.4 too big"});
+  const std::string head = "From: a@example.test\r\nSubject: big\r\n\r\n";
+  in.original = head + std::string(2u << 20, 'x') + "\r\n";  // 2 MiB: whole with RET=FULL
+  std::string m = build_dsn(in);
+  CHECK(m.find("Content-Type: message/rfc822\r\n") != std::string::npos);
+  CHECK(m.size() > in.original.size());
+  in.original = head + std::string(kMaxReturnedMessage, 'x') + "\r\n";  // over the cap
+  m = build_dsn(in);
+  CHECK(m.find("Content-Type: text/rfc822-headers\r\n") != std::string::npos);
+  CHECK(m.find("Subject: big") != std::string::npos);
+  CHECK(m.find("only its headers are returned") != std::string::npos);
+  CHECK(m.size() < 10000);
+}
+
 TEST_CASE("delay DSN carries Will-Retry-Until and only headers", "[queue][dsn]") {
   DsnInput in;
   in.reporting_mta = "mx.example.test";
