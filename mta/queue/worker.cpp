@@ -718,6 +718,7 @@ struct QueueWorker::Impl {
     // it adds entries to, so without this they would wait until new mail for them came.
     // (Only where batches outnumber the connections: a connection still setting up takes
     // its batch later, and a second one for it would only race it.)
+    if (stop_requested) co_return;  // shutting down: nothing new starts
     std::vector<std::string> waiting;
     for (const auto& [k, dest] : dests)
       if (dest.pending.size() > dest.active && dest.active < cfg.outbound.connections_per_destination)
