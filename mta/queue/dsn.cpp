@@ -108,8 +108,7 @@ std::string build_dsn(const DsnInput& in) {
     m += "Final-Recipient: rfc822; " + r.final_recipient + "\r\n";
     if (!r.orcpt.empty()) {
       auto semi = r.orcpt.find(';');
-      if (semi != std::string::npos)
-      {
+      if (semi != std::string::npos) {
         // ORCPT is kept xtext-encoded; the report gives the address itself (RFC 3464 §2.3.1).
         auto addr = r.orcpt.substr(semi + 1);
         auto decoded = smtp::xtext_decode(addr);

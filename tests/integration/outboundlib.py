@@ -267,6 +267,18 @@ biff = no
         self.close()
 
 
+def submit_many(env, user, password, messages):
+    """Send [(recipients, message bytes)] over one submission session (port 587,
+    STARTTLS, AUTH as user), each in its own transaction, from `user`."""
+    import smtplib
+    from ternlib import client_tls_context
+    with smtplib.SMTP("127.0.0.1", env.port("submission"), timeout=20) as s:
+        s.starttls(context=client_tls_context())
+        s.login(user, password)
+        for rcpts, msg in messages:
+            s.sendmail(user, rcpts, msg)
+
+
 def wait_for(pred, timeout=30.0, step=0.2, what="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -11,12 +11,11 @@ nothing listening on the MX port, so every connection is refused at once):
 import json
 import os
 import re
-import smtplib
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import TernEnv, client_tls_context, free_port, run_tests  # noqa: E402
-from outboundlib import TestDns, wait_for  # noqa: E402
+from ternlib import TernEnv, free_port, run_tests  # noqa: E402
+from outboundlib import TestDns, submit_many, wait_for  # noqa: E402
 
 PW = "secret-pw-1"
 
@@ -37,12 +36,9 @@ retry_max = "2h"
         env.ctl("domain", "add", "example.test")
         env.ctl("user", "add", "a@example.test", "--password-stdin", input=PW + "\n")
         env.start("tern-mta")
-        with smtplib.SMTP("127.0.0.1", env.port("submission"), timeout=20) as s:
-            s.starttls(context=client_tls_context())
-            s.login("a@example.test", PW)
-            for rcpt in ("u@many.test", "u@badmx.test"):
-                s.sendmail("a@example.test", [rcpt],
-                           f"From: a@example.test\r\nTo: {rcpt}\r\nSubject: limits\r\n\r\nhi\r\n".encode())
+        submit_many(env, "a@example.test", PW,
+                    [([rcpt], f"From: a@example.test\r\nTo: {rcpt}\r\nSubject: limits\r\n\r\nhi\r\n".encode())
+                     for rcpt in ("u@many.test", "u@badmx.test")])
 
         def deferred():
             q = json.loads(env.ctl("queue", "list", "--json").stdout)

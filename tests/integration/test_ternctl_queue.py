@@ -11,13 +11,12 @@ bounce; every bad argument gets the usage line (64) or "not found" (65), nothing
 import json
 import os
 import re
-import smtplib
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import TernEnv, client_tls_context, run_tests  # noqa: E402
-from outboundlib import PySmtpPeer, wait_for  # noqa: E402
+from ternlib import TernEnv, run_tests  # noqa: E402
+from outboundlib import PySmtpPeer, submit_many, wait_for  # noqa: E402
 
 PW = "secret-pw-1"
 HOSTILE = b"451 4.7.1 \x1b[2J\x1b]0;owned\x07greylisted, try later\r\n"
@@ -38,12 +37,9 @@ retry_max = "2h"
         env.ctl("domain", "add", "example.test")
         env.ctl("user", "add", "a@example.test", "--password-stdin", input=PW + "\n")
         env.start("tern-mta")
-        with smtplib.SMTP("127.0.0.1", env.port("submission"), timeout=20) as s:
-            s.starttls(context=client_tls_context())
-            s.login("a@example.test", PW)
-            for rcpts, subject in ((["x@[127.0.0.1]", "y@[127.0.0.1]"], "one"), (["z@[127.0.0.1]"], "two")):
-                s.sendmail("a@example.test", rcpts,
-                           f"From: a@example.test\r\nTo: {', '.join(rcpts)}\r\nSubject: {subject}\r\n\r\nhi\r\n".encode())
+        submit_many(env, "a@example.test", PW,
+                    [(rcpts, f"From: a@example.test\r\nTo: {', '.join(rcpts)}\r\nSubject: {subject}\r\n\r\nhi\r\n".encode())
+                     for rcpts, subject in ((["x@[127.0.0.1]", "y@[127.0.0.1]"], "one"), (["z@[127.0.0.1]"], "two"))])
         q = wait_for(lambda: (lambda l: l if len(l) == 3 and all(e["attempts"] == 1 for e in l) else None)(listing(env)),
                      what="three entries deferred once")
         by_rcpt = {e["recipient"]: e for e in q}
