@@ -287,6 +287,11 @@ asio::awaitable<void> Driver::do_update(const Action& a, std::string& out) {
                  a.deletions.size(), r.error().message());
     }
   }
+  // The lock goes before the reply does: a client that reads QUIT's +OK may log in
+  // again at once, and must not find its own finished session holding the maildrop
+  // (RFC 1939 §6 names the release after the reply; nothing needs the lock once the
+  // deletions are committed or refused).
+  md_.reset();
   s_.on_update_done(ok, out);
   close_ = true;
   end_reason_ = ok ? "quit" : "quit (expunge failed)";

@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import TernEnv, client_tls_context, run_tests  # noqa: E402
+from ternlib import BIN, TernEnv, client_tls_context, run_tests  # noqa: E402
 
 USER = "alice@example.test"
 PW = "correct horse"
@@ -46,12 +46,12 @@ class Pop3Env(TernEnv):
         super().__init__(listeners=["pop3", "pop3s"], limits=limits,
                          sections={"pop3": "\n".join(lines)} if lines else {})
 
-    def setup(self, messages=(MSG1, MSG2, MSG3)):
+    def setup(self, messages=(MSG1, MSG2, MSG3), extra_env=None):
         self.ctl("domain", "add", "example.test")
         self.ctl("user", "add", USER, "--password-stdin", input=PW + "\n")
         self.ctl("user", "add", USER2, "--password-stdin", input=PW2 + "\n")
         self.uids = [self.deliver(USER, m) for m in messages]
-        self.start("tern-pop3d")
+        self.start("tern-pop3d", extra_env=extra_env)
         return self
 
     def deliver(self, addr, body):
@@ -72,6 +72,19 @@ class Pop3Env(TernEnv):
         p.user(user)
         p.pass_(pw)
         return p
+
+    def login_after_drop(self, timeout=10):
+        """Log in once the server has seen an earlier connection drop: it learns of the
+        drop only when it next reads, so until then the maildrop is [IN-USE], and a client
+        tries again (RFC 2449 §8.1.2)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.login()
+            except poplib.error_proto as e:
+                if b"[IN-USE]" not in e.args[0] or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
 
 class Raw:
@@ -274,9 +287,34 @@ def test_in_use():
         # A dropped connection releases the lock too (flock on close).
         p2.sock.shutdown(socket.SHUT_RDWR)
         p2.sock.close()
-        time.sleep(0.3)
-        p4 = env.login()
+        p4 = env.login_after_drop()
         p4.quit()
+
+
+SHIM = os.path.join(BIN, "send_delay_shim.so")
+
+
+def test_lock_released_before_quit_reply():
+    """A client that gets QUIT's +OK may log in again at once: the lock is gone before the
+    reply leaves. The shim holds pop3d's thread for 0.5 s after it writes the reply, as a
+    loaded machine can; sessions are spread round-robin over the io threads, so in some
+    of the rounds the next login runs on another thread meanwhile (CI saw [IN-USE] here
+    once, on 75a5b57, which released the lock after the reply)."""
+    assert os.path.exists(SHIM), f"{SHIM} missing (build the tern_send_delay_shim target)"
+    with Pop3Env() as env:
+        env.setup(extra_env={"LD_PRELOAD": SHIM, "TERN_SEND_DELAY_MATCH": "signing off",
+                             "TERN_SEND_DELAY_MS": "500"})
+        left = 3
+        for i in range(6):
+            p = env.login()  # no [IN-USE]
+            assert p.stat()[0] == left
+            if i % 2:
+                p.dele(1)
+                left -= 1
+            assert p.quit().startswith(b"+OK mx.example.test POP3 server signing off")
+        p = env.login()
+        assert p.stat()[0] == left == 0
+        p.quit()
 
 
 def test_dele_rset_and_drop_and_quit():
@@ -297,8 +335,7 @@ def test_dele_rset_and_drop_and_quit():
         p.dele(2)
         p.sock.shutdown(socket.SHUT_RDWR)
         p.sock.close()
-        time.sleep(0.3)
-        p = env.login()
+        p = env.login_after_drop()
         assert p.stat()[0] == 3
         # DELE then QUIT: deleted; the survivor keeps its UIDL.
         p.dele(1)
@@ -473,6 +510,7 @@ if __name__ == "__main__":
         test_auth_sasl_raw,
         test_auth_scram_sha256,
         test_in_use,
+        test_lock_released_before_quit_reply,
         test_dele_rset_and_drop_and_quit,
         test_bad_input,
         test_wrong_passwords_throttled_and_disabled,
