@@ -29,7 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import TernEnv, client_tls_context, run_tests  # noqa: E402
+from ternlib import TernEnv, client_tls_context, run_tests, wait_until  # noqa: E402
 
 USER = "perf@example.test"
 PW = "perf password 1"
@@ -345,9 +345,10 @@ def test_structure_cache_per_body():
         typ, srt = m.uid("SORT", "(SUBJECT)", "UTF-8", "ALL")
         assert typ == "OK", srt
         m.logout()
-        time.sleep(0.3)
+        # The disconnect line follows the BYE; under load it can take a moment.
+        wait_until(lambda: len(disconnect_counts(env.log("tern-imapd"))) == 1, 10,
+                   "the session's disconnect line")
         counts = disconnect_counts(env.log("tern-imapd"))
-        assert counts, env.log("tern-imapd")[-2000:]
         parses, hits1, cached = counts[-1]
         # Each body parsed once (first FETCH), written once, then read from the cache.
         assert parses == 3 and cached == 3, counts
@@ -364,7 +365,8 @@ def test_structure_cache_per_body():
         typ, _ = m.uid("SORT", "(SUBJECT)", "UTF-8", "ALL")
         assert typ == "OK"
         m.logout()
-        time.sleep(0.3)
+        wait_until(lambda: len(disconnect_counts(env.log("tern-imapd"))) == 2, 10,
+                   "the second session's disconnect line")
         counts = disconnect_counts(env.log("tern-imapd"))
         parses2, hits2, cached2 = counts[-1]
         print(f"  first session: parses={parses} cache_hits={hits1} written={cached}; "

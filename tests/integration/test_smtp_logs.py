@@ -12,7 +12,7 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import TernEnv, run_tests  # noqa: E402
+from ternlib import TernEnv, run_tests, wait_until  # noqa: E402
 
 PW = "s3cret-pw-long"
 env = None
@@ -128,11 +128,10 @@ def test_one_connect_one_disconnect_line_and_utc_offset():
     read_reply(f)
     read_reply(f)
     s.close()
-    import time
-    time.sleep(0.5)
+    pattern = r"^.* (\w{8}) disconnect listener=smtp .*helo=once.example .*$"
+    wait_until(lambda: re.search(pattern, env.log("tern-mta"), re.M), 10, "the disconnect line")
     log = env.log("tern-mta")
-    ids = re.findall(r"^.* (\w{8}) disconnect listener=smtp .*helo=once.example .*$", log, re.M)
-    assert ids, log[-2000:]
+    ids = re.findall(pattern, log, re.M)
     sid = ids[-1]
     mine = [l for l in log.splitlines() if sid in l]
     assert sum(" connect " in l for l in mine) == 1 and sum(" disconnect " in l for l in mine) == 1, mine
