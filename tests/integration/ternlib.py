@@ -36,20 +36,81 @@ LISTENERS = {
 
 
 _handed_out = set()
+_reserved = []  # reservation files of this process, removed at exit
+
+# Ports come from below the kernel's ephemeral range (net.ipv4.ip_local_port_range,
+# 32768-60999 on Debian), so neither another process's bind(0) nor an outgoing
+# connection's source port can take one between the pick and the daemon's bind; test
+# processes running at once (ctest -j) share the range through reservation files.
+PORT_RANGE = (20000, 32767)
+RESERVATION_TTL = 2 * 3600  # a file older than this belongs to a process long gone
+
+
+def _reservation_dir():
+    """/tmp/tern-test-ports-UID, 0700 and ours: a directory another uid could write
+    would let it plant a symlink where this process creates files."""
+    d = os.path.join(tempfile.gettempdir(), f"tern-test-ports-{os.getuid()}")
+    try:
+        os.mkdir(d, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(d)
+    import stat
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise RuntimeError(f"{d}: not a private directory of uid {os.getuid()}")
+    return d
+
+
+def _remove_reservations():
+    for f in _reserved:
+        try:
+            os.unlink(f)
+        except OSError:
+            pass
+
+
+def _reserve(d, port):
+    path = os.path.join(d, str(port))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        try:
+            if time.time() - os.lstat(path).st_mtime < RESERVATION_TTL:
+                return False
+            os.unlink(path)
+            fd = os.open(path, flags, 0o600)
+        except OSError:
+            return False
+    os.write(fd, f"{os.getpid()}\n".encode())
+    os.close(fd)
+    if not _reserved:
+        import atexit
+        atexit.register(_remove_reservations)
+    _reserved.append(path)
+    return True
 
 
 def free_port():
-    """A port free now, never one this test process was given before: the kernel may
-    hand the same ephemeral port to two binds in a row once the first is closed, and
-    two listeners of one config on one port is a config error (ternctl exits 78)."""
-    for _ in range(200):
+    """A loopback port free now and reserved for this test process: never one it was
+    given before (two listeners of one config on one port are a config error, ternctl
+    exits 78) nor one another test process running at once holds (PORT_RANGE)."""
+    import random
+    d = _reservation_dir()
+    for _ in range(2000):
+        port = random.randint(*PORT_RANGE)
+        if port in _handed_out:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
-    raise RuntimeError("no fresh free port")
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use, or in TIME_WAIT from an earlier listener
+        if not _reserve(d, port):
+            continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {PORT_RANGE}")
 
 
 def wait_port(port, timeout=20.0, proc=None, host="127.0.0.1"):
