@@ -69,6 +69,7 @@ OutcomePlan decide_outcome(const config::Config& cfg, const std::vector<RcptAtte
     job.input.retry_until = static_cast<std::time_t>(a.entry.created) + cfg.outbound.max_age.count();
     job.input.message_id = std::to_string(a.entry.id) + "." + std::to_string(now);
     job.input.rcpts.push_back({a.entry.recipient, a.entry.dsn.orcpt, kind, status, info.host, diag});
+    job.entries.push_back(a.entry.id);
   };
   std::string where = info.host.empty() ? std::string("no connection")
                                         : "host " + info.host + "[" + info.address + "]";
@@ -148,6 +149,7 @@ store::Result<void> commit_outcome(store::Store& store, const config::Config& cf
     if (!first) r = &extra;
     r->body = std::move(msg);
     r->prefix = "Return-Path: <>\r\n";
+    r->only_if_queued = job.entries;
     store::DeliveryEvent ev;
     ev.message_id = "dsn." + job.input.message_id;
     ev.sender = "";
@@ -168,16 +170,18 @@ store::Result<void> commit_outcome(store::Store& store, const config::Config& cf
       ev.action = store::EventAction::queued;
       ev.detail = std::string("delivery status notification (") + std::string(to_string(job.input.rcpts.front().action)) + ")";
     }
-    r->events.push_back(ev);
+    r->body_events.push_back(ev);
     if (!first) {
       auto x = store.deliver(extra);
       if (!x) spdlog::error("outbound: could not store a DSN to {}: {}", to, x.error().message());
+      else if (x->skipped) spdlog::info("outbound: no DSN to {}: its queue entries were deleted", to);
     }
     first = false;
   }
   (void)cfg;
   auto res = store.deliver(req);
   if (!res) return res.error();
+  if (res->skipped) spdlog::info("outbound: no DSN to {}: its queue entries were deleted", plan.dsns.front().input.to);
   return {};
 }
 

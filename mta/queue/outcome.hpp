@@ -31,6 +31,7 @@ struct RcptAttempt {
 struct DsnJob {
   std::string to;  // envelope sender notified
   DsnInput input;  // without `original` (filled from the body by the caller)
+  std::vector<store::QueueId> entries;  // the queue entries it reports on
 };
 
 struct OutcomePlan {
@@ -48,7 +49,9 @@ OutcomePlan decide_outcome(const config::Config& cfg, const std::vector<RcptAtte
                            const AttemptInfo& info, std::time_t now);
 
 // Applies the plan in ONE store commit: the DSNs (to a local sender: into its INBOX;
-// SRS-decoded or remote: queued from <>), the queue changes and the events.
+// SRS-decoded or remote: queued from <>), the queue changes and the events. A DSN
+// whose entries were all deleted meanwhile (`ternctl queue delete` during the
+// attempt) is not stored: the admin asked for that mail to go without a trace.
 // `original` is the message as queued (for the DSN's third part). BLOCKING.
 store::Result<void> commit_outcome(store::Store& store, const config::Config& cfg,
                                    OutcomePlan plan, const std::string& original, std::time_t now);

@@ -378,7 +378,8 @@ class PySmtpPeer:
     - EHLO offers SIZE, 8BITMIME (and STARTTLS when tls is given; PIPELINING when
       pipelining=True; DSN when dsn=True); no CHUNKING, so bodies come with DATA.
     - rcpt_reply: when set (bytes), the reply every RCPT gets instead of 250; may be
-      changed while the peer runs.
+      changed while the peer runs. data_reply: likewise for the end of a message's
+      data (the message is then not recorded).
     - inject: bytes written in the SAME write as the 220 reply to STARTTLS (the
       CVE-2011-0411 response-injection class), before the handshake.
     - hold = True: every new connection gets "421 4.3.2 try later" at once.
@@ -402,6 +403,7 @@ class PySmtpPeer:
         self.tls, self.inject, self.hook, self.pipelining, self.name = tls, inject, hook, pipelining, name
         self.dsn = dsn
         self.rcpt_reply = None
+        self.data_reply = None
         self.hold = False
         self.messages = []
         self.commands = []   # (connection number, command line as text)
@@ -524,6 +526,10 @@ class PySmtpPeer:
                 msg = {"mail": mail, "rcpts": rcpts, "data": bytes(data), "tls": tls_version, "conn": n}
                 if self.hook and self.hook("before_250", msg) == "drop":
                     return
+                if self.data_reply is not None:
+                    send(self.data_reply)
+                    mail, rcpts = None, []
+                    continue
                 with self.lock:
                     self.messages.append(msg)
                 send(b"250 2.0.0 ok: queued\r\n")

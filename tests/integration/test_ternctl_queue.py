@@ -7,6 +7,8 @@ attempt and the peer's last error, shown with its control octets escaped (no ESC
 the admin's terminal); the same in JSON; `show`; `flush ID` makes one entry due and the
 worker sends it at once while the others wait; `delete ID` removes one entry and sends no
 bounce; every bad argument gets the usage line (64) or "not found" (65), nothing changed.
+And `delete ID` while that entry's attempt is under way: the peer's 550 that follows
+sends no bounce either (on 75a5b57 it did).
 """
 import json
 import os
@@ -117,5 +119,34 @@ retry_max = "2h"
         assert env.ctl("queue", "list", "--json").stdout.strip() == "[]"
 
 
+def test_delete_during_the_attempt_sends_no_bounce():
+    deleted = []
+
+    def hook(point, msg):
+        # The body is read, the peer's reply not yet sent: the admin deletes the entry.
+        if point == "before_250" and not deleted:
+            (e,) = listing(env)
+            out = env.ctl("queue", "delete", str(e["id"])).stdout
+            deleted.append(out.strip())
+
+    with PySmtpPeer(name="mx.literal.test", hook=hook) as peer, TernEnv(extra_config=f"""
+[outbound]
+port = {peer.port}
+retry_min = "1h"
+""") as env:
+        peer.data_reply = b"550 5.7.1 refused after all\r\n"
+        env.ctl("domain", "add", "example.test")
+        env.ctl("user", "add", "a@example.test", "--password-stdin", input=PW + "\n")
+        env.start("tern-mta")
+        submit_many(env, "a@example.test", PW,
+                    [(["x@[127.0.0.1]"], b"From: a@example.test\r\nTo: x@[127.0.0.1]\r\nSubject: one\r\n\r\nhi\r\n")])
+        wait_for(lambda: re.search(r"to=<x@\[127\.0\.0\.1\]>.*status=bounced", env.log("tern-mta")),
+                 timeout=20, what="the attempt's outcome")
+        assert len(deleted) == 1 and deleted[0].startswith("deleted queue entry"), deleted
+        assert listing(env) == []
+        time.sleep(1)
+        assert not env.mailbox("a@example.test", check=False), "a bounce was sent for a deleted entry"
+        assert "no DSN to a@example.test: its queue entries were deleted" in env.log("tern-mta")
+
 if __name__ == "__main__":
-    run_tests([test_queue_verbs_on_deferred_mail])
+    run_tests([test_queue_verbs_on_deferred_mail, test_delete_during_the_attempt_sends_no_bounce])

@@ -230,6 +230,16 @@ void LmdbStore::deliver_txn(Txn& t, const PreparedBody& body, DeliveryResult& ou
 
   out = DeliveryResult{};
   out.targets.resize(req.targets.size());
+  if (!req.only_if_queued.empty()) {
+    out.skipped = std::none_of(req.only_if_queued.begin(), req.only_if_queued.end(),
+                               [&](QueueId id) { return t.get(db_.queue, key_u64(id)).has_value(); });
+    if (out.skipped) {
+      for (auto& tr : out.targets) tr.error = make_error_code(Errc::not_found);
+      for (const auto& c : req.queue_changes) apply_queue_change(t, c);
+      put_events(t, req.events, now);
+      return;
+    }
+  }
   std::vector<MailboxId> chosen(req.targets.size(), 0);
   std::size_t refs = 0;
   for (std::size_t i = 0; i < req.targets.size(); ++i) {
@@ -290,6 +300,7 @@ void LmdbStore::deliver_txn(Txn& t, const PreparedBody& body, DeliveryResult& ou
   }
   for (const auto& c : req.queue_changes) apply_queue_change(t, c);
   put_events(t, req.events, now);
+  put_events(t, req.body_events, now);
 }
 
 Result<DeliveryResult> LmdbStore::deliver(const DeliveryRequest& request) {
@@ -416,6 +427,7 @@ Result<std::vector<QueueId>> LmdbStore::enqueue(const DeliveryRequest& request) 
   r.internal_date = request.internal_date;
   r.outbound = request.outbound;
   r.events = request.events;
+  r.body_events = request.body_events;
   auto res = deliver(r);
   if (!res) return res.error();
   return std::move(res->queued);

@@ -5,6 +5,7 @@
 // take >= 40 ms (StoreOptions::group_window), a real loopback SMTP peer, the real worker.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -181,8 +182,9 @@ TEST_CASE("stopping the worker mid-transaction keeps the entries and shuts down 
 TEST_CASE("an idle worker sends a newly queued message at once, not at the next 250 ms scan", "[queue][worker]") {
   // Commits (ternctl queue flush and submissions in other processes, or here this
   // test's own enqueue) reach the worker through the store's commit watcher (inotify on
-  // the store file, whoever commits). Polling alone: each pick-up waits 0-250 ms (six
-  // under 120 ms by luck: ~1%).
+  // the store file, whoever commits). Polling alone: each pick-up waits 0-250 ms, so
+  // 10 of 12 under 100 ms by luck: 0.3%. Timed from the enqueue's return, so that a slow
+  // fsync on a busy CI disk is not counted, and 2 of 12 may be late (a busy CPU).
   store::test::Fixture fx;
   FastPeer peer;
   config::Config cfg;
@@ -194,10 +196,10 @@ TEST_CASE("an idle worker sends a newly queued message at once, not at the next 
     mta::queue::QueueWorker w(cfg, *fx.store, pool);
     w.start();
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the first scan is done
-    for (int i = 0; i < 6; ++i) {
+    for (int i = 0; i < 12; ++i) {
       const int before = peer.messages;
-      const auto t0 = std::chrono::steady_clock::now();
       queue_one(*fx.store, "p" + std::to_string(i), "body");
+      const auto t0 = std::chrono::steady_clock::now();
       auto deadline = t0 + std::chrono::seconds(10);
       while (peer.messages == before && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -205,13 +207,13 @@ TEST_CASE("an idle worker sends a newly queued message at once, not at the next 
       waits.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       // Let the worker go idle again (its result commit done) at a random phase of
       // its 250 ms tick.
-      std::this_thread::sleep_for(std::chrono::milliseconds(60 + 37 * i));
+      std::this_thread::sleep_for(std::chrono::milliseconds(60 + 37 * (i % 6)));
     }
     w.stop();
   }
   std::string all;
   for (double ms : waits) all += std::to_string(static_cast<int>(ms)) + " ";
   INFO("enqueue -> peer's message, ms: " << all);
-  for (double ms : waits) CHECK(ms < 120);
+  CHECK(std::count_if(waits.begin(), waits.end(), [](double ms) { return ms < 100; }) >= 10);
   pool.join();
 }

@@ -59,6 +59,64 @@ TEST_CASE("a bounce and the removal of its failed entry commit together", "[stor
   f.require_clean();
 }
 
+TEST_CASE("only_if_queued: a DSN about deleted entries is not stored, the rest commits", "[store][queue]") {
+  Fixture f;
+  auto ids = enqueue_two(*f.store);
+  auto dsn = [&](std::vector<QueueId> about) {
+    DeliveryRequest r;
+    r.body = "Subject: Undelivered\r\n\r\nsorry\r\n";
+    r.targets.push_back(DeliveryTarget{f.alice});
+    OutboundEntry o;
+    o.recipient = "a@remote.test";
+    r.outbound.push_back(o);
+    r.only_if_queued = std::move(about);
+    for (auto id : r.only_if_queued) r.queue_changes.push_back({id, QueueChange::Op::remove, 0, "", 0});
+    DeliveryEvent attempt;
+    attempt.message_id = "MSG1";
+    attempt.action = EventAction::bounced;
+    r.events.push_back(attempt);
+    DeliveryEvent notice;
+    notice.message_id = "dsn.MSG1";
+    notice.action = EventAction::delivered;
+    r.body_events.push_back(notice);
+    auto res = f.store->deliver(r);
+    REQUIRE(res);
+    return *res;
+  };
+  // Entry 0 deleted (ternctl queue delete) before the attempt's commit: nothing of the
+  // DSN is stored; the attempt's event is.
+  REQUIRE(f.store->remove_queue(ids[0]));
+  auto res = dsn({ids[0]});
+  CHECK(res.skipped);
+  CHECK(res.blob == 0);
+  CHECK(res.queued.empty());
+  REQUIRE(res.targets.size() == 1);
+  CHECK(res.targets[0].error);
+  CHECK(f.store->get_mailbox(f.alice, "INBOX")->messages == 0);
+  auto q = f.store->list_queue();
+  REQUIRE(q);
+  REQUIRE(q->size() == 1);
+  CHECK(q->front().id == ids[1]);
+  auto ev = f.store->recent_events(10);
+  REQUIRE(ev);
+  REQUIRE(ev->size() == 1);
+  CHECK(ev->front().message_id == "MSG1");
+  // One of its entries still queued: the DSN is stored, queued, and its event kept.
+  res = dsn({ids[0], ids[1]});
+  CHECK_FALSE(res.skipped);
+  CHECK(res.queued.size() == 1);
+  CHECK(!res.targets[0].error);
+  CHECK(f.store->get_mailbox(f.alice, "INBOX")->messages == 1);
+  q = f.store->list_queue();
+  REQUIRE(q);
+  REQUIRE(q->size() == 1);  // entry 1 removed, the DSN queued
+  CHECK(q->front().recipient == "a@remote.test");
+  ev = f.store->recent_events(10);
+  REQUIRE(ev);
+  CHECK(ev->size() == 3);
+  f.require_clean();
+}
+
 TEST_CASE("update_queue removes accepted entries; unknown ids are skipped", "[store][queue]") {
   Fixture f;
   auto ids = enqueue_two(*f.store);

@@ -252,6 +252,12 @@ struct DeliveryRequest {
   std::vector<DeliveryEvent> events;
   // Applied in the same txn; an entry already gone (ternctl queue delete) is skipped.
   std::vector<QueueChange> queue_changes;
+  // A body that exists only because of these queue entries (a DSN about them): when
+  // not one of them is still queued as the txn starts (`ternctl queue delete` removed
+  // them during the attempt), nothing of the body is stored (no targets, no outbound,
+  // no body_events; DeliveryResult::skipped). queue_changes and events apply either way.
+  std::vector<QueueId> only_if_queued;
+  std::vector<DeliveryEvent> body_events;  // recorded only when the body is stored
 };
 
 struct TargetResult {
@@ -265,6 +271,7 @@ struct DeliveryResult {
   std::vector<TargetResult> targets;  // one per request target, same order
   std::vector<QueueId> queued;        // one per outbound entry, same order
   BlobId blob = 0;                    // 0 if nothing was stored (every target failed, no queue)
+  bool skipped = false;               // only_if_queued found none of its entries
 };
 
 // ---------------------------------------------------------------- queue
