@@ -123,6 +123,9 @@ OutcomePlan decide_outcome(const config::Config& cfg, const std::vector<RcptAtte
 
 store::Result<void> commit_outcome(store::Store& store, const config::Config& cfg,
                                    OutcomePlan plan, const std::string& original, std::time_t now) {
+  auto log_skipped = [](const std::string& to) {
+    spdlog::info("outbound: no DSN to {}: its queue entries were deleted", to);
+  };
   store::DeliveryRequest req;
   req.queue_changes = std::move(plan.changes);
   req.events = std::move(plan.events);
@@ -174,14 +177,14 @@ store::Result<void> commit_outcome(store::Store& store, const config::Config& cf
     if (!first) {
       auto x = store.deliver(extra);
       if (!x) spdlog::error("outbound: could not store a DSN to {}: {}", to, x.error().message());
-      else if (x->skipped) spdlog::info("outbound: no DSN to {}: its queue entries were deleted", to);
+      else if (x->skipped) log_skipped(to);
     }
     first = false;
   }
   (void)cfg;
   auto res = store.deliver(req);
   if (!res) return res.error();
-  if (res->skipped) spdlog::info("outbound: no DSN to {}: its queue entries were deleted", plan.dsns.front().input.to);
+  if (res->skipped) log_skipped(plan.dsns.front().input.to);
   return {};
 }
 

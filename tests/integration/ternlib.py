@@ -10,12 +10,15 @@
 Every process a TernEnv starts is killed (process group) when the `with` block ends,
 and the temp dir is removed unless TERN_KEEP=1. Ports are picked free on 127.0.0.1.
 """
+import atexit
 import os
+import random
 import re
 import shutil
 import signal
 import socket
 import ssl
+import stat
 import subprocess
 import sys
 import tempfile
@@ -55,7 +58,6 @@ def _reservation_dir():
     except FileExistsError:
         pass
     st = os.lstat(d)
-    import stat
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
         raise RuntimeError(f"{d}: not a private directory of uid {os.getuid()}")
     return d
@@ -85,7 +87,6 @@ def _reserve(d, port):
     os.write(fd, f"{os.getpid()}\n".encode())
     os.close(fd)
     if not _reserved:
-        import atexit
         atexit.register(_remove_reservations)
     _reserved.append(path)
     return True
@@ -95,7 +96,6 @@ def free_port():
     """A loopback port free now and reserved for this test process: never one it was
     given before (two listeners of one config on one port are a config error, ternctl
     exits 78) nor one another test process running at once holds (PORT_RANGE)."""
-    import random
     d = _reservation_dir()
     for _ in range(2000):
         port = random.randint(*PORT_RANGE)

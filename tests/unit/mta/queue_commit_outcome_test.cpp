@@ -51,6 +51,13 @@ std::vector<RcptAttempt> refused(const std::vector<store::QueueEntry>& entries) 
   return out;
 }
 
+// The plan after a 550 for every entry, with its one DSN.
+OutcomePlan refused_plan(const std::vector<store::QueueEntry>& entries) {
+  auto plan = decide_outcome(make_cfg(), refused(entries), {"mx.remote.test", "127.0.0.1:25", ""}, kNow);
+  REQUIRE(plan.dsns.size() == 1);
+  return plan;
+}
+
 std::size_t inbox_messages(store::test::Fixture& f) { return f.store->get_mailbox(f.alice, "INBOX")->messages; }
 
 }  // namespace
@@ -60,8 +67,7 @@ TEST_CASE("commit_outcome: a 5xx removes the entry and puts the bounce in the lo
   store::test::Fixture f;
   auto cfg = make_cfg();
   auto entries = enqueue(*f.store, {"x@remote.test"});
-  auto plan = decide_outcome(cfg, refused(entries), {"mx.remote.test", "127.0.0.1:25", ""}, kNow);
-  REQUIRE(plan.dsns.size() == 1);
+  auto plan = refused_plan(entries);
   REQUIRE(commit_outcome(*f.store, cfg, plan, kOriginal, kNow));
   CHECK(f.store->list_queue()->empty());
   CHECK(inbox_messages(f) == 1);
@@ -75,8 +81,7 @@ TEST_CASE("commit_outcome: no bounce for an entry deleted during its attempt", "
   store::test::Fixture f;
   auto cfg = make_cfg();
   auto entries = enqueue(*f.store, {"x@remote.test"});
-  auto plan = decide_outcome(cfg, refused(entries), {"mx.remote.test", "127.0.0.1:25", ""}, kNow);
-  REQUIRE(plan.dsns.size() == 1);
+  auto plan = refused_plan(entries);
   // ternctl queue delete, between the peer's 550 and the worker's commit.
   REQUIRE(f.store->remove_queue(entries[0].id));
   REQUIRE(commit_outcome(*f.store, cfg, plan, kOriginal, kNow));
@@ -94,8 +99,7 @@ TEST_CASE("commit_outcome: one recipient deleted, the other still bounced", "[qu
   auto cfg = make_cfg();
   auto entries = enqueue(*f.store, {"x@remote.test", "y@remote.test"});
   REQUIRE(entries.size() == 2);
-  auto plan = decide_outcome(cfg, refused(entries), {"mx.remote.test", "127.0.0.1:25", ""}, kNow);
-  REQUIRE(plan.dsns.size() == 1);
+  auto plan = refused_plan(entries);
   REQUIRE(f.store->remove_queue(entries[0].id));
   REQUIRE(commit_outcome(*f.store, cfg, plan, kOriginal, kNow));
   CHECK(inbox_messages(f) == 1);
